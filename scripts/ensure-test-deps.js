@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Makes sure the real servers and tools the tests use are installed: PostgreSQL 15, psql,
+// gnome-keyring + D-Bus for the Secret Service, tmux for terminal tests. As root on a Debian
+// machine it installs what is missing; otherwise it says what to install and fails.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const needs = [
+  { check: '/usr/lib/postgresql/15/bin/postgres', apt: 'postgresql' },
+  { check: 'psql', apt: 'postgresql-client' },
+  { check: 'dbus-run-session', apt: 'dbus-x11' },
+  { check: 'gnome-keyring-daemon', apt: 'gnome-keyring' },
+  { check: 'secret-tool', apt: 'libsecret-tools' },
+  { check: 'tmux', apt: 'tmux' },
+];
+
+const onPath = (cmd) => (cmd.startsWith('/') ? existsSync(cmd) : spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0);
+const missing = needs.filter((n) => !onPath(n.check));
+if (missing.length === 0) process.exit(0);
+
+const pkgs = [...new Set(missing.map((m) => m.apt))];
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (!isRoot || !onPath('apt-get')) {
+  console.error(`error: the tests need: ${pkgs.join(' ')}`);
+  console.error(`hint: sudo apt-get install -y ${pkgs.join(' ')}`);
+  process.exit(1);
+}
+console.error(`installing test dependencies: ${pkgs.join(' ')}`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });

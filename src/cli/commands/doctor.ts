@@ -1,0 +1,79 @@
+import { stat } from 'node:fs/promises';
+import type { Deps } from '../deps.js';
+import type { Policy } from '../../policy/types.js';
+import { describeSource } from '../../secrets/admin-secret.js';
+import { withAdmin, adminSecret } from '../../lifecycle/admin-access.js';
+import { adminRefOfDb, selectDatabases } from '../../lifecycle/server-logins.js';
+import { which } from '../../lifecycle/child.js';
+import { ask } from '../../reaper/reaper-client.js';
+import { redact } from '../../core/redact.js';
+import { printData, printJson } from '../output.js';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const msg = (err: unknown) => redact(err instanceof Error ? err.message : String(err));
+
+/** `jit doctor [DB]`: policy, keychain, admin login and privileges, client binaries, reaper, state dir. */
+export async function run([database]: [string | undefined], _flags: unknown, deps: Deps): Promise<number> {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+
+  let policy: Policy | null = null;
+  try {
+    policy = await deps.policy();
+    add('policy', true, `${policy.file} (${Object.keys(policy.databases).length} database(s))`);
+  } catch (err) {
+    add('policy', false, msg(err));
+  }
+  if (policy) {
+    const dbs = selectDatabases(policy, database);
+    if (dbs.some((d) => d.admin.password === 'keychain')) {
+      try {
+        const k = await deps.keychain();
+        add('keychain', true, `${k.backend} reachable`);
+      } catch (err) {
+        add('keychain', false, msg(err));
+      }
+    }
+    for (const db of dbs) {
+      const ref = adminRefOfDb(db);
+      try {
+        await adminSecret(ref, deps);
+        add(`${db.name}: admin credential`, true, describeSource(db.admin.password));
+      } catch (err) {
+        add(`${db.name}: admin credential`, false, msg(err));
+        continue;
+      }
+      try {
+        const problems = await withAdmin(ref, deps, ({ session }) => session.checkPrivileges());
+        add(`${db.name}: admin login`, problems.length === 0, problems.length ? problems.join('; ') : `${db.admin.user}@${db.host}:${db.port}/${db.database} can mint and revoke`);
+      } catch (err) {
+        add(`${db.name}: admin login`, false, msg(err));
+      }
+      const engine = await deps.engine(db.engine).catch(() => null);
+      if (engine) {
+        const client = which(engine.capabilities.client, deps.env);
+        add(`${db.name}: client`, Boolean(client), client ?? `${engine.capabilities.client} not on PATH (needed by jit connect only)`);
+      }
+    }
+  }
+  const leases = await deps.leases.list();
+  let reaper = 'not running';
+  try {
+    const reply = await ask(deps.stateDir, { type: 'hello' }, 1000);
+    if (reply.ok) reaper = `running (pid ${reply.pid})`;
+  } catch {
+    // not running
+  }
+  add('reaper', leases.length === 0 || reaper.startsWith('running'), `${reaper}; ${leases.length} local lease(s)`);
+  const st = await stat(deps.stateDir).catch(() => null);
+  add('state directory', !st || (st.mode & 0o077) === 0, st ? `${deps.stateDir} (mode ${(st.mode & 0o777).toString(8)})` : `${deps.stateDir} (not created yet)`);
+
+  if (deps.io.json) printJson(deps.io, checks);
+  else printData(deps.io, checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`).join('\n'));
+  return checks.every((c) => c.ok) ? 0 : 1;
+}

@@ -1,0 +1,17 @@
+import type { Deps } from '../deps.js';
+import { dotenvQuote, shellQuote } from '../../core/shell-quote.js';
+import { leaseJson, notice, printData, printJson, relative } from '../output.js';
+import { mintWithSpinner, type MintFlags } from './uri.js';
+
+/** `jit env DB --role R [--format sh|dotenv|json]`: variables safe for `eval "$(jit env …)"`. */
+export async function run([database]: [string | undefined], flags: MintFlags & { format?: string }, deps: Deps): Promise<number> {
+  const { lease, uri, clientEnv } = await mintWithSpinner(database, flags, deps, 'env');
+  await deps.audit.append({ event: 'handout', lease: lease.id, login: lease.user, database: lease.database, role: lease.role, command: 'env' });
+  const vars: Record<string, string> = { DATABASE_URL: uri, ...clientEnv, JIT_LEASE_ID: lease.id };
+  const format = deps.io.json ? 'json' : (flags.format ?? 'sh');
+  if (format === 'json') printJson(deps.io, { ...leaseJson(lease, uri), env: vars });
+  else if (format === 'dotenv') printData(deps.io, Object.entries(vars).map(([k, v]) => `${k}=${dotenvQuote(v)}`).join('\n'));
+  else printData(deps.io, Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}`).join('\n'));
+  notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}), expires ${relative(lease.expiresAt, deps.now())}`);
+  return 0;
+}

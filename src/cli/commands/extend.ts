@@ -1,0 +1,35 @@
+import type { Deps } from '../deps.js';
+import { parseDuration, formatDuration, MIN_TTL_MS } from '../../core/duration.js';
+import { usageError } from '../../core/errors.js';
+import { markerOf } from '../../leases/lease.js';
+import { withAdmin } from '../../lifecycle/admin-access.js';
+import { adminRefOf } from '../../lifecycle/lease-ref.js';
+import { ensureReaper } from '../../reaper/reaper-client.js';
+import { notice, printJson, relative } from '../output.js';
+
+/** `jit extend LEASE --ttl D`: new expiry = now + D, never past created_at + max_ttl. */
+export async function run([id]: [string], flags: { ttl: string }, deps: Deps): Promise<number> {
+  const ttlMs = parseDuration(flags.ttl, '--ttl');
+  if (ttlMs < MIN_TTL_MS) throw usageError(`--ttl ${flags.ttl} is below the 5s minimum`, 'ask for at least 5s');
+  const lease = await deps.leases.find(id);
+  if (!lease) throw usageError(`no lease "${id}" on this machine`, 'see `jit list`');
+  if (lease.state !== 'active') throw usageError(`lease ${lease.id} is ${lease.state}`, 'only an active lease can be extended');
+  const now = deps.now();
+  const expiresAt = now + ttlMs;
+  const max = Date.parse(lease.maxExpiresAt);
+  if (expiresAt > max) {
+    const room = Math.max(0, max - now);
+    throw usageError(
+      `--ttl ${flags.ttl} would end after the role's max_ttl (lease ${lease.id} may last until ${lease.maxExpiresAt})`,
+      room >= MIN_TTL_MS ? `ask for at most ${formatDuration(room)}` : 'the lease is at its max_ttl; mint a new one',
+    );
+  }
+  const updated = { ...lease, expiresAt: new Date(expiresAt).toISOString() };
+  await withAdmin(adminRefOf(lease), deps, ({ session }) => session.extend(lease.user, new Date(expiresAt), markerOf(updated)));
+  await deps.leases.save(updated);
+  await deps.audit.append({ event: 'extend', lease: lease.id, database: lease.database, role: lease.role, login: lease.user, ttl: formatDuration(ttlMs), expires_at: updated.expiresAt, requester: deps.requester.user, requester_host: deps.requester.host });
+  await ensureReaper(deps);
+  if (deps.io.json) printJson(deps.io, { id: updated.id, database: updated.database, role: updated.role, user: updated.user, expires_at: updated.expiresAt });
+  else notice(deps.io, `lease ${lease.id} (${lease.user}) now expires ${relative(updated.expiresAt, now)}, at ${updated.expiresAt}`);
+  return 0;
+}

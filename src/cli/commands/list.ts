@@ -1,0 +1,70 @@
+import type { Deps } from '../deps.js';
+import type { Lease } from '../../leases/lease.js';
+import { isDue } from '../../leases/lease.js';
+import { discoverLogins, selectDatabases } from '../../lifecycle/server-logins.js';
+import { ensureReaper } from '../../reaper/reaper-client.js';
+import { notice, printData, printJson, relative, table } from '../output.js';
+
+function localState(lease: Lease, now: number): string {
+  if (lease.state !== 'active') return lease.state;
+  return isDue(lease, now) ? 'expired' : 'active';
+}
+
+/** `jit list`: this machine's leases. `--all`: every jit login on every configured server. */
+export async function run(_args: unknown[], flags: { all?: boolean; database?: string }, deps: Deps): Promise<number> {
+  const now = deps.now();
+  if (flags.all) return listAll(flags.database, deps);
+  const leases = (await deps.leases.list()).filter((l) => !flags.database || l.database === flags.database);
+  await ensureReaper(deps);
+  if (deps.io.json) {
+    printJson(
+      deps.io,
+      leases.map((l) => ({ id: l.id, database: l.database, role: l.role, user: l.user, created_at: l.createdAt, expires_at: l.expiresAt, state: localState(l, now) })),
+    );
+    return 0;
+  }
+  if (leases.length === 0) {
+    notice(deps.io, 'no leases on this machine (jit list --all asks the servers)');
+    return 0;
+  }
+  const rows = [['ID', 'DATABASE', 'ROLE', 'LOGIN', 'EXPIRES', 'STATE']];
+  for (const l of leases) rows.push([l.id, l.database, l.role, l.user, relative(l.expiresAt, now), localState(l, now) + (l.lastError ? ` (${l.lastError})` : '')]);
+  printData(deps.io, table(rows).trimEnd());
+  return 0;
+}
+
+async function listAll(database: string | undefined, deps: Deps): Promise<number> {
+  const policy = await deps.policy();
+  const found = await discoverLogins(selectDatabases(policy, database), deps);
+  const rows: Array<Record<string, unknown>> = [];
+  for (const { db, logins, serverNow } of found) {
+    const now = serverNow?.getTime() ?? deps.now();
+    for (const l of logins) {
+      const expires = l.marker?.expires_at ?? l.validUntil?.toISOString() ?? null;
+      rows.push({
+        id: l.marker?.id ?? null,
+        database: db.name,
+        role: l.marker?.role ?? null,
+        user: l.login,
+        created_at: l.marker?.created_at ?? null,
+        expires_at: expires,
+        state: expires && Date.parse(expires) <= now ? 'expired' : 'active',
+        requester: l.marker ? `${l.marker.requester}@${l.marker.requester_host}` : null,
+        reason: l.marker?.reason ?? null,
+        sessions: l.sessions,
+      });
+    }
+  }
+  const failed = found.filter((f) => f.error);
+  for (const f of failed) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
+  if (deps.io.json) printJson(deps.io, rows);
+  else if (rows.length === 0) notice(deps.io, `no jit logins on ${found.length - failed.length} of ${found.length} database(s)`);
+  else {
+    const t = [['DATABASE', 'LOGIN', 'REQUESTER', 'ROLE', 'EXPIRES', 'SESSIONS', 'REASON']];
+    for (const r of rows) {
+      t.push([String(r.database), String(r.user), String(r.requester ?? '?'), String(r.role ?? '?'), r.expires_at ? `${relative(String(r.expires_at), deps.now())}${r.state === 'expired' ? ' (expired)' : ''}` : 'never', String(r.sessions), String(r.reason ?? '')]);
+    }
+    printData(deps.io, table(t).trimEnd());
+  }
+  return failed.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,26 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Deps } from '../deps.js';
+import type { Policy } from '../../policy/types.js';
+import { usageError } from '../../core/errors.js';
+import { parsePolicy } from '../../policy/load.js';
+import { printJson, printData } from '../output.js';
+
+/** `jit policy check [FILE]`: validate without connecting to anything. */
+export async function run([file]: [string | undefined], _flags: unknown, deps: Deps): Promise<number> {
+  let policy: Policy;
+  if (file) {
+    const path = resolve(deps.cwd, file);
+    const text = await readFile(path, 'utf8').catch(() => {
+      throw usageError(`policy file ${path} does not exist`, "create one with 'jit init'");
+    });
+    policy = parsePolicy(text, path);
+  } else {
+    policy = await deps.policy();
+  }
+  const dbs = Object.values(policy.databases);
+  const roles = dbs.reduce((n, d) => n + Object.keys(d.roles).length, 0);
+  if (deps.io.json) printJson(deps.io, { file: policy.file, ok: true, databases: dbs.map((d) => ({ name: d.name, engine: d.engine, roles: Object.keys(d.roles) })) });
+  else printData(deps.io, `${policy.file}: ok (${dbs.length} database(s), ${roles} role(s))`);
+  return 0;
+}

@@ -1,0 +1,52 @@
+import type { Deps } from '../deps.js';
+import { isDue } from '../../leases/lease.js';
+import { revokeLease } from '../../lifecycle/revoke.js';
+import { discoverLogins, revokeServerLogins, selectDatabases, type LoginOutcome } from '../../lifecycle/server-logins.js';
+import { notice, printJson } from '../output.js';
+import { redact } from '../../core/redact.js';
+
+/**
+ * `jit reap [--database DB]`: revoke every expired jit login found on the servers (by the
+ * server's clock), plus this machine's due leases. Needs no local state: for cron, systemd
+ * timers and Kubernetes CronJobs.
+ */
+export async function run(_args: unknown[], flags: { database?: string }, deps: Deps): Promise<number> {
+  const outcomes: LoginOutcome[] = [];
+  const now = deps.now();
+  for (const lease of await deps.leases.list()) {
+    if (flags.database && lease.database !== flags.database) continue;
+    if (!isDue(lease, now) && !(lease.state === 'intent' && now - Date.parse(lease.createdAt) > 60_000)) continue;
+    try {
+      const res = await revokeLease(lease, deps, 'reap');
+      outcomes.push({ database: lease.database, login: lease.user, ok: true, terminated: res.terminated });
+    } catch (err) {
+      outcomes.push({ database: lease.database, login: lease.user, ok: false, terminated: 0, error: redact(err instanceof Error ? err.message : String(err)) });
+    }
+  }
+  const policy = await deps.policy();
+  const found = await discoverLogins(selectDatabases(policy, flags.database), deps);
+  for (const f of found) {
+    if (f.error) {
+      deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
+      continue;
+    }
+    const serverNow = (f.serverNow ?? new Date()).getTime();
+    const expired = f.logins
+      .filter((l) => {
+        const until = l.marker?.expires_at ? Date.parse(l.marker.expires_at) : (l.validUntil?.getTime() ?? NaN);
+        return Number.isFinite(until) && until <= serverNow;
+      })
+      .map((l) => l.login)
+      .filter((login) => !outcomes.some((o) => o.login === login && o.database === f.db.name));
+    if (expired.length) outcomes.push(...(await revokeServerLogins(f.db, expired, 'reap', deps)));
+  }
+  if (deps.io.json) printJson(deps.io, outcomes);
+  else {
+    for (const o of outcomes) {
+      if (o.ok) notice(deps.io, `reaped ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}`);
+      else deps.io.stderr.write(`failed ${o.login} on ${o.database}: ${o.error}\n`);
+    }
+    if (outcomes.length === 0) notice(deps.io, 'nothing expired');
+  }
+  return outcomes.every((o) => o.ok) && !found.some((f) => f.error) ? 0 : 1;
+}

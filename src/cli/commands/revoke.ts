@@ -1,0 +1,76 @@
+import type { Deps } from '../deps.js';
+import { canPrompt } from '../io.js';
+import { EXIT, JitError, usageError } from '../../core/errors.js';
+import { revokeLease } from '../../lifecycle/revoke.js';
+import { discoverLogins, revokeServerLogins, selectDatabases, type LoginOutcome } from '../../lifecycle/server-logins.js';
+import { LOGIN_PREFIX } from '../../core/names.js';
+import { notice, printJson } from '../output.js';
+
+interface RevokeFlags {
+  all?: boolean;
+  database?: string;
+  yes?: boolean;
+}
+
+/** `jit revoke LEASE_ID|USER` or `jit revoke --all [--database DB] [--yes]`. */
+export async function run([target]: [string | undefined], flags: RevokeFlags, deps: Deps): Promise<number> {
+  if (flags.all) {
+    if (target) throw usageError('pass either a lease or --all, not both', 'jit revoke LEASE_ID, or jit revoke --all');
+    return revokeAll(flags, deps);
+  }
+  if (!target) throw usageError('missing lease id or login', 'jit revoke LEASE_ID (see jit list), or jit revoke --all');
+
+  const lease = await deps.leases.find(target);
+  if (lease && (!flags.database || lease.database === flags.database)) {
+    const res = await revokeLease(lease, deps, 'manual');
+    report(deps, [{ database: lease.database, login: lease.user, ok: true, terminated: res.terminated }]);
+    return 0;
+  }
+  if (!target.startsWith(LOGIN_PREFIX)) {
+    throw usageError(`no lease "${target}" on this machine`, 'see `jit list`; to revoke a login minted elsewhere pass its name (jit_…)');
+  }
+  // A login minted on another machine: find it on the servers through its marker.
+  const policy = await deps.policy();
+  const found = await discoverLogins(selectDatabases(policy, flags.database), deps);
+  const hits = found.filter((f) => f.logins.some((l) => l.login === target));
+  if (hits.length === 0) {
+    const unreachable = found.filter((f) => f.error).map((f) => f.db.name);
+    throw new JitError(`no jit login "${target}" on ${unreachable.length ? 'the reachable databases' : 'any configured database'}`, {
+      exitCode: unreachable.length ? EXIT.runtime : EXIT.usage,
+      hint: unreachable.length ? `could not reach: ${unreachable.join(', ')}` : 'see `jit list --all`',
+    });
+  }
+  const outcomes = (await Promise.all(hits.map((h) => revokeServerLogins(h.db, [target], 'manual', deps)))).flat();
+  report(deps, outcomes);
+  return outcomes.every((o) => o.ok) ? 0 : 1;
+}
+
+async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
+  const policy = await deps.policy();
+  const found = await discoverLogins(selectDatabases(policy, flags.database), deps);
+  const total = found.reduce((n, f) => n + f.logins.length, 0);
+  for (const f of found) if (f.error) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
+  if (total > 0 && !flags.yes) {
+    if (!canPrompt(deps.io)) throw usageError(`revoke --all would revoke ${total} login(s)`, 'pass --yes to confirm when not on a terminal');
+    const names = found.flatMap((f) => f.logins.map((l) => `  ${f.db.name}  ${l.login}${l.marker ? `  (${l.marker.requester}, ${l.marker.role})` : ''}`));
+    deps.io.stderr.write(`${names.join('\n')}\n`);
+    const ok = await (await deps.prompter()).confirm(`Revoke these ${total} login(s) and end their sessions?`, false);
+    if (!ok) throw new JitError('cancelled; nothing was revoked', { exitCode: EXIT.cancelled });
+  }
+  const outcomes = (await Promise.all(found.filter((f) => f.logins.length).map((f) => revokeServerLogins(f.db, f.logins.map((l) => l.login), 'revoke-all', deps)))).flat();
+  report(deps, outcomes);
+  if (total === 0) notice(deps.io, 'no jit logins found');
+  const unreachable = found.some((f) => f.error);
+  return outcomes.every((o) => o.ok) && !unreachable ? 0 : 1;
+}
+
+function report(deps: Deps, outcomes: LoginOutcome[]): void {
+  if (deps.io.json) {
+    printJson(deps.io, outcomes);
+    return;
+  }
+  for (const o of outcomes) {
+    if (o.ok) notice(deps.io, `revoked ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}`);
+    else deps.io.stderr.write(`failed ${o.login} on ${o.database}: ${o.error}\n`);
+  }
+}

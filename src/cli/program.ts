@@ -1,0 +1,120 @@
+import { Command, CommanderError, Option } from 'commander';
+import { systemIO } from './io.js';
+import { systemDeps, type Deps } from './deps.js';
+
+/** Options every command sees (global flags merged with the command's own). */
+export interface GlobalOptions {
+  policy?: string;
+  json?: boolean;
+  color?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+/** args: the command's declared positionals in order (a variadic one is an array). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command types its own positionals and flags
+type Runner = (args: any, opts: any, deps: Deps) => Promise<number>;
+type Loader = () => Promise<{ run: Runner }>;
+
+export interface ProgramContext {
+  entryScript: string;
+  cwd: string;
+  /** Tests inject their own deps; otherwise the system's. */
+  deps?: (opts: GlobalOptions) => Deps;
+}
+
+const mint = (c: Command) =>
+  c
+    .option('--role <role>', 'role from the policy')
+    .option('--ttl <duration>', "lifetime, e.g. 15m or 1h30m (default: the role's ttl)")
+    .option('--reason <text>', 'why you need access (recorded in the audit trail)')
+    .option('--only <tables>', "narrow this request to some of the role's tables, comma-separated");
+
+/** The command table. Each implementation is imported only when its command runs. */
+function commands(): Array<{ spec: string; about: string; load: Loader; setup?: (c: Command) => Command }> {
+  return [
+    { spec: 'connect [database]', about: 'open psql with a temporary login; revoked when psql exits', load: () => import('./commands/connect.js'), setup: mint },
+    { spec: 'uri [database]', about: 'print a connection URI for a temporary login', load: () => import('./commands/uri.js'), setup: mint },
+    {
+      spec: 'env [database]',
+      about: 'print DATABASE_URL and the client variables for a temporary login',
+      load: () => import('./commands/env.js'),
+      setup: (c) => mint(c).addOption(new Option('--format <format>', 'output format').choices(['sh', 'dotenv', 'json']).default('sh')),
+    },
+    {
+      spec: 'exec [database] [command...]',
+      about: 'run a command with DATABASE_URL set; revoked when it exits',
+      load: () => import('./commands/exec.js'),
+      setup: mint,
+    },
+    {
+      spec: 'list',
+      about: "this machine's leases (--all: every jit login on every configured server)",
+      load: () => import('./commands/list.js'),
+      setup: (c) => c.option('--all', 'ask every configured database for every live jit login').option('--database <db>', 'only this database'),
+    },
+    {
+      spec: 'revoke [lease]',
+      about: 'revoke a lease or login now (--all: every jit login on the servers)',
+      load: () => import('./commands/revoke.js'),
+      setup: (c) =>
+        c.option('--all', 'revoke every jit login found on the servers').option('--database <db>', 'only this database').option('-y, --yes', 'do not ask for confirmation'),
+    },
+    { spec: 'extend <lease>', about: "push a lease's expiry out (never past the role's max_ttl)", load: () => import('./commands/extend.js'), setup: (c) => c.requiredOption('--ttl <duration>', 'new lifetime counted from now') },
+    { spec: 'reap', about: 'revoke every expired jit login on the servers (for cron)', load: () => import('./commands/reap.js'), setup: (c) => c.option('--database <db>', 'only this database') },
+    { spec: 'sessions [database]', about: 'live sessions of jit logins', load: () => import('./commands/sessions.js') },
+    { spec: 'doctor [database]', about: 'check policy, keychain, admin login, clients and reaper', load: () => import('./commands/doctor.js') },
+    { spec: 'init [file]', about: 'write an annotated starter policy', load: () => import('./commands/init.js'), setup: (c) => c.option('--force', 'overwrite an existing file') },
+    { spec: 'audit', about: 'show the local audit trail', load: () => import('./commands/audit.js'), setup: (c) => c.option('--since <duration>', 'only entries newer than this, e.g. 24h') },
+  ];
+}
+
+export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: ProgramContext): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('jit')
+    .description('Just-in-time database logins: least privilege, hard expiry, revoked when you are done.')
+    .version('0.1.0', '-V, --version')
+    .option('--policy <file>', 'policy file (default: $JIT_POLICY, ./jit.yaml, $XDG_CONFIG_HOME/jit/policy.yaml)')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--no-color', 'no colour on stderr')
+    .option('-q, --quiet', 'no progress or notices on stderr')
+    .option('--debug', 'show stack traces')
+    .exitOverride()
+    .showHelpAfterError('hint: run the command with --help for usage')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  const makeDeps = (opts: GlobalOptions): Deps =>
+    ctx.deps ? ctx.deps(opts) : systemDeps({ io: systemIO(opts, env), env, cwd: ctx.cwd, policyFlag: opts.policy, entryScript: ctx.entryScript });
+
+  const attach = (parent: Command, spec: string, about: string, load: Loader, setup?: (c: Command) => Command) => {
+    let c = parent.command(spec).description(about).exitOverride();
+    if (setup) c = setup(c);
+    c.action(async (...params: unknown[]) => {
+      const cmd = params[params.length - 1] as Command;
+      const opts = cmd.optsWithGlobals() as Record<string, unknown>;
+      const { run } = await load();
+      exitCode = await run(cmd.processedArgs as string[], opts, makeDeps(opts as GlobalOptions));
+    });
+  };
+
+  for (const { spec, about, load, setup } of commands()) attach(program, spec, about, load, setup);
+
+  const admin = program.command('admin').description('store, check or delete the admin credential in the OS keychain');
+  attach(admin, 'set <database>', 'store the admin password in the OS keychain', () => import('./commands/admin-set.js'), (c) => c.option('--password-stdin', 'read the password from stdin'));
+  attach(admin, 'test <database>', 'log in as the admin and check its privileges', () => import('./commands/admin-test.js'));
+  attach(admin, 'forget <database>', 'delete the admin password from the OS keychain', () => import('./commands/admin-forget.js'));
+
+  const policy = program.command('policy').description('work with policy files');
+  attach(policy, 'check [file]', 'validate a policy file', () => import('./commands/policy-check.js'));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    throw err;
+  }
+  return exitCode;
+}

@@ -1,0 +1,131 @@
+import type { DatabaseConfig, EngineName, Grant, TlsMode } from '../policy/types.js';
+
+/** Everything needed to reach a server as the admin; carried in leases so revocation outlives the policy. */
+export interface ServerTarget {
+  engine: EngineName;
+  host: string;
+  port: number;
+  database: string;
+  tls: TlsMode;
+  adminUser: string;
+  /** Postgres: role that receives what a login owned (REASSIGN OWNED) instead of dropping it. */
+  owner?: string;
+}
+
+export function targetFromConfig(db: DatabaseConfig): ServerTarget {
+  return {
+    engine: db.engine,
+    host: db.host,
+    port: db.port,
+    database: db.database,
+    tls: db.tls,
+    adminUser: db.admin.user,
+    ...(db.owner ? { owner: db.owner } : {}),
+  };
+}
+
+/** What the server records about a login next to it (Postgres: COMMENT ON ROLE as JSON). */
+export interface LeaseMarker {
+  /** Lease id. */
+  id: string;
+  /** Policy database name (the key under `databases:`). */
+  database: string;
+  role: string;
+  /** OS user that minted it, and the machine. */
+  requester: string;
+  requester_host: string;
+  reason?: string;
+  created_at: string;
+  expires_at: string;
+  max_expires_at: string;
+}
+
+export interface MintRequest {
+  login: string;
+  password: string;
+  /** Server-side expiry (VALID UNTIL / event). */
+  expiresAt: Date;
+  grants: Grant[];
+  memberOf: string[];
+  /** -1 for unlimited. */
+  connectionLimit: number;
+  marker: LeaseMarker;
+}
+
+export interface MintResult {
+  /** The server's clock at creation time; the reaper uses the skew against the local clock. */
+  serverNow: Date;
+}
+
+export interface RevokeResult {
+  login: string;
+  /** True when the login no longer exists on the server (also when it was already gone). */
+  gone: boolean;
+  /** Sessions that were terminated. */
+  terminated: number;
+  /** Steps that failed; revocation keeps going past them. */
+  errors: string[];
+}
+
+/** A jit login found on the server through its marker (never through its name alone). */
+export interface ServerLogin {
+  login: string;
+  marker: LeaseMarker | null;
+  /** Server-side expiry, when the engine has one. */
+  validUntil: Date | null;
+  sessions: number;
+}
+
+export interface LoginSession {
+  login: string;
+  pid: number;
+  clientAddr: string | null;
+  since: Date | null;
+  state: string | null;
+  query: string | null;
+}
+
+export interface EngineCapabilities {
+  /** CREATE ROLE and GRANTs commit or roll back together. */
+  transactionalDdl: boolean;
+  /** The server refuses the login after expiry by itself. */
+  nativeExpiry: boolean;
+  /** Longest login name the engine keeps intact. */
+  maxLoginLength: number;
+  /** Client binary `connect` launches. */
+  client: string;
+}
+
+/** An admin connection to one server. Engines translate driver errors into JitError at this boundary. */
+export interface AdminSession {
+  /** Create the login with its grants and marker, all or nothing. */
+  mint(req: MintRequest): Promise<MintResult>;
+  /** Block login, end sessions, remove what it owns, drop it. Succeeds when the login is already gone. */
+  revoke(login: string): Promise<RevokeResult>;
+  /** Move the server-side expiry and the marker. */
+  extend(login: string, expiresAt: Date, marker: LeaseMarker): Promise<void>;
+  /** Every jit login on this server, found through the marker. */
+  listLogins(): Promise<ServerLogin[]>;
+  /** Live sessions of jit logins. */
+  sessions(): Promise<LoginSession[]>;
+  serverTime(): Promise<Date>;
+  /** Checks the admin can do what jit needs; returns problems found (empty when fine). */
+  checkPrivileges(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** An engine: one per `engine:` value in the policy. */
+export interface Engine {
+  readonly name: EngineName;
+  readonly capabilities: EngineCapabilities;
+  /** Connect as the admin. Throws JitError (exit 1) with a hint on auth/network failures. */
+  connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession>;
+  /** `postgresql://user:pass@host:port/db?sslmode=…` with userinfo percent-encoded. */
+  buildUri(target: ServerTarget, login: string, password: string): string;
+  /** The client's own variables (PGHOST, PGUSER, PGPASSWORD… / MYSQL_*). */
+  clientEnv(target: ServerTarget, login: string, password: string): Record<string, string>;
+  /** Every variable name the engine's clients read, removed from a child's environment first. */
+  readonly staleEnvNames: readonly string[];
+  /** argv (without the password) to launch the interactive client; the password goes via clientEnv. */
+  clientArgs(target: ServerTarget, login: string): string[];
+}

@@ -1,0 +1,115 @@
+import { EXIT, JitError, isJitError } from '../../core/errors.js';
+import { redact } from '../../core/redact.js';
+import { MARKER_CONFLICT_SQLSTATE } from './postgres-sql.js';
+
+/** Where the error happened, for messages that say which server, user and step. */
+export interface PgErrorContext {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  /** `connect` errors talk about the admin login; the others about the statement. */
+  phase: 'connect' | 'mint' | 'revoke' | 'extend' | 'query';
+  login?: string;
+}
+
+/** What pg (DatabaseError) and node:net errors carry. */
+interface DriverError {
+  code?: string;
+  message?: string;
+  errors?: DriverError[];
+}
+
+const DOCTOR = "run 'jit doctor DB' to see what the admin role needs";
+const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/;
+
+/** The SQLSTATE or errno, also from an AggregateError (Node tries every address of `localhost`). */
+export function errorCode(err: unknown): string | undefined {
+  const e = err as DriverError | undefined;
+  return e?.code ?? e?.errors?.find((x) => x?.code)?.code;
+}
+
+/** One line, secrets removed. */
+export function oneLine(err: unknown): string {
+  const e = err as DriverError | undefined;
+  const text = e?.message || e?.errors?.[0]?.message || String(err);
+  return redact(text.replace(/\s+/g, ' ').trim());
+}
+
+/** Translate a driver error into a JitError, once, at the engine boundary. */
+export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
+  if (isJitError(err)) return err;
+  const code = errorCode(err);
+  const msg = oneLine(err);
+  const at = `${ctx.host.includes(':') ? `[${ctx.host}]` : ctx.host}:${ctx.port}`;
+  const make = (message: string, hint?: string, exitCode: 1 | 2 = EXIT.runtime) =>
+    new JitError(redact(message), { hint: hint && redact(hint), exitCode, cause: err });
+
+  switch (code) {
+    case '28P01':
+      return make(
+        `admin login to ${at} as ${ctx.user} failed: password authentication failed`,
+        "check the credential with 'jit admin test DB' or store it with 'jit admin set DB'",
+      );
+    case '28000':
+      return make(`admin login to ${at} as ${ctx.user} was refused: ${msg}`, "check admin.user in the policy and the server's pg_hba.conf");
+    case '3D000':
+      return make(`database ${ctx.database} does not exist on ${at}`, "check 'database:' in the policy");
+    case '53300':
+      return make(`PostgreSQL at ${at} has no free connection slots: ${msg}`, 'retry in a moment');
+    case '57P03':
+      return make(`PostgreSQL at ${at} is not accepting connections yet: ${msg}`, 'retry in a moment');
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return make(`cannot reach PostgreSQL at ${at} (${code})`, 'check host and port in the policy and that the server is running');
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return make(`cannot resolve the host name ${ctx.host}`, "check 'host:' in the policy");
+    case 'ETIMEDOUT':
+      return make(`timed out connecting to PostgreSQL at ${at}`, 'check the host, port and any firewall or VPN in between');
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case '57P01':
+    case '57P02':
+      return make(`lost the connection to PostgreSQL at ${at}: ${msg}`, 'retry; the reaper and `jit reap` finish what was left');
+    case '42501':
+      return make(`the admin role ${ctx.user} lacks a privilege on ${at}: ${msg}`, `grant it to ${ctx.user}, or ${DOCTOR}`);
+    case '42P01':
+      return make(`the policy names a table that does not exist in ${ctx.database}: ${msg}`, 'fix the grants in the policy or create the table', EXIT.usage);
+    case '3F000':
+      return make(`the policy names a schema that does not exist in ${ctx.database}: ${msg}`, 'fix the grants in the policy or create the schema', EXIT.usage);
+    case '42704':
+      return ctx.phase === 'mint'
+        ? make(`the policy names a role that does not exist on ${at}: ${msg}`, 'create the group role or remove it from member_of/owner', EXIT.usage)
+        : make(`${msg} on ${at}`, 'the login may already be revoked; see `jit list --all`');
+    case '42809':
+    case '0LP01':
+      return make(`the policy grants something PostgreSQL refuses: ${msg}`, 'fix the grants in the policy', EXIT.usage);
+    case '42710':
+      return make(`a role named ${ctx.login ?? '?'} already exists on ${at}`, 'retry: a new login name is drawn each time');
+    case 'XX000':
+    case '40001':
+    case '40P01':
+    case '55P03':
+      return make(`PostgreSQL at ${at} reported a conflict with concurrent work: ${msg}`, 'retry the command');
+    case '57014':
+      return make(`a statement timed out on ${at}: ${msg}`, 'the server is busy or a lock is held; retry later');
+    case MARKER_CONFLICT_SQLSTATE:
+      return make(`${msg} on ${at}`, 'rename that role: jit finds its logins through a NOLOGIN role named jit');
+  }
+  if (code && CERT_CODES.test(code)) {
+    return make(`the TLS certificate of ${at} could not be verified: ${msg}`, 'trust the server CA (NODE_EXTRA_CA_CERTS) or use tls: require');
+  }
+  if (/does not support SSL/i.test(msg)) {
+    return make(`PostgreSQL at ${at} does not accept TLS connections`, 'use tls: disable in the policy only on a trusted network');
+  }
+  if (/connection timeout/i.test(msg)) {
+    return make(`timed out connecting to PostgreSQL at ${at}`, 'check the host, port and any firewall or VPN in between');
+  }
+  if (/Connection terminated|Client was closed|not queryable/i.test(msg)) {
+    return make(`lost the connection to PostgreSQL at ${at}: ${msg}`, 'retry; the reaper and `jit reap` finish what was left');
+  }
+  if (ctx.phase === 'connect') return make(`admin login to ${at} as ${ctx.user} failed: ${msg}`, DOCTOR);
+  return make(`PostgreSQL at ${at} refused the request: ${msg}${code ? ` (SQLSTATE ${code})` : ''}`, DOCTOR);
+}

@@ -1,0 +1,166 @@
+import type { Client, NoticeMessage, QueryResult } from 'pg';
+import type { AdminSession, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
+import { runtimeError } from '../../core/errors.js';
+import { redact, registerSecret } from '../../core/redact.js';
+import { translatePgError, type PgErrorContext } from './postgres-errors.js';
+import { assertJitLogin, revokeLogin, roleInfo } from './postgres-revoke.js';
+import { scramVerifier } from './postgres-scram.js';
+import { ADMIN_PRIVILEGES_SQL, LIST_LOGINS_SQL, SERVER_TIME_SQL, SESSIONS_SQL, extendSql, mintSql } from './postgres-sql.js';
+
+/** 01007: GRANT without grant option on the object only warns, and the login would silently lack it. */
+const PRIVILEGE_NOT_GRANTED = '01007';
+
+/** An admin connection to one PostgreSQL server. */
+export class PostgresSession implements AdminSession {
+  constructor(
+    private readonly client: Client,
+    private readonly target: ServerTarget,
+    private readonly connectTo: (database: string) => Promise<Client>,
+  ) {}
+
+  private ctx(phase: PgErrorContext['phase'], login?: string): PgErrorContext {
+    const t = this.target;
+    return { host: t.host, port: t.port, user: t.adminUser, database: t.database, phase, login };
+  }
+
+  private async query(sql: string, params: unknown[] = [], phase: PgErrorContext['phase'] = 'query'): Promise<QueryResult> {
+    try {
+      return await this.client.query(sql, params);
+    } catch (err) {
+      throw translatePgError(err, this.ctx(phase));
+    }
+  }
+
+  async mint(req: MintRequest): Promise<MintResult> {
+    registerSecret(req.password);
+    const sql = mintSql({
+      login: req.login,
+      verifier: scramVerifier(req.password),
+      validUntil: req.expiresAt,
+      connectionLimit: req.connectionLimit,
+      marker: req.marker,
+      database: this.target.database,
+      grants: req.grants,
+      memberOf: req.memberOf,
+    });
+    const notGranted: string[] = [];
+    const onNotice = (n: NoticeMessage) => {
+      if (n.code === PRIVILEGE_NOT_GRANTED) notGranted.push(n.message ?? 'a privilege was not granted');
+    };
+    this.client.on('notice', onNotice);
+    let results: QueryResult | QueryResult[];
+    try {
+      // One simple-query string: one round trip. After an error the server skips the rest and
+      // leaves the explicit transaction aborted (25P02 for anything else) until ROLLBACK.
+      results = (await this.client.query(sql)) as unknown as QueryResult | QueryResult[];
+    } catch (err) {
+      await this.client.query('ROLLBACK').catch(() => {});
+      throw translatePgError(err, this.ctx('mint', req.login));
+    } finally {
+      this.client.off('notice', onNotice);
+    }
+    if (notGranted.length > 0) {
+      await this.revoke(req.login).catch(() => {});
+      throw runtimeError(
+        redact(`the admin role ${this.target.adminUser} could not grant everything the role asks for: ${[...new Set(notGranted)].join('; ')}`),
+        `grant ${this.target.adminUser} those privileges WITH GRANT OPTION (or make it own the objects), then retry`,
+      );
+    }
+    const list = Array.isArray(results) ? results : [results];
+    const row = list.map((r) => r.rows?.[0]).find((r) => r && 'server_now' in r);
+    return { serverNow: row ? new Date(row.server_now) : new Date() };
+  }
+
+  async revoke(login: string): Promise<RevokeResult> {
+    try {
+      return await revokeLogin({ client: this.client, target: this.target, connectTo: this.connectTo }, login);
+    } catch (err) {
+      throw translatePgError(err, this.ctx('revoke', login));
+    }
+  }
+
+  async extend(login: string, expiresAt: Date, marker: LeaseMarker): Promise<void> {
+    const info = await roleInfo(this.client, login).catch((err) => {
+      throw translatePgError(err, this.ctx('extend', login));
+    });
+    if (!info) {
+      throw runtimeError(`login ${login} no longer exists on ${this.target.host}:${this.target.port}`, 'it was revoked or expired; mint a new one');
+    }
+    assertJitLogin(login, info);
+    try {
+      await this.client.query(extendSql(login, expiresAt, marker));
+    } catch (err) {
+      await this.client.query('ROLLBACK').catch(() => {});
+      throw translatePgError(err, this.ctx('extend', login));
+    }
+  }
+
+  async listLogins(): Promise<ServerLogin[]> {
+    const { rows } = await this.query(LIST_LOGINS_SQL);
+    return rows.map((r) => ({
+      login: String(r.login),
+      marker: parseMarker(r.comment),
+      validUntil: validDate(r.valid_until),
+      sessions: Number(r.sessions),
+    }));
+  }
+
+  async sessions(): Promise<LoginSession[]> {
+    const { rows } = await this.query(SESSIONS_SQL);
+    return rows.map((r) => ({
+      login: String(r.login),
+      pid: Number(r.pid),
+      clientAddr: r.client_addr ?? null,
+      since: validDate(r.backend_start),
+      state: r.state ?? null,
+      query: r.query ?? null,
+    }));
+  }
+
+  async serverTime(): Promise<Date> {
+    const { rows } = await this.query(SERVER_TIME_SQL);
+    return new Date(rows[0].server_now);
+  }
+
+  async checkPrivileges(): Promise<string[]> {
+    const { rows } = await this.query(ADMIN_PRIVILEGES_SQL);
+    return privilegeProblems(this.target.adminUser, rows[0] ?? {});
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => {});
+  }
+}
+
+/** The lease comment, or null when someone else wrote something else there. */
+export function parseMarker(comment: unknown): LeaseMarker | null {
+  if (typeof comment !== 'string') return null;
+  try {
+    const v = JSON.parse(comment) as unknown;
+    return v && typeof v === 'object' && typeof (v as LeaseMarker).id === 'string' ? (v as LeaseMarker) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** rolvaliduntil may be NULL or 'infinity' (pg parses that to a number). */
+function validDate(v: unknown): Date | null {
+  return v instanceof Date && !Number.isNaN(v.getTime()) ? v : null;
+}
+
+/** Problems with the admin role, as sentences; empty when it can do everything jit needs. */
+export function privilegeProblems(admin: string, r: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (r.superuser !== true) {
+    if (r.createrole !== true) problems.push(`${admin} has neither SUPERUSER nor CREATEROLE, so it cannot create logins`);
+    if (r.signal_backend !== true) {
+      problems.push(`${admin} is not a member of pg_signal_backend, so revocation cannot end a login's open sessions`);
+    }
+  }
+  if (r.marker_can_login === true) problems.push('role jit exists and can log in; jit needs that name for its NOLOGIN marker role');
+  if (Number(r.marker_memberships ?? 0) > 0) {
+    problems.push('role jit is a member of other roles, so every jit login inherits their privileges; revoke them from jit');
+  }
+  if (Number(r.server_version ?? 0) < 140000) problems.push('the server is older than PostgreSQL 14; revocation cannot wait for sessions to end');
+  return problems;
+}

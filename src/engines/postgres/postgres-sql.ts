@@ -1,0 +1,195 @@
+import type { LeaseMarker } from '../engine.js';
+import type { Grant } from '../../policy/types.js';
+import { usageError } from '../../core/errors.js';
+import { escapeLiteral, ident, qualified, timestampLiteral } from './postgres-quote.js';
+
+/** Every SQL string the Postgres engine sends. Names only through ident(), values through escapeLiteral() or $n. */
+
+/** NOLOGIN role every minted login is a member of: how jit finds its logins (never by name). */
+export const MARKER_ROLE = 'jit';
+
+/** pg_advisory_xact_lock key serialising mints: concurrent GRANTs on one table fail with XX000 "tuple concurrently updated". */
+export const MINT_LOCK_KEY = '7667787793781321332'; // 'jit_mint' as a big-endian int8
+
+/** Raised by the marker check below; translated in postgres-errors.ts. */
+export const MARKER_CONFLICT_SQLSTATE = 'JIT01';
+
+const TABLE_PRIVILEGES = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']);
+const SEQUENCE_PRIVILEGES = new Set(['USAGE', 'SELECT', 'UPDATE']);
+
+/** Privileges are keywords (they cannot be quoted), so only allow-listed words get through. */
+function privilegeList(privileges: string[], allowed: Set<string>, what: string): string {
+  const words = privileges.map((p) => p.trim().toUpperCase());
+  for (const p of words) {
+    if (!allowed.has(p)) throw usageError(`privilege ${JSON.stringify(p)} cannot be granted on ${what} by jit`, 'fix the privileges in the policy');
+  }
+  return [...new Set(words)].join(', ');
+}
+
+const isMarked = (roleOid: string) =>
+  `EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles j ON j.oid = m.roleid ` +
+  `WHERE m.member = ${roleOid} AND j.rolname = ${escapeLiteral(MARKER_ROLE)})`;
+
+/**
+ * Creates the marker role when missing. Runs under the mint lock, and still swallows 42710 and
+ * 23505 (a concurrent CREATE ROLE can lose on pg_authid's unique index). A pre-existing `jit`
+ * that can log in is someone's real role: refuse rather than turn its members into "jit logins".
+ */
+export function ensureMarkerRoleSql(): string {
+  const lit = escapeLiteral(MARKER_ROLE);
+  return [
+    'DO $jit$ BEGIN',
+    `IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${lit} AND (rolcanlogin OR rolsuper)) THEN`,
+    `RAISE EXCEPTION 'role ${MARKER_ROLE} exists and can log in, but jit needs it as its NOLOGIN marker role' USING ERRCODE = '${MARKER_CONFLICT_SQLSTATE}';`,
+    'END IF;',
+    `IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${lit}) THEN`,
+    `CREATE ROLE ${ident(MARKER_ROLE)} NOLOGIN;`,
+    `COMMENT ON ROLE ${ident(MARKER_ROLE)} IS 'jit marker: members are short-lived logins minted by jit; grant this role nothing';`,
+    'END IF;',
+    'EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;',
+    'END $jit$',
+  ].join(' ');
+}
+
+/** GRANT statements for a login, schema USAGE first (a table grant is useless without it). */
+export function grantStatements(login: string, database: string, grants: Grant[], memberOf: string[]): string[] {
+  const to = ident(login);
+  const schemas = new Set<string>();
+  const body: string[] = [];
+  for (const g of grants) {
+    if (g.privileges.length === 0) continue;
+    if (g.tables?.length) {
+      g.tables.forEach((t) => schemas.add(t.schema));
+      const list = g.tables.map((t) => qualified(t.schema, t.name)).join(', ');
+      body.push(`GRANT ${privilegeList(g.privileges, TABLE_PRIVILEGES, 'tables')} ON TABLE ${list} TO ${to}`);
+    }
+    if (g.schema) {
+      schemas.add(g.schema);
+      body.push(`GRANT ${privilegeList(g.privileges, TABLE_PRIVILEGES, 'tables')} ON ALL TABLES IN SCHEMA ${ident(g.schema)} TO ${to}`);
+    }
+    if (g.sequences?.length) {
+      g.sequences.forEach((s) => schemas.add(s.schema));
+      const list = g.sequences.map((s) => qualified(s.schema, s.name)).join(', ');
+      body.push(`GRANT ${privilegeList(g.privileges, SEQUENCE_PRIVILEGES, 'sequences')} ON SEQUENCE ${list} TO ${to}`);
+    }
+  }
+  return [
+    `GRANT CONNECT ON DATABASE ${ident(database)} TO ${to}`,
+    ...[...schemas].map((s) => `GRANT USAGE ON SCHEMA ${ident(s)} TO ${to}`),
+    ...body,
+    ...memberOf.map((group) => `GRANT ${ident(group)} TO ${to}`),
+  ];
+}
+
+export interface MintSqlInput {
+  login: string;
+  /** SCRAM verifier, never the plaintext: statement logs then never hold the password. */
+  verifier: string;
+  validUntil: Date;
+  /** -1 for unlimited. */
+  connectionLimit: number;
+  marker: LeaseMarker;
+  database: string;
+  grants: Grant[];
+  memberOf: string[];
+}
+
+/**
+ * The whole mint as one simple-query string: one round trip, one transaction. DDL takes no bind
+ * parameters, hence quoting. INHERIT because member_of groups only help through inheritance.
+ */
+export function mintSql(input: MintSqlInput): string {
+  const login = ident(input.login);
+  const limit = input.connectionLimit >= 0 ? ` CONNECTION LIMIT ${Math.floor(input.connectionLimit)}` : '';
+  return [
+    'BEGIN',
+    "SET LOCAL statement_timeout = '30s'",
+    `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`,
+    ensureMarkerRoleSql(),
+    `CREATE ROLE ${login} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS` +
+      `${limit} VALID UNTIL ${timestampLiteral(input.validUntil)} PASSWORD ${escapeLiteral(input.verifier)}`,
+    commentSql(input.login, input.marker),
+    `GRANT ${ident(MARKER_ROLE)} TO ${login}`,
+    ...grantStatements(input.login, input.database, input.grants, input.memberOf),
+    'SELECT pg_catalog.now() AS server_now',
+    'COMMIT',
+  ].join(';\n');
+}
+
+export function commentSql(login: string, marker: LeaseMarker): string {
+  return `COMMENT ON ROLE ${ident(login)} IS ${escapeLiteral(JSON.stringify(marker))}`;
+}
+
+export function extendSql(login: string, validUntil: Date, marker: LeaseMarker): string {
+  return [
+    'BEGIN',
+    `ALTER ROLE ${ident(login)} VALID UNTIL ${timestampLiteral(validUntil)}`,
+    commentSql(login, marker),
+    'COMMIT',
+  ].join(';\n');
+}
+
+/** $1 = login. One row when the role exists: its oid, whether it carries the marker, and what the admin may do to it. */
+export const ROLE_INFO_SQL =
+  `SELECT r.oid, ${isMarked('r.oid')} AS marked, ` +
+  `pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') AS admin_has_role, ` +
+  `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
+  `FROM pg_catalog.pg_roles r WHERE r.rolname = $1`;
+
+/** A CREATEROLE-only admin (PG ≤ 15) needs membership to terminate the login's backends and DROP OWNED. */
+export const grantLoginToAdminSql = (login: string) => `GRANT ${ident(login)} TO CURRENT_USER`;
+
+export const blockLoginSql = (login: string) => `ALTER ROLE ${ident(login)} NOLOGIN`;
+
+/**
+ * $1 = role oid. By usesysid: after a DROP ROLE usename is NULL while the session lives on.
+ * PG ≥ 14 takes a timeout and waits for the backend to exit, so DROP OWNED does not race it.
+ */
+export function terminateSql(serverVersion: number): string {
+  const call = serverVersion >= 140000 ? 'pg_catalog.pg_terminate_backend(pid, 5000)' : 'pg_catalog.pg_terminate_backend(pid)';
+  return (
+    `SELECT count(*) FILTER (WHERE ${call})::int AS terminated FROM pg_catalog.pg_stat_activity ` +
+    `WHERE usesysid = $1 AND pid <> pg_catalog.pg_backend_pid()`
+  );
+}
+
+/** $1 = role oid. Databases holding the role's objects or grants; the join drops dbid 0 (shared objects). */
+export const OWNED_DATABASES_SQL =
+  `SELECT DISTINCT d.datname FROM pg_catalog.pg_shdepend s JOIN pg_catalog.pg_database d ON d.oid = s.dbid ` +
+  `WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = $1 ORDER BY 1`;
+
+/**
+ * Both act on the current database only. One string = one implicit transaction: when REASSIGN
+ * fails, nothing is dropped that the policy wanted kept. DROP OWNED also revokes the login's
+ * grants, without which DROP ROLE fails with 2BP01.
+ */
+export function dropOwnedSql(login: string, owner?: string): string {
+  const drop = `DROP OWNED BY ${ident(login)}`;
+  return owner ? `REASSIGN OWNED BY ${ident(login)} TO ${ident(owner)};\n${drop}` : drop;
+}
+
+export const dropRoleSql = (login: string) => `DROP ROLE IF EXISTS ${ident(login)}`;
+
+/** Members of the marker role, with their lease comment, server-side expiry and live session count. */
+export const LIST_LOGINS_SQL =
+  `SELECT r.rolname AS login, r.rolvaliduntil AS valid_until, ` +
+  `pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment, ` +
+  `(SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r.oid)::int AS sessions ` +
+  `FROM pg_catalog.pg_roles r WHERE ${isMarked('r.oid')} ORDER BY r.rolname`;
+
+export const SESSIONS_SQL =
+  `SELECT r.rolname AS login, a.pid, pg_catalog.host(a.client_addr) AS client_addr, a.backend_start, a.state, ` +
+  `pg_catalog.left(a.query, 200) AS query FROM pg_catalog.pg_stat_activity a ` +
+  `JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid WHERE ${isMarked('r.oid')} ORDER BY a.backend_start, a.pid`;
+
+export const SERVER_TIME_SQL = 'SELECT pg_catalog.now() AS server_now';
+
+/** What checkPrivileges() needs, in one row. */
+export const ADMIN_PRIVILEGES_SQL =
+  `SELECT a.rolsuper AS superuser, a.rolcreaterole AS createrole, ` +
+  `pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend, ` +
+  `j.oid IS NOT NULL AS marker_exists, coalesce(j.rolcanlogin OR j.rolsuper, false) AS marker_can_login, ` +
+  `coalesce((SELECT count(*) FROM pg_catalog.pg_auth_members m WHERE m.member = j.oid), 0)::int AS marker_memberships, ` +
+  `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
+  `FROM pg_catalog.pg_roles a LEFT JOIN pg_catalog.pg_roles j ON j.rolname = ${escapeLiteral(MARKER_ROLE)} ` +
+  `WHERE a.rolname = current_user`;

@@ -1,0 +1,82 @@
+import { isIPv6 } from 'node:net';
+import type { ServerTarget } from '../engine.js';
+
+/** encodeURIComponent leaves !'()* alone; encode them too so a URI survives any shell or config file. */
+export function encodeUriPart(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+/** IPv6 literals go in brackets; a zone id's `%` must itself be encoded (RFC 6874). */
+export function uriHost(host: string): string {
+  if (!isIPv6(host)) return host;
+  return `[${host.replace(/%/g, '%25')}]`;
+}
+
+/** `postgresql://login:password@host:port/database?sslmode=…`, userinfo and path percent-encoded. */
+export function buildUri(target: ServerTarget, login: string, password: string): string {
+  const userinfo = `${encodeUriPart(login)}:${encodeUriPart(password)}`;
+  return `postgresql://${userinfo}@${uriHost(target.host)}:${target.port}/${encodeUriPart(target.database)}?sslmode=${target.tls}`;
+}
+
+/** libpq's own variables; psql and most drivers read them, so the password never needs argv. */
+export function clientEnv(target: ServerTarget, login: string, password: string): Record<string, string> {
+  return {
+    PGHOST: target.host,
+    PGPORT: String(target.port),
+    PGDATABASE: target.database,
+    PGUSER: login,
+    PGPASSWORD: password,
+    PGSSLMODE: target.tls,
+    PGCONNECT_TIMEOUT: '10',
+  };
+}
+
+/** psql takes everything from PG* in its environment; users keep their ~/.psqlrc. */
+export function clientArgs(_target: ServerTarget, _login: string): string[] {
+  return [];
+}
+
+/** Every variable libpq reads (a stale one in a child's environment would win over ours), plus DATABASE_URL. */
+export const PG_ENV_NAMES: readonly string[] = [
+  'PGHOST',
+  'PGHOSTADDR',
+  'PGPORT',
+  'PGDATABASE',
+  'PGUSER',
+  'PGPASSWORD',
+  'PGPASSFILE',
+  'PGSERVICE',
+  'PGSERVICEFILE',
+  'PGOPTIONS',
+  'PGAPPNAME',
+  'PGCONNECT_TIMEOUT',
+  'PGCLIENTENCODING',
+  'PGSSLMODE',
+  'PGREQUIRESSL',
+  'PGSSLCOMPRESSION',
+  'PGSSLCERT',
+  'PGSSLKEY',
+  'PGSSLROOTCERT',
+  'PGSSLCRL',
+  'PGSSLCRLDIR',
+  'PGSSLSNI',
+  'PGSSLMINPROTOCOLVERSION',
+  'PGSSLMAXPROTOCOLVERSION',
+  'PGSSLNEGOTIATION',
+  'PGSSLCERTMODE',
+  'PGREQUIREPEER',
+  'PGREQUIREAUTH',
+  'PGCHANNELBINDING',
+  'PGGSSENCMODE',
+  'PGGSSLIB',
+  'PGKRBSRVNAME',
+  'PGGSSDELEGATION',
+  'PGTARGETSESSIONATTRS',
+  'PGLOADBALANCEHOSTS',
+  'PGDATESTYLE',
+  'PGTZ',
+  'PGGEQO',
+  'PGSYSCONFDIR',
+  'PGLOCALEDIR',
+  'DATABASE_URL',
+];

@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import { appendLine, ensurePrivateDir } from '../core/fs-secure.js';
+import { redact } from '../core/redact.js';
+import { statePaths } from './paths.js';
+
+export type AuditEvent =
+  | 'mint'
+  | 'handout'
+  | 'connect'
+  | 'exec'
+  | 'extend'
+  | 'revoke'
+  | 'mint-failed'
+  | 'revoke-failed';
+
+/** Why a login was revoked. */
+export type RevokeCause = 'exit' | 'expiry' | 'manual' | 'revoke-all' | 'reap' | 'mint-failed' | 'crash-recovery';
+
+export interface AuditEntry {
+  time: string;
+  event: AuditEvent;
+  lease?: string;
+  database?: string;
+  role?: string;
+  login?: string;
+  requester?: string;
+  requester_host?: string;
+  reason?: string;
+  ttl?: string;
+  expires_at?: string;
+  cause?: RevokeCause;
+  command?: string;
+  exit_code?: number;
+  error?: string;
+  [key: string]: unknown;
+}
+
+/** Append-only JSONL under `$JIT_HOME/audit.jsonl` (0600). Every line passes redact(). */
+export class AuditLog {
+  readonly file: string;
+
+  constructor(readonly root: string) {
+    this.file = statePaths(root).audit;
+  }
+
+  async append(entry: Omit<AuditEntry, 'time'> & { time?: string }): Promise<void> {
+    await ensurePrivateDir(this.root);
+    const line = redact(JSON.stringify({ time: entry.time ?? new Date().toISOString(), ...entry }));
+    await appendLine(this.file, line);
+  }
+
+  async read(): Promise<AuditEntry[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const entries: AuditEntry[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        entries.push(JSON.parse(line) as AuditEntry);
+      } catch {
+        // a torn last line from a killed process
+      }
+    }
+    return entries;
+  }
+}

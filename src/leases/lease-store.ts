@@ -1,0 +1,75 @@
+import { readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Lease } from './lease.js';
+import { ensurePrivateDir, writeFileAtomic } from '../core/fs-secure.js';
+import { statePaths } from './paths.js';
+
+/**
+ * One JSON file per lease under `$JIT_HOME/leases/`: every write is an atomic rename of that
+ * lease's own file, so concurrent jit processes and the reaper never need a lock.
+ */
+export class LeaseStore {
+  readonly dir: string;
+
+  constructor(readonly root: string) {
+    this.dir = statePaths(root).leases;
+  }
+
+  async init(): Promise<void> {
+    await ensurePrivateDir(this.root);
+    await ensurePrivateDir(this.dir);
+  }
+
+  private file(id: string): string {
+    return join(this.dir, `${id}.json`);
+  }
+
+  async save(lease: Lease): Promise<void> {
+    await this.init();
+    await writeFileAtomic(this.file(lease.id), `${JSON.stringify(lease, null, 2)}\n`);
+  }
+
+  async get(id: string): Promise<Lease | null> {
+    if (!/^[a-z0-9]+$/.test(id)) return null;
+    try {
+      return JSON.parse(await readFile(this.file(id), 'utf8')) as Lease;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    await unlink(this.file(id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  /** Every lease on this machine, oldest first. Unreadable files (a crash mid-write) are skipped. */
+  async list(): Promise<Lease[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const leases: Lease[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue;
+      try {
+        leases.push(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as Lease);
+      } catch {
+        // a file removed between readdir and read, or a torn write from a killed process
+      }
+    }
+    return leases.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Find by lease id or by login name. */
+  async find(idOrUser: string): Promise<Lease | null> {
+    const byId = await this.get(idOrUser);
+    if (byId) return byId;
+    return (await this.list()).find((l) => l.user === idOrUser) ?? null;
+  }
+}

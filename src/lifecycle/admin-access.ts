@@ -1,0 +1,49 @@
+import type { Deps } from '../cli/deps.js';
+import type { AdminSession, Engine, ServerTarget } from '../engines/engine.js';
+import type { EngineName } from '../policy/types.js';
+import { resolveAdminSecret } from '../secrets/admin-secret.js';
+
+/** Where a database's admin credential lives, and where its server is. */
+export interface AdminRef {
+  /** Policy database name: the keychain account. */
+  database: string;
+  target: ServerTarget;
+  adminSource: string;
+}
+
+const secretCache = new Map<string, Promise<string>>();
+
+/** Load the admin secret once per process per (database, source). */
+export function adminSecret(ref: AdminRef, deps: Deps): Promise<string> {
+  const key = `${ref.database}\u0000${ref.adminSource}`;
+  let p = secretCache.get(key);
+  if (!p) {
+    p = resolveAdminSecret(ref.adminSource, ref.database, { env: deps.env, keychain: deps.keychain });
+    p.catch(() => secretCache.delete(key));
+    secretCache.set(key, p);
+  }
+  return p;
+}
+
+export interface OpenedAdmin {
+  engine: Engine;
+  session: AdminSession;
+  secret: string;
+}
+
+/** Load the secret and connect as the admin. The caller closes the session. */
+export async function openAdmin(ref: AdminRef, deps: Deps, secret?: string): Promise<OpenedAdmin> {
+  const [engine, pw] = await Promise.all([deps.engine(ref.target.engine as EngineName), secret ?? adminSecret(ref, deps)]);
+  const session = await engine.connectAdmin(ref.target, pw);
+  return { engine, session, secret: pw };
+}
+
+/** Run fn with an admin session, always closing it. */
+export async function withAdmin<T>(ref: AdminRef, deps: Deps, fn: (a: OpenedAdmin) => Promise<T>): Promise<T> {
+  const opened = await openAdmin(ref, deps);
+  try {
+    return await fn(opened);
+  } finally {
+    await opened.session.close().catch(() => {});
+  }
+}

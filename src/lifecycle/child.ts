@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { accessSync, constants as fsc } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { Minted } from './mint.js';
+import { JitError, usageError } from '../core/errors.js';
+
+/** Variables that would point a child at another database or another lease. */
+const ALWAYS_STALE = ['DATABASE_URL', 'JIT_LEASE_ID', 'JIT_LEASE_EXPIRES_AT', 'JIT_DATABASE', 'JIT_ROLE'];
+
+/** Refuse to mint inside another jit child: the inner lease would outlive nothing useful. */
+export function refuseNesting(env: NodeJS.ProcessEnv): void {
+  if (env.JIT_LEASE_ID) {
+    throw usageError(
+      `already inside a jit session (lease ${env.JIT_LEASE_ID})`,
+      'exit that shell first, or use its DATABASE_URL; unset JIT_LEASE_ID to force a nested lease',
+    );
+  }
+}
+
+/** The child's environment: parent's, minus stale database variables, plus this lease's. */
+export function childEnv(parent: NodeJS.ProcessEnv, minted: Minted): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...parent };
+  for (const name of [...minted.engine.staleEnvNames, ...ALWAYS_STALE]) delete env[name];
+  return {
+    ...env,
+    ...minted.clientEnv,
+    DATABASE_URL: minted.uri,
+    JIT_LEASE_ID: minted.lease.id,
+    JIT_LEASE_EXPIRES_AT: minted.lease.expiresAt,
+    JIT_DATABASE: minted.lease.database,
+    JIT_ROLE: minted.lease.role,
+  };
+}
+
+/** Find an executable on PATH (or a path with a slash), or null. */
+export function which(cmd: string, env: NodeJS.ProcessEnv): string | null {
+  const isExe = (p: string) => {
+    try {
+      accessSync(p, fsc.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (cmd.includes('/')) return isExe(cmd) ? cmd : null;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir && isExe(join(dir, cmd))) return join(dir, cmd);
+  }
+  return null;
+}
+
+export interface ChildOptions {
+  /** connect: psql handles Ctrl-C itself (cancels the query), so jit must not die of it. */
+  interactive: boolean;
+  /** Whether stdin is a terminal: then the terminal already signals the whole foreground group. */
+  terminal: boolean;
+}
+
+/**
+ * Run the child with inherited stdio and return its exit code unchanged (128 + signal number
+ * when a signal ended it). jit stays alive until the child is gone, so it can revoke.
+ */
+export function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: ChildOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    const handlers: Array<[NodeJS.Signals, () => void]> = [];
+    const on = (sig: NodeJS.Signals, fn: () => void) => {
+      handlers.push([sig, fn]);
+      process.on(sig, fn);
+    };
+    const forward = (sig: NodeJS.Signals) => () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    };
+    // Terminal-generated signals reach the child directly (same foreground process group);
+    // forwarding them too would deliver them twice. Sent by kill(1), they are forwarded.
+    for (const sig of ['SIGINT', 'SIGQUIT', 'SIGHUP'] as NodeJS.Signals[]) {
+      on(sig, opts.terminal || opts.interactive ? () => {} : forward(sig));
+    }
+    for (const sig of ['SIGTERM', 'SIGUSR1', 'SIGUSR2'] as NodeJS.Signals[]) on(sig, forward(sig));
+    const cleanup = () => handlers.forEach(([sig, fn]) => process.off(sig, fn));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      cleanup();
+      reject(
+        new JitError(`cannot run ${cmd}: ${err.code === 'ENOENT' ? 'command not found' : err.message}`, {
+          exitCode: err.code === 'ENOENT' ? 127 : 126,
+          hint: 'check the command after --, and that it is on PATH',
+        }),
+      );
+    });
+    child.on('exit', (code, signal) => {
+      cleanup();
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import type { Deps } from '../cli/deps.js';
+import type { Lease } from '../leases/lease.js';
+import type { RevokeCause } from '../leases/audit-log.js';
+import type { RevokeResult } from '../engines/engine.js';
+import { runtimeError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
+import { withAdmin, openAdmin } from './admin-access.js';
+import { adminRefOf } from './lease-ref.js';
+
+/**
+ * Revoke one local lease: block login, end sessions, drop what it owns, drop it (the engine
+ * does the steps). The lease file goes only once the server confirms the login is gone, so a
+ * failure leaves it for the reaper and `jit reap` to retry.
+ */
+export async function revokeLease(lease: Lease, deps: Deps, cause: RevokeCause, secret?: string): Promise<RevokeResult> {
+  let result: RevokeResult;
+  try {
+    if (lease.state !== 'revoking') await deps.leases.save({ ...lease, state: 'revoking' });
+    const run = async (session: { revoke(login: string): Promise<RevokeResult> }) => session.revoke(lease.user);
+    if (secret) {
+      const opened = await openAdmin(adminRefOf(lease), deps, secret);
+      try {
+        result = await run(opened.session);
+      } finally {
+        await opened.session.close().catch(() => {});
+      }
+    } else {
+      result = await withAdmin(adminRefOf(lease), deps, (a) => run(a.session));
+    }
+  } catch (err) {
+    const message = redact(err instanceof Error ? err.message : String(err));
+    await recordFailure(lease, deps, cause, message);
+    throw err;
+  }
+  if (!result.gone || result.errors.length > 0) {
+    const message = result.errors.join('; ') || 'the login still exists';
+    await recordFailure(lease, deps, cause, message);
+    throw runtimeError(`could not fully revoke ${lease.user}: ${message}`, 'the reaper retries; run `jit revoke ' + lease.id + '` again or `jit reap`');
+  }
+  await deps.leases.remove(lease.id);
+  await deps.audit.append({
+    event: 'revoke',
+    cause,
+    lease: lease.id,
+    database: lease.database,
+    role: lease.role,
+    login: lease.user,
+    requester: deps.requester.user,
+    requester_host: deps.requester.host,
+    terminated_sessions: result.terminated,
+  });
+  return result;
+}
+
+async function recordFailure(lease: Lease, deps: Deps, cause: RevokeCause, message: string): Promise<void> {
+  await deps.leases.save({ ...lease, state: 'revoking', lastError: message }).catch(() => {});
+  await deps.audit
+    .append({ event: 'revoke-failed', cause, lease: lease.id, database: lease.database, role: lease.role, login: lease.user, error: message })
+    .catch(() => {});
+}

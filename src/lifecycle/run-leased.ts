@@ -1,0 +1,71 @@
+import type { Deps } from '../cli/deps.js';
+import type { Engine } from '../engines/engine.js';
+import { mintLease, type Minted } from './mint.js';
+import { revokeLease } from './revoke.js';
+import { childEnv, refuseNesting, runChild } from './child.js';
+import { currentOwner } from '../reaper/process-alive.js';
+import { notice } from '../cli/output.js';
+import { spin } from '../cli/spinner.js';
+import { redact } from '../core/redact.js';
+
+export interface LeasedRun {
+  database?: string;
+  role?: string;
+  ttl?: string;
+  reason?: string;
+  only?: string;
+  command: 'exec' | 'connect';
+  /** Checked before anything is minted (e.g. that psql is installed). */
+  preflight?: (engine: Engine) => Promise<void>;
+  /** The child to run once the login exists. */
+  child: (minted: Minted) => { cmd: string; args: string[] };
+}
+
+/**
+ * Mint with this process as the lease's owner, run the child, revoke when it exits — also after
+ * Ctrl-C in the child or a closed terminal; if this process dies first, the reaper sees its
+ * owner gone and revokes. Returns the child's exit code unchanged.
+ */
+export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
+  refuseNesting(deps.env);
+  const spinner = await spin(deps.io, 'Creating a temporary login…');
+  let minted: Minted;
+  try {
+    minted = await mintLease({ ...opts, owner: currentOwner() }, deps);
+  } finally {
+    spinner.stop();
+  }
+  const { lease } = minted;
+  const { cmd, args } = opts.child(minted);
+  notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) until ${lease.expiresAt}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);
+  await deps.audit.append({ event: opts.command, lease: lease.id, login: lease.user, database: lease.database, role: lease.role, command: opts.command });
+
+  let code: number;
+  let runError: unknown;
+  try {
+    code = await runChild(cmd, args, childEnv(deps.env, minted), { interactive: opts.command === 'connect', terminal: deps.io.stdinIsTTY });
+  } catch (err) {
+    runError = err;
+    code = 127;
+  }
+  // From here on the terminal may be gone (SIGHUP): revoke first, then talk.
+  const stopIgnoring = ignoreWhileRevoking();
+  try {
+    const res = await revokeLease(lease, deps, 'exit');
+    notice(deps.io, `revoked ${lease.user}${res.terminated ? ` (${res.terminated} session(s) ended)` : ''}`);
+  } catch (err) {
+    notice(deps.io, `warning: ${redact(err instanceof Error ? err.message : String(err))}; the reaper retries until it is gone`);
+  } finally {
+    stopIgnoring();
+  }
+  if (runError) throw runError;
+  return code;
+}
+
+/** A second Ctrl-C or a hang-up during revocation must not leave the login behind. */
+function ignoreWhileRevoking(): () => void {
+  const noop = () => {};
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGHUP', 'SIGTERM', 'SIGQUIT'];
+  sigs.forEach((s) => process.on(s, noop));
+  return () => sigs.forEach((s) => process.off(s, noop));
+}

@@ -1,0 +1,44 @@
+import { fileURLToPath } from 'node:url';
+import { EXIT, isJitError } from './core/errors.js';
+import { redact } from './core/redact.js';
+
+/** The exit code a command asks for without being an error (e.g. `exec` returning its child's code). */
+export class ExitRequest {
+  constructor(readonly code: number) {}
+}
+
+const entryScript = fileURLToPath(new URL('../bin/jit.js', import.meta.url));
+
+/**
+ * Parse, run, and turn whatever happened into an exit code. The only place that prints errors:
+ * one `error:` line, an optional `hint:` line, the stack only with --debug, everything redacted.
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const debug = argv.includes('--debug');
+  // A closed terminal (SIGHUP under `jit connect`) turns stderr writes into EIO/EPIPE errors;
+  // they must not crash jit before it has revoked.
+  process.stderr.on('error', () => {});
+  process.stdout.on('error', () => {});
+  const errOut = (line: string) => process.stderr.write(`${redact(line)}\n`);
+  try {
+    if (argv[0] === '__reaper') {
+      const { runReaper } = await import('./reaper/reaper-main.js');
+      return await runReaper(env);
+    }
+    const { runProgram } = await import('./cli/program.js');
+    return await runProgram(argv, env, { entryScript, cwd: process.cwd() });
+  } catch (err) {
+    if (err instanceof ExitRequest) return err.code;
+    if (isJitError(err)) {
+      errOut(`error: ${err.message}`);
+      if (err.hint) errOut(`hint: ${err.hint}`);
+      if (debug && err.cause instanceof Error && err.cause.stack) errOut(err.cause.stack);
+      if (debug && err.stack) errOut(err.stack);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    errOut(`error: ${message.split('\n')[0]}`);
+    errOut(debug && err instanceof Error && err.stack ? err.stack : 'hint: this is a bug in jit; run again with --debug for the stack trace');
+    return EXIT.runtime;
+  }
+}

@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { usageError } from '../core/errors.js';
+import { validatePolicy } from './validate.js';
+import type { Policy } from './types.js';
+
+export interface PolicyLocation {
+  /** `--policy FILE`, if given. */
+  flag?: string;
+  env: NodeJS.ProcessEnv;
+  /** Relative paths (flag, $JIT_POLICY) are resolved against this, and ./jit.yaml is looked for here. */
+  cwd: string;
+}
+
+const CREATE_HINT = "create one with 'jit init' or pass --policy FILE";
+
+/**
+ * Where the policy is (DESIGN §1): `--policy FILE`, else `$JIT_POLICY`, else `./jit.yaml` if it
+ * exists, else `$XDG_CONFIG_HOME/jit/policy.yaml`. `explicit` is true when the user named the file.
+ */
+export function policyPath(opts: PolicyLocation): { path: string; explicit: boolean } {
+  if (opts.flag) return { path: resolve(opts.cwd, opts.flag), explicit: true };
+  if (opts.env.JIT_POLICY) return { path: resolve(opts.cwd, opts.env.JIT_POLICY), explicit: true };
+  const local = join(opts.cwd, 'jit.yaml');
+  if (existsSync(local)) return { path: resolve(local), explicit: false };
+  return { path: join(configHome(opts.env), 'jit', 'policy.yaml'), explicit: false };
+}
+
+// The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
+function configHome(env: NodeJS.ProcessEnv): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  if (xdg && isAbsolute(xdg)) return xdg;
+  return join(env.HOME || homedir(), '.config');
+}
+
+/** Find, read and validate the policy; every failure is a usage error (exit 2). */
+export async function loadPolicy(opts: PolicyLocation): Promise<Policy> {
+  const { path, explicit } = policyPath(opts);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && explicit) {
+      const from = opts.flag ? '' : ' (from $JIT_POLICY)';
+      throw usageError(`policy file ${path}${from} does not exist`, CREATE_HINT);
+    }
+    if (code === 'ENOENT') {
+      throw usageError(`no policy file found (looked for ${join(opts.cwd, 'jit.yaml')} and ${path})`, CREATE_HINT);
+    }
+    if (code === 'EISDIR') throw usageError(`policy file ${path} is a directory`, 'pass --policy FILE');
+    throw usageError(`cannot read policy file ${path}: ${code ?? String(e)}`, 'check its permissions or pass --policy FILE');
+  }
+  return parsePolicy(text, path, displayPath(path, opts.cwd));
+}
+
+/**
+ * Parse and validate policy text (for tests and `jit policy check`). `file` becomes Policy.file,
+ * made absolute; `display` is how error messages name it (default: `file` as given).
+ */
+export function parsePolicy(text: string, file: string, display = file): Policy {
+  return validatePolicy(text, file, display);
+}
+
+/** Errors name a file under the working directory relatively, like compilers do (`jit.yaml:12:9`). */
+function displayPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}

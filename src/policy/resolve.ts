@@ -1,0 +1,85 @@
+import { MIN_TTL_MS, formatDuration, parseDuration } from '../core/duration.js';
+import { usageError } from '../core/errors.js';
+import { formatQualified, parseQualifiedName, sameQualified } from './names.js';
+import { TABLE_PRIVILEGES } from './privileges.js';
+import type { DatabaseConfig, Grant, Policy, QualifiedName, RoleConfig } from './types.js';
+
+/** What the user asked for on the command line (`DB --role R --ttl D --only T,… --reason TEXT`). */
+export interface AccessRequest {
+  database: string;
+  role: string;
+  ttl?: string;
+  /** `--only`: comma-separated tables (`orders` or `public.orders`). */
+  only?: string;
+  reason?: string;
+}
+
+/** A request checked against the policy: exactly what to mint. */
+export interface ResolvedRequest {
+  db: DatabaseConfig;
+  role: RoleConfig;
+  ttlMs: number;
+  /** The role's grants, or with `--only` one table grant per requested table. */
+  grants: Grant[];
+  /** The role's member_of, or empty with `--only`: a group role could reach tables outside the list. */
+  memberOf: string[];
+}
+
+/** Check a request against the policy; every refusal is a usage error (exit 2). */
+export function resolveRequest(policy: Policy, req: AccessRequest): ResolvedRequest {
+  // Object.hasOwn: a database called "toString" must not find Object.prototype's.
+  const dbNames = Object.keys(policy.databases);
+  if (!Object.hasOwn(policy.databases, req.database)) {
+    throw usageError(`database ${JSON.stringify(req.database)} is not in ${policy.file}`, `known: ${dbNames.join(', ')}`);
+  }
+  const db = policy.databases[req.database];
+  if (!Object.hasOwn(db.roles, req.role)) {
+    throw usageError(`role ${JSON.stringify(req.role)} is not in database "${db.name}" in ${policy.file}`, `known: ${Object.keys(db.roles).join(', ')}`);
+  }
+  const role = db.roles[req.role];
+  const ttlMs = req.ttl === undefined ? role.ttlMs : requestedTtl(req.ttl, role);
+  if (role.requireReason && !req.reason?.trim()) {
+    throw usageError(`role "${role.name}" requires a reason`, 'pass --reason TEXT');
+  }
+  if (req.only === undefined) return { db, role, ttlMs, grants: role.grants, memberOf: role.memberOf };
+  return { db, role, ttlMs, grants: narrow(db, role, req.only), memberOf: [] };
+}
+
+function requestedTtl(text: string, role: RoleConfig): number {
+  const ms = parseDuration(text, '--ttl');
+  const shown = text.trim();
+  if (ms < MIN_TTL_MS) throw usageError(`--ttl ${shown} is below the ${formatDuration(MIN_TTL_MS)} minimum`);
+  if (ms > role.maxTtlMs) {
+    const max = formatDuration(role.maxTtlMs);
+    throw usageError(`--ttl ${shown} is above the role's max_ttl ${max}`, `ask for at most ${max}, or raise max_ttl in the policy`);
+  }
+  return ms;
+}
+
+/** `--only`: each table must be covered by the role (listed, or in a `schema:` grant); privileges merge per table. */
+function narrow(db: DatabaseConfig, role: RoleConfig, only: string): Grant[] {
+  const defaultSchema = db.engine === 'postgres' ? 'public' : db.database;
+  const parts = only.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw usageError('--only needs at least one table', 'e.g. --only public.orders,public.customers');
+  const wanted: QualifiedName[] = [];
+  for (const part of parts) {
+    const c = parseQualifiedName(part, defaultSchema, 'table');
+    if (!c.ok) throw usageError(`--only: ${c.message}`, c.hint);
+    if (!wanted.some((w) => sameQualified(w, c.name))) wanted.push(c.name);
+  }
+  return wanted.map((table) => {
+    const covering = role.grants.filter((g) => g.schema === table.schema || g.tables?.some((t) => sameQualified(t, table)));
+    if (covering.length === 0) {
+      throw usageError(`table "${formatQualified(table)}" is not in role "${role.name}"`, coverage(role));
+    }
+    const privs = new Set(covering.flatMap((g) => g.privileges));
+    return { privileges: TABLE_PRIVILEGES.filter((p) => privs.has(p)), tables: [table] };
+  });
+}
+
+function coverage(role: RoleConfig): string {
+  const tables = role.grants.flatMap((g) => g.tables ?? []).map(formatQualified);
+  const schemas = role.grants.flatMap((g) => (g.schema ? [`every table in ${g.schema}`] : []));
+  const all = [...new Set([...tables, ...schemas])];
+  return all.length ? `role "${role.name}" covers: ${all.join(', ')}` : `role "${role.name}" grants no tables`;
+}

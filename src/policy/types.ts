@@ -1,0 +1,61 @@
+/** A validated, defaults-filled policy. Produced by loadPolicy(); never built by hand elsewhere. */
+export interface Policy {
+  /** Absolute path of the file it was read from. */
+  file: string;
+  version: 1;
+  databases: Record<string, DatabaseConfig>;
+}
+
+export type EngineName = 'postgres' | 'mysql';
+export type TlsMode = 'disable' | 'require' | 'verify-full';
+
+export interface DatabaseConfig {
+  /** The key under `databases:`; also the keychain account. */
+  name: string;
+  engine: EngineName;
+  host: string;
+  port: number;
+  /** The database (Postgres) / default schema (MySQL) the login connects to. */
+  database: string;
+  tls: TlsMode;
+  admin: AdminConfig;
+  /** Postgres: objects a login created are REASSIGNed to this role on revoke instead of dropped. */
+  owner?: string;
+  roles: Record<string, RoleConfig>;
+}
+
+export interface AdminConfig {
+  user: string;
+  /** `keychain` (default), `env:NAME` or `command:…`, exactly as written in the policy. */
+  password: string;
+}
+
+export interface RoleConfig {
+  /** The key under `roles:`. */
+  name: string;
+  /** Default TTL in ms when --ttl is not given. */
+  ttlMs: number;
+  /** Upper bound in ms for --ttl and for `extend`, counted from creation. */
+  maxTtlMs: number;
+  requireReason: boolean;
+  /** Max concurrent connections of one minted login; -1 for no limit. */
+  connectionLimit: number;
+  grants: Grant[];
+  /** Pre-existing NOLOGIN group roles the login becomes a member of. */
+  memberOf: string[];
+}
+
+/** One grant entry: privileges on named tables, or on every table of a schema. */
+export interface Grant {
+  /** Upper-case, from the allow-list. */
+  privileges: string[];
+  /** `schema.table` (schema defaults to `public` for Postgres) — exactly one of tables/schema/sequences. */
+  tables?: QualifiedName[];
+  schema?: string;
+  sequences?: QualifiedName[];
+}
+
+export interface QualifiedName {
+  schema: string;
+  name: string;
+}

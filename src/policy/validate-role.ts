@@ -1,0 +1,119 @@
+import { MIN_TTL_MS, formatDuration, tryParseDuration } from '../core/duration.js';
+import { KEY_NAME, KEY_NAME_RULE, parseQualifiedName, parseSchemaName, type NameResult } from './names.js';
+import { checkMemberOf, checkPrivilege, type GrantKind } from './privileges.js';
+import type { Entry, PolicyReader, Spot } from './yaml-reader.js';
+import type { EngineName, Grant, QualifiedName, RoleConfig } from './types.js';
+
+/** What a role's validation needs to know about its database. */
+export interface RoleContext {
+  engine: EngineName;
+  /** Schema of a bare table name on MySQL (its schemas are databases). */
+  database: string;
+  adminUser: string;
+}
+
+const ROLE_KEYS = ['ttl', 'max_ttl', 'require_reason', 'connection_limit', 'grants', 'member_of'];
+const GRANT_KEYS = ['privileges', 'tables', 'schema', 'sequences'];
+const TARGETS: readonly GrantKind[] = ['tables', 'schema', 'sequences'];
+const DEFAULT_TTL_MS = 15 * 60_000;
+const DEFAULT_MAX_TTL_MS = 60 * 60_000;
+const DEFAULT_CONNECTION_LIMIT = 5;
+
+export function validateRole(r: PolicyReader, e: Entry, parent: Spot, ctx: RoleContext): RoleConfig {
+  if (!KEY_NAME.test(e.name)) r.fail({ ...parent, at: e.keyAt }, `${JSON.stringify(e.name)} is not a role name`, `use ${KEY_NAME_RULE}`);
+  const s = e.spot;
+  const f = r.fields(s, ROLE_KEYS);
+  const maxSpot = f.get('max_ttl');
+  const maxTtlMs = maxSpot ? duration(r, maxSpot, 'max_ttl') : DEFAULT_MAX_TTL_MS;
+  const ttlSpot = f.get('ttl');
+  // Without an explicit ttl, a short max_ttl lowers the default rather than making the role invalid.
+  const ttlMs = ttlSpot ? duration(r, ttlSpot, 'ttl') : Math.min(DEFAULT_TTL_MS, maxTtlMs);
+  if (ttlSpot && ttlMs > maxTtlMs) {
+    r.fail(ttlSpot, `ttl ${formatDuration(ttlMs)} is above max_ttl ${formatDuration(maxTtlMs)}`, 'lower ttl or raise max_ttl');
+  }
+  const grants = f.has('grants') ? r.items(f.get('grants')!, true).map((g) => grant(r, g, ctx)) : [];
+  const memberOf = f.has('member_of') ? memberList(r, f.get('member_of')!, ctx) : [];
+  if (grants.length === 0 && memberOf.length === 0) {
+    r.fail({ ...s, at: e.keyAt }, `role "${e.name}" grants nothing`, 'add grants: or member_of:');
+  }
+  return {
+    name: e.name,
+    ttlMs,
+    maxTtlMs,
+    requireReason: f.has('require_reason') ? bool(r, f.get('require_reason')!) : false,
+    connectionLimit: f.has('connection_limit') ? connectionLimit(r, f.get('connection_limit')!) : DEFAULT_CONNECTION_LIMIT,
+    grants,
+    memberOf,
+  };
+}
+
+function duration(r: PolicyReader, s: Spot, what: string): number {
+  const v = r.scalar(s);
+  const ms = typeof v === 'string' ? tryParseDuration(v) : null;
+  if (ms === null) r.fail(s, `${JSON.stringify(v ?? '')} is not a duration`, 'use a duration such as 30s, 15m, 2h or 1h30m');
+  if (ms < MIN_TTL_MS) r.fail(s, `${what} ${formatDuration(ms)} is below the ${formatDuration(MIN_TTL_MS)} minimum`);
+  return ms;
+}
+
+function bool(r: PolicyReader, s: Spot): boolean {
+  const v = r.scalar(s);
+  if (typeof v !== 'boolean') r.fail(s, 'must be true or false');
+  return v;
+}
+
+function connectionLimit(r: PolicyReader, s: Spot): number {
+  const v = r.scalar(s);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) r.fail(s, 'must be an integer of at least 1');
+  return v;
+}
+
+function memberList(r: PolicyReader, s: Spot, ctx: RoleContext): string[] {
+  const out: string[] = [];
+  for (const item of r.items(s, false)) {
+    const c = checkMemberOf(r.string(item, 'a role name'), ctx.adminUser);
+    if (!c.ok) r.fail(item, c.message, c.hint);
+    if (!out.includes(c.value)) out.push(c.value);
+  }
+  return out;
+}
+
+function grant(r: PolicyReader, s: Spot, ctx: RoleContext): Grant {
+  const f = r.fields(s, GRANT_KEYS);
+  const targets = TARGETS.filter((t) => f.has(t));
+  if (targets.length === 0) r.fail(s, 'a grant needs one of tables, schema or sequences', 'say what the privileges apply to');
+  if (targets.length > 1) r.fail(f.get(targets[1])!, `use only one of tables, schema or sequences per grant`, 'split it into two grants');
+  const kind = targets[0];
+  const privSpot = f.get('privileges') ?? r.missing(s, 'privileges', 'e.g. privileges: [SELECT]');
+  const privileges: string[] = [];
+  const privItems = r.items(privSpot, false);
+  if (privItems.length === 0) r.fail(privSpot, 'must list at least one privilege');
+  for (const item of privItems) {
+    const c = checkPrivilege(r.string(item, 'a privilege such as SELECT'), kind, ctx.engine);
+    if (!c.ok) r.fail(item, c.message, c.hint);
+    if (!privileges.includes(c.value)) privileges.push(c.value);
+  }
+  const target = f.get(kind)!;
+  if (kind === 'schema') {
+    const c = parseSchemaName(r.string(target, 'a schema name'));
+    if (!c.ok) r.fail(target, c.message, c.hint);
+    return { privileges, schema: c.schema };
+  }
+  // Postgres puts bare names in `public`; MySQL's schemas are databases, so the policy's database.
+  const defaultSchema = ctx.engine === 'postgres' ? 'public' : ctx.database;
+  if (kind === 'sequences' && ctx.engine !== 'postgres') r.fail(target, 'sequences are only supported for postgres');
+  const what = kind === 'tables' ? 'table' : 'sequence';
+  const names = nameList(r, target, (t) => parseQualifiedName(t, defaultSchema, what), what);
+  return kind === 'tables' ? { privileges, tables: names } : { privileges, sequences: names };
+}
+
+function nameList(r: PolicyReader, s: Spot, parse: (t: string) => NameResult, what: string): QualifiedName[] {
+  const items = r.items(s, false);
+  if (items.length === 0) r.fail(s, `must list at least one ${what}`);
+  const out: QualifiedName[] = [];
+  for (const item of items) {
+    const c = parse(r.string(item, `a ${what} name`));
+    if (!c.ok) r.fail(item, c.message, c.hint);
+    if (!out.some((q) => q.schema === c.name.schema && q.name === c.name.name)) out.push(c.name);
+  }
+  return out;
+}

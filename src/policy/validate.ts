@@ -1,0 +1,117 @@
+import { resolve } from 'node:path';
+import { IDENT, IDENT_RULE, KEY_NAME, KEY_NAME_RULE } from './names.js';
+import { validateRole } from './validate-role.js';
+import { PolicyReader, type Spot } from './yaml-reader.js';
+import type { AdminConfig, DatabaseConfig, EngineName, Policy, RoleConfig, TlsMode } from './types.js';
+
+const TOP_KEYS = ['version', 'databases'];
+const DB_KEYS = ['engine', 'host', 'port', 'database', 'tls', 'admin', 'owner', 'roles'];
+const ADMIN_KEYS = ['user', 'password'];
+const ENGINES: readonly EngineName[] = ['postgres', 'mysql'];
+const TLS: readonly TlsMode[] = ['disable', 'require', 'verify-full'];
+const DEFAULT_PORT: Record<EngineName, number> = { postgres: 5432, mysql: 3306 };
+const SOURCE_HINT = 'use keychain (then run: jit admin set DB), env:NAME, or command:CMD';
+
+/**
+ * Parse and validate a policy. `file` becomes Policy.file (made absolute); `display` is how error
+ * messages name the file. The first problem found is thrown as a usage error (exit 2).
+ */
+export function validatePolicy(text: string, file: string, display = file): Policy {
+  const { reader: r, root } = PolicyReader.parse(text, display);
+  if (r.scalar(root) !== undefined) r.fail(root, 'the policy must be a mapping with version and databases');
+  const top = r.fields(root, TOP_KEYS);
+  const version = top.get('version') ?? r.missing(root, 'version', 'add "version: 1" at the top');
+  if (r.scalar(version) !== 1) r.fail(version, 'must be 1', 'this jit understands policy version 1');
+  const dbsSpot = top.get('databases') ?? r.missing(root, 'databases', "see the annotated file 'jit init' writes");
+  const entries = r.node(dbsSpot) === null ? [] : r.entries(dbsSpot);
+  if (entries.length === 0) r.fail(dbsSpot, 'no databases are configured', 'add at least one database under databases:');
+  // Null prototype: a database called "constructor" or "toString" must not collide with Object's.
+  const databases: Record<string, DatabaseConfig> = Object.create(null);
+  for (const e of entries) {
+    if (!KEY_NAME.test(e.name)) r.fail({ ...dbsSpot, at: e.keyAt }, `${JSON.stringify(e.name)} is not a database name`, `use ${KEY_NAME_RULE}`);
+    databases[e.name] = database(r, e.name, e.spot);
+  }
+  return { file: resolve(file), version: 1, databases };
+}
+
+function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
+  const f = r.fields(s, DB_KEYS);
+  const engineSpot = f.get('engine') ?? r.missing(s, 'engine', 'engine: postgres or engine: mysql');
+  const engine = r.scalar(engineSpot);
+  if (!ENGINES.includes(engine as EngineName)) {
+    r.fail(engineSpot, 'must be postgres or mysql', engine === 'mariadb' ? 'use engine: mysql for MariaDB' : undefined);
+  }
+  const eng = engine as EngineName;
+  const hostSpot = f.get('host') ?? r.missing(s, 'host');
+  const host = r.string(hostSpot, 'a host name or address');
+  if (/\s/.test(host)) r.fail(hostSpot, 'must not contain whitespace');
+  const dbSpot = f.get('database') ?? r.missing(s, 'database', `the ${eng === 'mysql' ? 'default schema' : 'database'} logins connect to`);
+  const dbName = r.string(dbSpot, 'a database name');
+  if (!IDENT.test(dbName)) r.fail(dbSpot, `${JSON.stringify(dbName)} is not a database name`, `a database name has ${IDENT_RULE}`);
+  const admin = adminConfig(r, f.get('admin') ?? r.missing(s, 'admin', 'admin: { user: NAME, password: keychain }'));
+  const owner = f.get('owner');
+  const rolesSpot = f.get('roles') ?? r.missing(s, 'roles');
+  const roleEntries = r.node(rolesSpot) === null ? [] : r.entries(rolesSpot);
+  if (roleEntries.length === 0) r.fail(rolesSpot, 'no roles are configured', 'add at least one role under roles:');
+  const ctx = { engine: eng, database: dbName, adminUser: admin.user };
+  const roles: Record<string, RoleConfig> = Object.create(null);
+  for (const e of roleEntries) roles[e.name] = validateRole(r, e, rolesSpot, ctx);
+  return {
+    name,
+    engine: eng,
+    host,
+    port: f.has('port') ? port(r, f.get('port')!) : DEFAULT_PORT[eng],
+    database: dbName,
+    tls: f.has('tls') ? tls(r, f.get('tls')!) : 'require',
+    admin,
+    ...(owner ? { owner: ownerRole(r, owner, eng) } : {}),
+    roles,
+  };
+}
+
+function port(r: PolicyReader, s: Spot): number {
+  const v = r.scalar(s);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) r.fail(s, 'must be an integer from 1 to 65535');
+  return v;
+}
+
+function tls(r: PolicyReader, s: Spot): TlsMode {
+  const v = r.scalar(s);
+  if (!TLS.includes(v as TlsMode)) r.fail(s, `must be one of ${TLS.join(', ')}`, 'require encrypts; verify-full also checks the certificate and host name');
+  return v as TlsMode;
+}
+
+function adminConfig(r: PolicyReader, s: Spot): AdminConfig {
+  const f = r.fields(s, ADMIN_KEYS);
+  const userSpot = f.get('user') ?? r.missing(s, 'user', 'the login jit uses to create and drop logins');
+  const user = r.string(userSpot, 'a login name');
+  if (/[\s\p{Cc}]/u.test(user)) r.fail(userSpot, 'must not contain whitespace or control characters');
+  const pw = f.get('password');
+  return { user, password: pw ? passwordSource(r, pw) : 'keychain' };
+}
+
+// Never echo the value: someone may have pasted the password itself here.
+function passwordSource(r: PolicyReader, s: Spot): string {
+  const v = r.scalar(s);
+  if (typeof v !== 'string') r.fail(s, 'must be keychain, env:NAME or command:CMD', SOURCE_HINT);
+  const t = v.trim();
+  if (t === 'keychain') return t;
+  if (t.startsWith('env:')) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(t.slice(4))) r.fail(s, 'env: must be followed by an environment variable name', SOURCE_HINT);
+    return t;
+  }
+  if (t.startsWith('command:')) {
+    if (t.slice(8).trim() === '') r.fail(s, 'command: must be followed by a command', 'e.g. command:op read op://ops/prod-db/password');
+    return t;
+  }
+  r.fail(s, 'must be keychain, env:NAME or command:CMD; a password written in the policy is refused', SOURCE_HINT);
+}
+
+function ownerRole(r: PolicyReader, s: Spot, engine: EngineName): string {
+  // REASSIGN OWNED is Postgres-only; MySQL objects have no owner to hand over.
+  if (engine !== 'postgres') r.fail(s, 'owner is only supported for postgres');
+  const v = r.string(s, 'a role name');
+  if (!IDENT.test(v)) r.fail(s, `${JSON.stringify(v)} is not a role name`, `a role name has ${IDENT_RULE}`);
+  if (/^(pg_|jit)/i.test(v)) r.fail(s, `${JSON.stringify(v)} cannot own what logins leave behind`, 'name an ordinary NOLOGIN role such as app_owner');
+  return v;
+}

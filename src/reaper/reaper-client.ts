@@ -1,0 +1,92 @@
+import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import type { Deps } from '../cli/deps.js';
+import type { Lease } from '../leases/lease.js';
+import { credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
+
+/** Send one request and wait for its reply; rejects when nobody listens. */
+export function ask(root: string, req: ReaperRequest, timeoutMs = 2000): Promise<ReaperReply> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(reaperSocketPath(root));
+    let buf = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('reaper did not answer'));
+    }, timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      sock.end();
+      try {
+        resolve(JSON.parse(buf.slice(0, nl)) as ReaperReply);
+      } catch (err) {
+        reject(err);
+      }
+    });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Start a detached reaper for this state directory; it exits at once if another one holds the socket. */
+export function spawnReaper(deps: Deps): void {
+  const child = spawn(process.execPath, [deps.entryScript, '__reaper'], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...deps.env, JIT_HOME: deps.stateDir },
+  });
+  child.unref();
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Deliver a request to the running reaper, starting one when none answers. */
+async function deliver(deps: Deps, req: ReaperRequest): Promise<ReaperReply | null> {
+  try {
+    return await ask(deps.stateDir, req);
+  } catch {
+    // nobody listening (or a stale socket): start one and retry for a few seconds
+  }
+  spawnReaper(deps);
+  for (let i = 0; i < 40; i++) {
+    await sleep(i < 10 ? 25 : 100);
+    try {
+      return await ask(deps.stateDir, req);
+    } catch {
+      // still starting
+    }
+  }
+  return null;
+}
+
+/**
+ * Make sure the reaper watches this lease and holds the admin credential for it, so expiry
+ * never depends on reaching the keychain later (a locked keychain refuses background access).
+ */
+export async function handToReaper(deps: Deps, lease: Lease, secret: string): Promise<void> {
+  if (!deps.startReaper) return;
+  const reply = await deliver(deps, { type: 'lease', id: lease.id, key: credentialKey(lease.database, lease.adminSource), secret });
+  if (!reply?.ok && !deps.io.quiet) {
+    deps.io.stderr.write(
+      `warning: the reaper did not start; ${lease.user} still expires on the server at ${lease.expiresAt} — run \`jit reap\` to clean up\n`,
+    );
+  }
+}
+
+/** Start the reaper when leases exist and none is running (called by commands that read leases). */
+export async function ensureReaper(deps: Deps): Promise<void> {
+  if (!deps.startReaper) return;
+  const leases = await deps.leases.list();
+  if (leases.length === 0) return;
+  try {
+    await ask(deps.stateDir, { type: 'hello' }, 1000);
+  } catch {
+    spawnReaper(deps);
+  }
+}

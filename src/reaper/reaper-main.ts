@@ -1,0 +1,180 @@
+import { chmod, stat } from 'node:fs/promises';
+import type { Deps } from '../cli/deps.js';
+import type { Lease } from '../leases/lease.js';
+import type { RevokeCause } from '../leases/audit-log.js';
+import { isDue } from '../leases/lease.js';
+import { LeaseStore } from '../leases/lease-store.js';
+import { AuditLog } from '../leases/audit-log.js';
+import { stateDir, statePaths } from '../leases/paths.js';
+import { ensurePrivateDir } from '../core/fs-secure.js';
+import { registerSecret } from '../core/redact.js';
+import { currentRequester } from '../cli/deps.js';
+import { revokeLease } from '../lifecycle/revoke.js';
+import { credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
+import { bindSingleInstance } from './reaper-server.js';
+import { isOwnerAlive } from './process-alive.js';
+import { reaperLogger } from './reaper-log.js';
+
+const TICK_MS = 500;
+const IDLE_TICKS_BEFORE_EXIT = 6;
+const INTENT_GRACE_MS = 60_000;
+const CONCURRENCY = 8;
+const MAX_BACKOFF_MS = 5_000;
+
+/** Why a lease must go now, or null. */
+export function dueCause(lease: Lease, nowMs: number): RevokeCause | null {
+  if (isDue(lease, nowMs)) return 'expiry';
+  if (lease.owner && !isOwnerAlive(lease.owner)) return 'exit';
+  if (lease.state === 'intent' && nowMs - Date.parse(lease.createdAt) > INTENT_GRACE_MS) return 'crash-recovery';
+  if (lease.state === 'revoking' && lease.lastError) return 'manual';
+  return null;
+}
+
+/**
+ * The detached reaper: one per state directory. Wakes every TICK_MS against the wall clock
+ * (never one long timer: timers stop while a laptop sleeps), revokes what is due, retries with
+ * jittered backoff while a server is down, and exits when no lease is left.
+ */
+export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
+  const root = stateDir(env);
+  await ensurePrivateDir(root);
+  const log = reaperLogger(statePaths(root).reaperLog);
+  const store = new LeaseStore(root);
+  const credentials = new Map<string, string>();
+  const retry = new Map<string, { attempts: number; nextAt: number }>();
+  const inFlight = new Set<string>();
+  let wake: (() => void) | null = null;
+
+  const onRequest = (req: ReaperRequest): ReaperReply => {
+    if (req.type === 'lease') {
+      if (req.secret) {
+        registerSecret(req.secret);
+        credentials.set(req.key, req.secret);
+      }
+      retry.delete(req.id);
+      wake?.();
+    } else if (req.type === 'stop') {
+      stopping = true;
+      wake?.();
+    }
+    return { ok: true, pid: process.pid };
+  };
+
+  const socketPath = reaperSocketPath(root);
+  let server = await bindSingleInstance(socketPath, onRequest);
+  if (!server) return 0;
+  await chmod(socketPath, 0o600).catch(() => {});
+  log(`reaper ${process.pid} started for ${root}`);
+  // Detached into its own session already; a closing terminal must not end revocation.
+  process.on('SIGHUP', () => {});
+  process.on('SIGINT', () => {});
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    stopping = true;
+    wake?.();
+  });
+
+  const deps = reaperDeps(root, env, store, log);
+  let idleTicks = 0;
+  let cached: { mtimeMs: number; leases: Lease[]; at: number } | null = null;
+
+  const readLeases = async (now: number): Promise<Lease[]> => {
+    const st = await stat(store.dir).catch(() => null);
+    if (!st) return [];
+    // Every lease write is a rename into the directory, which moves its mtime.
+    if (cached && cached.mtimeMs === st.mtimeMs && now - cached.at < 5_000) return cached.leases;
+    const leases = await store.list();
+    cached = { mtimeMs: st.mtimeMs, leases, at: now };
+    return leases;
+  };
+
+  const revokeOne = async (lease: Lease, cause: RevokeCause) => {
+    inFlight.add(lease.id);
+    try {
+      const secret = credentials.get(credentialKey(lease.database, lease.adminSource));
+      const res = await revokeLease(lease, deps, cause, secret);
+      retry.delete(lease.id);
+      log(`revoked ${lease.user} (lease ${lease.id}, ${cause}, ${res.terminated} session(s) ended)`);
+    } catch (err) {
+      const r = retry.get(lease.id) ?? { attempts: 0, nextAt: 0 };
+      r.attempts += 1;
+      const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** r.attempts);
+      r.nextAt = Date.now() + base / 2 + Math.random() * (base / 2);
+      retry.set(lease.id, r);
+      log(`revoke ${lease.user} (lease ${lease.id}) failed, attempt ${r.attempts}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      inFlight.delete(lease.id);
+      cached = null;
+    }
+  };
+
+  while (!stopping) {
+    const now = Date.now();
+    const leases = await readLeases(now).catch(() => []);
+    const due: Array<[Lease, RevokeCause]> = [];
+    for (const lease of leases) {
+      if (inFlight.has(lease.id)) continue;
+      const r = retry.get(lease.id);
+      if (r && now < r.nextAt) continue;
+      const cause = dueCause(lease, now);
+      if (cause) due.push([lease, cause]);
+    }
+    for (const [lease, cause] of due) {
+      if (inFlight.size >= CONCURRENCY) break;
+      void revokeOne(lease, cause);
+    }
+    idleTicks = leases.length === 0 && inFlight.size === 0 ? idleTicks + 1 : 0;
+    if (idleTicks >= IDLE_TICKS_BEFORE_EXIT) {
+      // Stop accepting, then look once more: a lease written meanwhile keeps us alive.
+      await new Promise<void>((r) => server!.close(() => r()));
+      cached = null;
+      if ((await store.list()).length === 0) break;
+      server = await bindSingleInstance(socketPath, onRequest);
+      if (!server) break;
+      idleTicks = 0;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, TICK_MS);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    wake = null;
+  }
+  server?.close();
+  log(`reaper ${process.pid} exiting`);
+  return 0;
+}
+
+function reaperDeps(root: string, env: NodeJS.ProcessEnv, store: LeaseStore, log: (l: string) => void): Deps {
+  let keychain: ReturnType<Deps['keychain']> | undefined;
+  const sink = { write: (s: string) => log(s.trimEnd()) };
+  return {
+    io: {
+      stdout: sink,
+      stderr: sink,
+      stdin: process.stdin,
+      stdinIsTTY: false,
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+      color: false,
+      json: false,
+      quiet: true,
+      debug: false,
+    },
+    env,
+    cwd: root,
+    now: () => Date.now(),
+    stateDir: root,
+    leases: store,
+    audit: new AuditLog(root),
+    requester: currentRequester(env),
+    policy: () => Promise.reject(new Error('the reaper works from leases, not the policy')),
+    keychain: () => (keychain ??= import('../secrets/os-keychain.js').then((m) => m.openOsKeychain())),
+    prompter: () => Promise.reject(new Error('the reaper cannot prompt')),
+    engine: (name) => import('../engines/registry.js').then((m) => m.loadEngine(name)),
+    entryScript: '',
+    startReaper: false,
+  };
+}

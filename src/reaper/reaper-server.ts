@@ -1,0 +1,56 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { unlink } from 'node:fs/promises';
+import type { ReaperReply, ReaperRequest } from './protocol.js';
+
+/**
+ * Bind the reaper's unix socket: the bind itself is the single-instance lock. A socket file
+ * nobody answers on (a reaper killed with -9) is stale: unlink it and bind again.
+ * Resolves null when another reaper is alive.
+ */
+export async function bindSingleInstance(path: string, onRequest: (req: ReaperRequest) => ReaperReply): Promise<Server | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const server = createServer((sock) => serve(sock, onRequest));
+    const bound = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      server.once('error', (err) => resolve(err as NodeJS.ErrnoException));
+      server.listen(path, () => resolve(null));
+    });
+    if (!bound) return server;
+    if (bound.code !== 'EADDRINUSE') throw bound;
+    if (await isAnswering(path)) return null;
+    await unlink(path).catch(() => {});
+  }
+  return null;
+}
+
+function isAnswering(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function serve(sock: Socket, onRequest: (req: ReaperRequest) => ReaperReply): void {
+  let buf = '';
+  sock.setEncoding('utf8');
+  sock.on('error', () => {});
+  sock.on('data', (chunk: string) => {
+    buf += chunk;
+    if (buf.length > 1 << 20) return sock.destroy();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let reply: ReaperReply;
+      try {
+        reply = onRequest(JSON.parse(line) as ReaperRequest);
+      } catch (err) {
+        reply = { ok: false, error: err instanceof Error ? err.message : 'bad request' };
+      }
+      sock.write(`${JSON.stringify(reply)}\n`);
+    }
+  });
+}

@@ -1,0 +1,158 @@
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JitError } from '../core/errors.js';
+import { clearSecrets, redact } from '../core/redact.js';
+import { describeSource, resolveAdminSecret, type SecretDeps } from './admin-secret.js';
+import { MemoryKeychain } from './memory-keychain.js';
+import { readSecretFromStdin } from './read-secret.js';
+
+const SECRET = `s3cr3t-'quoted"-ünï-🔑`;
+
+function deps(env: NodeJS.ProcessEnv = {}, keychain = new MemoryKeychain()): SecretDeps {
+  return { env: { PATH: process.env.PATH, ...env }, keychain: async () => keychain };
+}
+
+async function failure(p: Promise<unknown>): Promise<JitError> {
+  const err = await p.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(JitError);
+  return err as JitError;
+}
+
+/** The secret must not leak through the message, the hint, or anything they quote. */
+function expectNoSecret(err: JitError, secret = SECRET): void {
+  expect(`${err.message}\n${err.hint}`).not.toContain(secret);
+}
+
+afterEach(() => clearSecrets());
+
+describe('describeSource', () => {
+  it('names each source without revealing anything', () => {
+    expect(describeSource('keychain', 'prod-db')).toBe('OS keychain (service jit, account prod-db)');
+    expect(describeSource('env:PGADMIN_PW')).toBe('environment variable PGADMIN_PW');
+    expect(describeSource('command:op read op://ops/db/password')).toBe('command `op read op://ops/db/password`');
+    expect(describeSource(`command:${'x'.repeat(100)}`)).toMatch(/^command `x{59}…`$/);
+  });
+
+  it('refuses an unknown source as a policy error', async () => {
+    expect(() => describeSource('vault')).toThrow(/is not keychain, env:NAME or command:/);
+    expect((await failure(resolveAdminSecret('env:', 'db', deps()))).exitCode).toBe(2);
+  });
+});
+
+describe('keychain source', () => {
+  it('reads the account from the keychain and registers it for redaction', async () => {
+    const secret = await resolveAdminSecret('keychain', 'prod-db', deps({}, new MemoryKeychain({ 'prod-db': SECRET })));
+    expect(secret).toBe(SECRET);
+    expect(redact(`oops ${SECRET}`)).toBe('oops ***');
+  });
+
+  it('says how to store a missing password', async () => {
+    const err = await failure(resolveAdminSecret('keychain', 'prod-db', deps()));
+    expect(err.message).toBe('no admin password stored for "prod-db" in the OS keychain');
+    expect(err.hint).toBe("store it with 'jit admin set prod-db'");
+    expect(err.exitCode).toBe(1);
+  });
+
+  it('passes keychain failures through unchanged', async () => {
+    const kc = new MemoryKeychain();
+    kc.failure = new JitError('the OS keychain is locked');
+    expect((await failure(resolveAdminSecret('keychain', 'db', deps({}, kc)))).message).toBe('the OS keychain is locked');
+  });
+
+  it('memory keychain sets, gets and deletes', async () => {
+    const kc = new MemoryKeychain();
+    await kc.set('a', SECRET);
+    expect(await kc.get('a')).toBe(SECRET);
+    expect(await kc.delete('a')).toBe(true);
+    expect(await kc.delete('a')).toBe(false);
+    expect(await kc.get('a')).toBeNull();
+  });
+});
+
+describe('env source', () => {
+  it('reads the variable and registers it', async () => {
+    expect(await resolveAdminSecret('env:PGADMIN_PW', 'db', deps({ PGADMIN_PW: SECRET }))).toBe(SECRET);
+    expect(redact(SECRET)).toBe('***');
+  });
+
+  it('explains an unset or empty variable', async () => {
+    const unset = await failure(resolveAdminSecret('env:PGADMIN_PW', 'db', deps()));
+    expect(unset.message).toBe('environment variable PGADMIN_PW is not set');
+    expect(unset.hint).toBe('export PGADMIN_PW=… or change admin.password in the policy');
+    expect(unset.exitCode).toBe(1);
+    const empty = await failure(resolveAdminSecret('env:PGADMIN_PW', 'db', deps({ PGADMIN_PW: '' })));
+    expect(empty.message).toBe('environment variable PGADMIN_PW is empty');
+  });
+});
+
+describe('command source', () => {
+  const cmd = (script: string, env: NodeJS.ProcessEnv = {}) => resolveAdminSecret(`command:${script}`, 'db', deps(env));
+
+  it('returns stdout, sees the env, and registers the result', async () => {
+    expect(await cmd('printf "%s\\n" "$PW"', { PW: SECRET })).toBe(SECRET);
+    expect(redact(`x ${SECRET} y`)).toBe('x *** y');
+  });
+
+  it('trims exactly one trailing newline, LF or CRLF, and nothing else', async () => {
+    expect(await cmd(`printf 'pw  \\n'`)).toBe('pw  ');
+    expect(await cmd(`printf 'pw\\r\\n'`)).toBe('pw');
+    expect(await cmd(`printf 'pw\\n\\n'`)).toBe('pw\n');
+    expect(await cmd(`printf 'pw'`)).toBe('pw');
+  });
+
+  it('does not give the command a stdin', async () => {
+    expect(await cmd('cat; echo done')).toBe('done');
+  });
+
+  it('reports the exit code and the last stderr line', async () => {
+    const err = await failure(cmd('echo first >&2; echo "item not found" >&2; exit 3'));
+    expect(err.message).toBe('admin password command exited with code 3: item not found');
+    expect(err.exitCode).toBe(1);
+    expect(err.hint).toMatch(/admin\.password/);
+  });
+
+  it('never quotes the secret, even when the failing command echoes it to stderr', async () => {
+    const err = await failure(cmd('printf "%s\\n" "$PW"; echo "bad token $PW" >&2; exit 1', { PW: SECRET }));
+    expect(err.message).toBe('admin password command exited with code 1: bad token ***');
+    expectNoSecret(err);
+  });
+
+  it('redacts secret-looking text in stderr it was never told about', async () => {
+    const err = await failure(cmd('echo "connect postgres://admin:hunter2x@db failed" >&2; exit 2'));
+    expect(err.message).toBe('admin password command exited with code 2: connect postgres://admin:***@db failed');
+    expectNoSecret(err, 'hunter2x');
+  });
+
+  it('refuses empty output', async () => {
+    const err = await failure(cmd('true'));
+    expect(err.message).toBe('admin password command printed nothing on stdout');
+    expect((await failure(cmd('echo'))).message).toBe('admin password command printed nothing on stdout');
+  });
+
+  it('kills a command that hangs, with its children', async () => {
+    const started = Date.now();
+    const err = await failure(
+      resolveAdminSecret('command:sleep 30 & sleep 30', 'db', { ...deps(), commandTimeoutMs: 300 }),
+    );
+    expect(err.message).toBe('admin password command did not finish within 0.3 s');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('reports a command killed by a signal', async () => {
+    expect((await failure(cmd('kill -TERM $$'))).message).toBe('admin password command was killed by SIGTERM');
+  });
+});
+
+describe('readSecretFromStdin', () => {
+  it('reads everything and strips one trailing newline', async () => {
+    expect(await readSecretFromStdin(Readable.from([Buffer.from('pa'), Buffer.from(`ss ${SECRET}\n`)]))).toBe(`pass ${SECRET}`);
+    expect(await readSecretFromStdin(Readable.from(['pw\n\n']))).toBe('pw\n');
+    expect(redact(`pass ${SECRET}`)).toBe('***');
+  });
+
+  it('refuses an empty stdin as a usage error', async () => {
+    const err = await failure(readSecretFromStdin(Readable.from(['\n'])));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe('no password on stdin');
+  });
+});
