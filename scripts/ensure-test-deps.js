@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 const needs = [
   { check: '/usr/lib/postgresql/15/bin/postgres', apt: 'postgresql' },
   { check: 'psql', apt: 'postgresql-client' },
-  { check: 'dbus-run-session', apt: 'dbus-x11' },
-  { check: 'gnome-keyring-daemon', apt: 'gnome-keyring' },
+  { check: 'dbus-run-session', apt: 'dbus-daemon' },
+  // dbus-x11 provides the session bus gnome-keyring depends on without pulling in systemd.
+  { check: 'gnome-keyring-daemon', apt: 'gnome-keyring dbus-x11' },
   { check: 'secret-tool', apt: 'libsecret-tools' },
   { check: 'tmux', apt: 'tmux' },
 ];
@@ -18,7 +19,7 @@ const onPath = (cmd) => (cmd.startsWith('/') ? existsSync(cmd) : spawnSync('sh',
 const missing = needs.filter((n) => !onPath(n.check));
 if (missing.length === 0) process.exit(0);
 
-const pkgs = [...new Set(missing.map((m) => m.apt))];
+const pkgs = [...new Set(missing.flatMap((m) => m.apt.split(' ')))];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot || !onPath('apt-get')) {
   console.error(`error: the tests need: ${pkgs.join(' ')}`);

@@ -23,7 +23,7 @@ export function validatePolicy(text: string, file: string, display = file): Poli
   const version = top.get('version') ?? r.missing(root, 'version', 'add "version: 1" at the top');
   if (r.scalar(version) !== 1) r.fail(version, 'must be 1', 'this jit understands policy version 1');
   const dbsSpot = top.get('databases') ?? r.missing(root, 'databases', "see the annotated file 'jit init' writes");
-  const entries = r.node(dbsSpot) === null ? [] : r.entries(dbsSpot);
+  const entries = r.isEmpty(dbsSpot) ? [] : r.entries(dbsSpot);
   if (entries.length === 0) r.fail(dbsSpot, 'no databases are configured', 'add at least one database under databases:');
   // Null prototype: a database called "constructor" or "toString" must not collide with Object's.
   const databases: Record<string, DatabaseConfig> = Object.create(null);
@@ -51,7 +51,7 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
   const admin = adminConfig(r, f.get('admin') ?? r.missing(s, 'admin', 'admin: { user: NAME, password: keychain }'));
   const owner = f.get('owner');
   const rolesSpot = f.get('roles') ?? r.missing(s, 'roles');
-  const roleEntries = r.node(rolesSpot) === null ? [] : r.entries(rolesSpot);
+  const roleEntries = r.isEmpty(rolesSpot) ? [] : r.entries(rolesSpot);
   if (roleEntries.length === 0) r.fail(rolesSpot, 'no roles are configured', 'add at least one role under roles:');
   const ctx = { engine: eng, database: dbName, adminUser: admin.user };
   const roles: Record<string, RoleConfig> = Object.create(null);

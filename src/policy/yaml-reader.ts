@@ -52,7 +52,7 @@ export class PolicyReader {
     if (err) {
       const message =
         err.code === 'DUPLICATE_KEY'
-          ? `duplicate key ${JSON.stringify(text.slice(err.pos[0], err.pos[1]).trim())}`
+          ? `duplicate key ${JSON.stringify(keyAt(text, err.pos[0]))}`
           : err.message.split('\n')[0];
       reader.fail(err.pos[0], message);
     }
@@ -83,6 +83,11 @@ export class PolicyReader {
   /** "is required": points at the key of the mapping that lacks `key`. */
   missing(parent: Spot, key: string, hint?: string): never {
     this.fail({ ...parent, at: parent.keyAt ?? parent.at }, `"${key}" is required`, hint);
+  }
+
+  /** True for a missing value (`key:` with nothing after it). */
+  isEmpty(s: Spot): boolean {
+    return this.node(s) === null || this.scalar(s) === null;
   }
 
   node(s: Spot): Node | null {
@@ -139,6 +144,12 @@ export class PolicyReader {
     if (typeof v !== 'string' || v.trim() === '') this.fail(s, `must be ${what}`);
     return v.trim();
   }
+}
+
+// The library points at the first character of a duplicate key; show the whole key.
+function keyAt(text: string, offset: number): string {
+  const m = /^("[^"\n]*"|'[^'\n]*'|[^:\n]*)/.exec(text.slice(offset));
+  return (m?.[1] ?? '').trim().replace(/^["']|["']$/g, '');
 }
 
 function didYouMean(name: string, allowed: readonly string[]): string | undefined {

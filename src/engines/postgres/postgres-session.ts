@@ -1,4 +1,6 @@
-import type { Client, NoticeMessage, QueryResult } from 'pg';
+import type { Client, QueryResult } from 'pg';
+/** What the server sends with a NOTICE or WARNING (pg-protocol's NoticeMessage). */
+type NoticeMessage = { code?: string; message?: string };
 import type { AdminSession, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
 import { runtimeError } from '../../core/errors.js';
 import { redact, registerSecret } from '../../core/redact.js';

@@ -1,0 +1,66 @@
+import { isIP } from 'node:net';
+import type { Client, ClientConfig } from 'pg';
+import type { AdminSession, Engine, ServerTarget } from '../engine.js';
+import { registerSecret } from '../../core/redact.js';
+import { translatePgError } from './postgres-errors.js';
+import { PostgresSession } from './postgres-session.js';
+import { PG_ENV_NAMES, buildUri, clientArgs, clientEnv } from './postgres-uri.js';
+
+/** node-postgres settings for an admin connection; `tls` maps onto libpq's sslmode meanings. */
+export function adminClientConfig(target: ServerTarget, password: string, database = target.database): ClientConfig {
+  const ssl =
+    target.tls === 'disable'
+      ? false
+      : target.tls === 'require'
+        ? { rejectUnauthorized: false }
+        : // SNI must not carry an IP address (RFC 6066); Node still checks the certificate against the host.
+          { rejectUnauthorized: true, ...(isIP(target.host) ? {} : { servername: target.host }) };
+  return {
+    host: target.host,
+    port: target.port,
+    database,
+    user: target.adminUser,
+    password,
+    ssl,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'jit',
+  };
+}
+
+/** Connect one admin client. `pg` is imported here so merely loading the engine loads no driver. */
+async function openClient(target: ServerTarget, password: string, database: string): Promise<Client> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client(adminClientConfig(target, password, database));
+  // An idle client whose backend is terminated emits 'error'; unhandled, that would end jit.
+  // The next query fails and is translated like any other error.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw translatePgError(err, {
+      host: target.host,
+      port: target.port,
+      user: target.adminUser,
+      database,
+      phase: 'connect',
+    });
+  }
+  return client;
+}
+
+export const postgresEngine: Engine = {
+  name: 'postgres',
+  capabilities: { transactionalDdl: true, nativeExpiry: true, maxLoginLength: 63, client: 'psql' },
+  staleEnvNames: PG_ENV_NAMES,
+
+  async connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession> {
+    registerSecret(adminPassword);
+    const client = await openClient(target, adminPassword, target.database);
+    return new PostgresSession(client, target, (database) => openClient(target, adminPassword, database));
+  },
+
+  buildUri,
+  clientEnv,
+  clientArgs,
+};

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { JitError } from '../core/errors.js';
+import { parsePolicy } from './load.js';
+import type { RoleConfig } from './types.js';
+
+const HOSTILE = ['a"b', "o'neil\\", 'x"; DROP TABLE t; --'];
+const P = 'databases.prod-db.roles.r';
+
+/** A policy whose role `r` (key on line 10, col 7) has `body` from line 11, indented 8. */
+function withRole(body: string, engine = 'postgres'): string {
+  return [
+    'version: 1',
+    'databases:',
+    '  prod-db:',
+    `    engine: ${engine}`,
+    '    host: db.internal',
+    '    database: app',
+    '    admin:',
+    '      user: jit_admin',
+    '    roles:',
+    '      r:',
+    body,
+    '',
+  ].join('\n');
+}
+
+/** Role `r` with one grant: privileges on line 12 (first item at col 26), the target on line 13 (col 13). */
+function withGrant(privileges: string, target: string, engine = 'postgres'): string {
+  return withRole(`        grants:\n          - privileges: ${privileges}\n            ${target}`, engine);
+}
+
+function role(text: string): RoleConfig {
+  return parsePolicy(text, 'jit.yaml').databases['prod-db'].roles.r;
+}
+
+function refusal(text: string): string {
+  try {
+    parsePolicy(text, 'jit.yaml');
+  } catch (e) {
+    expect(e).toBeInstanceOf(JitError);
+    expect((e as JitError).exitCode).toBe(2);
+    return (e as JitError).message;
+  }
+  throw new Error('policy was accepted');
+}
+
+describe('role fields', () => {
+  it('fills defaults, lowers the default ttl to a short max_ttl, and reads every field', () => {
+    expect(role(withRole('        max_ttl: 10m\n        member_of: [analytics_ro]'))).toMatchObject({ ttlMs: 600_000, maxTtlMs: 600_000 });
+    const r = role(withRole('        ttl: 1h30m\n        max_ttl: 2h\n        require_reason: true\n        connection_limit: 1\n        member_of: [a, a, b]'));
+    expect(r).toMatchObject({ ttlMs: 5_400_000, maxTtlMs: 7_200_000, requireReason: true, connectionLimit: 1, memberOf: ['a', 'b'] });
+  });
+
+  it('refuses unknown role keys with a suggestion', () => {
+    expect(refusal(withRole('        ttls: 1m'))).toBe(
+      `jit.yaml:11:9: ${P}: unknown key "ttls"; allowed: ttl, max_ttl, require_reason, connection_limit, grants, member_of`,
+    );
+  });
+
+  it('refuses bad durations, a ttl below 5s, and a ttl above max_ttl', () => {
+    expect(refusal(withRole('        ttl: 15 minutes'))).toBe(`jit.yaml:11:14: ${P}.ttl: "15 minutes" is not a duration`);
+    expect(refusal(withRole('        ttl: 900'))).toBe(`jit.yaml:11:14: ${P}.ttl: 900 is not a duration`);
+    expect(refusal(withRole('        ttl: 3s'))).toBe(`jit.yaml:11:14: ${P}.ttl: ttl 3s is below the 5s minimum`);
+    expect(refusal(withRole('        max_ttl: 3s'))).toBe(`jit.yaml:11:18: ${P}.max_ttl: max_ttl 3s is below the 5s minimum`);
+    expect(refusal(withRole('        ttl: 2h\n        member_of: [a]'))).toBe(`jit.yaml:11:14: ${P}.ttl: ttl 2h is above max_ttl 1h`);
+  });
+
+  it('refuses a non-boolean require_reason and a connection_limit below 1', () => {
+    expect(refusal(withRole('        require_reason: yes'))).toBe(`jit.yaml:11:25: ${P}.require_reason: must be true or false`);
+    expect(refusal(withRole('        connection_limit: 0'))).toBe(`jit.yaml:11:27: ${P}.connection_limit: must be an integer of at least 1`);
+    expect(refusal(withRole('        connection_limit: -1'))).toBe(`jit.yaml:11:27: ${P}.connection_limit: must be an integer of at least 1`);
+  });
+
+  it('refuses a role that grants nothing', () => {
+    expect(refusal(withRole('        member_of: []'))).toBe(`jit.yaml:10:7: ${P}: role "r" grants nothing`);
+    expect(refusal(withRole('        grants: []\n        ttl: 5m'))).toBe(`jit.yaml:10:7: ${P}: role "r" grants nothing`);
+  });
+});
+
+describe('grant fields', () => {
+  it('normalises privileges to upper case and drops duplicates', () => {
+    const r = role(withGrant('[select, " Insert ", SELECT]', 'tables: [orders, public.orders, sales.q1]'));
+    expect(r.grants).toEqual([
+      { privileges: ['SELECT', 'INSERT'], tables: [{ schema: 'public', name: 'orders' }, { schema: 'sales', name: 'q1' }] },
+    ]);
+    expect(role(withGrant('[SELECT]', 'schema: reporting')).grants).toEqual([{ privileges: ['SELECT'], schema: 'reporting' }]);
+    expect(role(withGrant('[usage]', 'sequences: [orders_id_seq]')).grants).toEqual([
+      { privileges: ['USAGE'], sequences: [{ schema: 'public', name: 'orders_id_seq' }] },
+    ]);
+  });
+
+  it('refuses unknown grant keys, and a grant with no or two targets', () => {
+    expect(refusal(withGrant('[SELECT]', 'table: [orders]'))).toBe(
+      `jit.yaml:13:13: ${P}.grants[0]: unknown key "table"; allowed: privileges, tables, schema, sequences`,
+    );
+    expect(refusal(withRole('        grants:\n          - privileges: [SELECT]'))).toBe(
+      `jit.yaml:12:13: ${P}.grants[0]: a grant needs one of tables, schema or sequences`,
+    );
+    expect(refusal(withGrant('[SELECT]', 'tables: [orders]\n            schema: public'))).toBe(
+      `jit.yaml:14:21: ${P}.grants[0].schema: use only one of tables, schema or sequences per grant`,
+    );
+    expect(refusal(withRole('        grants: {}'))).toBe(`jit.yaml:11:17: ${P}.grants: must be a list`);
+  });
+
+  it('requires a non-empty list of privileges', () => {
+    expect(refusal(withRole('        grants:\n          - tables: [orders]'))).toBe(`jit.yaml:12:13: ${P}.grants[0]: "privileges" is required`);
+    expect(refusal(withGrant('[]', 'tables: [orders]'))).toBe(`jit.yaml:12:25: ${P}.grants[0].privileges: must list at least one privilege`);
+    expect(refusal(withGrant('SELECT', 'tables: [orders]'))).toBe(`jit.yaml:12:25: ${P}.grants[0].privileges: must be a list`);
+    expect(refusal(withGrant('[1]', 'tables: [orders]'))).toBe(`jit.yaml:12:26: ${P}.grants[0].privileges: must be a privilege such as SELECT`);
+  });
+
+  it('refuses malformed table names, wildcards and *.*', () => {
+    const at = `jit.yaml:13:22: ${P}.grants[0].tables`;
+    expect(refusal(withGrant('[SELECT]', 'tables: ["public.orders;drop"]'))).toBe(`${at}: "public.orders;drop" is not a table name`);
+    expect(refusal(withGrant('[SELECT]', 'tables: [a.b.c]'))).toBe(`${at}: "a.b.c" is not a table name`);
+    expect(refusal(withGrant('[SELECT]', 'tables: ["*"]'))).toBe(`${at}: "*": wildcards are refused`);
+    expect(refusal(withGrant('[SELECT]', 'tables: [public.*]'))).toBe(`${at}: "public.*": wildcards are refused`);
+    expect(refusal(withGrant('[SELECT]', 'tables: ["*.*"]'))).toBe(`${at}: "*.*" would grant every table of every schema, which escalates`);
+    expect(refusal(withGrant('[SELECT]', 'tables: []'))).toBe(`jit.yaml:13:21: ${P}.grants[0].tables: must list at least one table`);
+    expect(refusal(withGrant('[SELECT]', 'schema: "*"'))).toBe(`jit.yaml:13:21: ${P}.grants[0].schema: "*" would grant every schema, which escalates`);
+  });
+
+  it('refuses sequences on mysql, where they do not exist', () => {
+    expect(refusal(withGrant('[USAGE]', 'sequences: [s]', 'mysql'))).toBe(`jit.yaml:13:24: ${P}.grants[0].sequences: sequences are only supported for postgres`);
+  });
+});
+
+describe('privileges', () => {
+  const at = `jit.yaml:12:26: ${P}.grants[0].privileges`;
+  const table = (p: string, engine?: string) => refusal(withGrant(`["${p}"]`, 'tables: [orders]', engine));
+
+  it('refuses everything that escalates, saying so', () => {
+    for (const p of ['ALL', 'all privileges', 'SUPERUSER', 'CREATEROLE', 'CREATEDB', 'BYPASSRLS', 'REPLICATION', 'LOGIN', 'CREATE', 'TEMPORARY', 'TEMP', 'EXECUTE', 'FILE', 'SUPER', 'PROCESS', 'SHUTDOWN']) {
+      expect(table(p)).toBe(`${at}: "${p}" escalates and is refused`);
+    }
+    for (const p of ['SELECT WITH GRANT OPTION', 'grant option']) {
+      expect(table(p)).toBe(`${at}: "${p}" escalates: a grant option lets the login hand privileges on`);
+    }
+    for (const p of ['pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files', 'PG_READ_ALL_DATA']) {
+      expect(table(p)).toBe(`${at}: "${p}" is a predefined pg_* role, which escalates`);
+    }
+    expect(table('connect')).toBe(`${at}: CONNECT is granted automatically`);
+  });
+
+  it('refuses privileges outside the allow-list of the target', () => {
+    expect(table('USAGE')).toBe(`${at}: "USAGE" is not a privilege jit grants on tables`);
+    expect(table('TRUNCATE', 'mysql')).toBe(`${at}: MySQL has no TRUNCATE privilege (TRUNCATE TABLE needs DROP, which jit never grants)`);
+    expect(refusal(withGrant('[DELETE]', 'sequences: [s]'))).toBe(`${at}: "DELETE" is not a privilege jit grants on sequences`);
+  });
+});
+
+describe('member_of', () => {
+  const at = `jit.yaml:11:21: ${P}.member_of`;
+  const member = (name: string) => refusal(withRole(`        member_of: [${JSON.stringify(name)}]`));
+
+  it('refuses predefined, superuser, jit-reserved and admin roles', () => {
+    expect(member('pg_monitor')).toBe(`${at}: "pg_monitor" is a predefined pg_* role; membership escalates`);
+    expect(member('PG_EXECUTE_SERVER_PROGRAM')).toBe(`${at}: "PG_EXECUTE_SERVER_PROGRAM" is a predefined pg_* role; membership escalates`);
+    expect(member('postgres')).toBe(`${at}: "postgres" is a superuser role; membership escalates`);
+    expect(member('rds_superuser')).toBe(`${at}: "rds_superuser" is a superuser role; membership escalates`);
+    expect(member('jit')).toBe(`${at}: "jit" is reserved for jit's own roles`);
+    expect(member('jit_alice_0123456789')).toBe(`${at}: "jit_alice_0123456789" is reserved for jit's own roles`);
+    expect(member('jit_admin')).toBe(`${at}: "jit_admin" is reserved for jit's own roles`);
+    expect(refusal(withRole('        member_of: [ops_admin]').replace('user: jit_admin', 'user: ops_admin'))).toBe(
+      `${at}: "ops_admin" is the admin login; membership escalates`,
+    );
+  });
+});
+
+describe('hostile identifiers', () => {
+  it.each(HOSTILE)('refuses %j as a table, schema, sequence, role, member_of, database and owner', (name) => {
+    const q = JSON.stringify(name);
+    expect(refusal(withGrant('[SELECT]', `tables: [${q}]`))).toBe(`jit.yaml:13:22: ${P}.grants[0].tables: ${q} is not a table name`);
+    expect(refusal(withGrant('[SELECT]', `tables: [${JSON.stringify(`public.${name}`)}]`))).toMatch(/is not a table name$/);
+    expect(refusal(withGrant('[SELECT]', `schema: ${q}`))).toBe(`jit.yaml:13:21: ${P}.grants[0].schema: ${q} is not a schema name`);
+    expect(refusal(withGrant('[USAGE]', `sequences: [${q}]`))).toMatch(/is not a sequence name$/);
+    expect(refusal(withRole('        member_of: [a]').replace('      r:', `      ${q}:`))).toBe(
+      `jit.yaml:10:7: databases.prod-db.roles: ${q} is not a role name`,
+    );
+    expect(refusal(withRole(`        member_of: [${q}]`))).toBe(`jit.yaml:11:21: ${P}.member_of: ${q} is not a role name`);
+    expect(refusal(withRole('        member_of: [a]').replace('database: app', `database: ${q}`))).toBe(
+      `jit.yaml:6:15: databases.prod-db.database: ${q} is not a database name`,
+    );
+    expect(refusal(withRole('        member_of: [a]').replace('    roles:', `    owner: ${q}\n    roles:`))).toBe(
+      `jit.yaml:9:12: databases.prod-db.owner: ${q} is not a role name`,
+    );
+  });
+});
