@@ -31,6 +31,8 @@ export function validateRole(r: PolicyReader, e: Entry, parent: Spot, ctx: RoleC
   if (ttlSpot && ttlMs > maxTtlMs) {
     r.fail(ttlSpot, `ttl ${formatDuration(ttlMs)} is above max_ttl ${formatDuration(maxTtlMs)}`, 'lower ttl or raise max_ttl');
   }
+  const requireReason = f.has('require_reason') ? bool(r, f.get('require_reason')!) : false;
+  const connections = f.has('connection_limit') ? connectionLimit(r, f.get('connection_limit')!) : DEFAULT_CONNECTION_LIMIT;
   const grants = f.has('grants') ? r.items(f.get('grants')!, true).map((g) => grant(r, g, ctx)) : [];
   const memberOf = f.has('member_of') ? memberList(r, f.get('member_of')!, ctx) : [];
   if (grants.length === 0 && memberOf.length === 0) {
@@ -40,8 +42,8 @@ export function validateRole(r: PolicyReader, e: Entry, parent: Spot, ctx: RoleC
     name: e.name,
     ttlMs,
     maxTtlMs,
-    requireReason: f.has('require_reason') ? bool(r, f.get('require_reason')!) : false,
-    connectionLimit: f.has('connection_limit') ? connectionLimit(r, f.get('connection_limit')!) : DEFAULT_CONNECTION_LIMIT,
+    requireReason,
+    connectionLimit: connections,
     grants,
     memberOf,
   };

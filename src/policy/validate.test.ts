@@ -134,6 +134,7 @@ describe('parsePolicy refuses bad top-level and database fields', () => {
       'jit.yaml:9:5: databases.prod-db: unknown key "hots"; allowed: engine, host, port, database, tls, admin, owner, roles',
     );
     expect(hintOf(db({ extra: '    hots: x' }))).toBe('did you mean "host"?');
+    expect(hintOf(db({ extra: '    <<: {port: 1}' }))).toMatch(/^merge keys are not supported/);
     expect(refusal(db({ admin: '    admin:\n      user: a\n      pass: keychain' }))).toBe(
       'jit.yaml:9:7: databases.prod-db.admin: unknown key "pass"; allowed: user, password',
     );
@@ -149,7 +150,7 @@ describe('parsePolicy refuses bad top-level and database fields', () => {
     expect(refusal(db({ engine: 'oracle' }))).toBe('jit.yaml:4:13: databases.prod-db.engine: must be postgres or mysql');
     expect(hintOf(db({ engine: 'mariadb' }))).toBe('use engine: mysql for MariaDB');
     expect(refusal(db().replace('    host: db.internal\n', ''))).toBe('jit.yaml:3:3: databases.prod-db: "host" is required');
-    expect(refusal(db().replace('db.internal', '"db .internal"'))).toBe('jit.yaml:5:11: databases.prod-db.host: must not contain whitespace');
+    expect(refusal(db().replace('db.internal', '"db .internal"'))).toBe('jit.yaml:5:11: databases.prod-db.host: must not contain whitespace or control characters');
     expect(refusal(db().replace('db.internal', '""'))).toBe('jit.yaml:5:11: databases.prod-db.host: must be a host name or address');
     for (const port of ['0', '65536', '"5432"', '54.5']) {
       expect(refusal(db({ extra: `    port: ${port}` }))).toBe('jit.yaml:9:11: databases.prod-db.port: must be an integer from 1 to 65535');

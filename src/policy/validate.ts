@@ -44,7 +44,7 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
   const eng = engine as EngineName;
   const hostSpot = f.get('host') ?? r.missing(s, 'host');
   const host = r.string(hostSpot, 'a host name or address');
-  if (/\s/.test(host)) r.fail(hostSpot, 'must not contain whitespace');
+  if (/[\s\p{Cc}]/u.test(host)) r.fail(hostSpot, 'must not contain whitespace or control characters');
   const dbSpot = f.get('database') ?? r.missing(s, 'database', `the ${eng === 'mysql' ? 'default schema' : 'database'} logins connect to`);
   const dbName = r.string(dbSpot, 'a database name');
   if (!IDENT.test(dbName)) r.fail(dbSpot, `${JSON.stringify(dbName)} is not a database name`, `a database name has ${IDENT_RULE}`);

@@ -59,7 +59,8 @@ export class PolicyReader {
     try {
       doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
-      const first = [...reader.aliases.keys()][0];
+      const all = [...reader.aliases];
+      const first = (all.find(([, target]) => target === undefined) ?? all[0])?.[0];
       const bomb = e instanceof Error && e.message.startsWith('Excessive alias');
       reader.fail(
         first?.range?.[0] ?? 0,
@@ -116,7 +117,9 @@ export class PolicyReader {
     const out = new Map<string, Spot>();
     for (const e of this.entries(s)) {
       if (!allowed.includes(e.name)) {
-        this.fail({ ...s, at: e.keyAt }, `unknown key "${e.name}"; allowed: ${allowed.join(', ')}`, didYouMean(e.name, allowed));
+        // yaml 1.2 (the library's default) has no merge keys, so `<<: *base` arrives as a plain key.
+        const hint = e.name === '<<' ? 'merge keys are not supported; share whole lists or mappings with &anchor and *alias' : didYouMean(e.name, allowed);
+        this.fail({ ...s, at: e.keyAt }, `unknown key "${e.name}"; allowed: ${allowed.join(', ')}`, hint);
       }
       out.set(e.name, e.spot);
     }

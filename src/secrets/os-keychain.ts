@@ -14,6 +14,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 export const KEYCHAIN_ALTERNATIVES_HINT =
   'store the admin password elsewhere: password: env:NAME or password: command:… in the policy (e.g. command:op read op://vault/db/password)';
+const OR_ELSEWHERE = 'or use password: env:NAME or password: command:… in the policy';
 
 /** The OS credential store through @napi-rs/keyring: service `jit`, account = policy database name. */
 export async function openOsKeychain(options: OsKeychainOptions = {}): Promise<Keychain> {
@@ -68,8 +69,8 @@ async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: nu
       ctl.abort();
       reject(
         runtimeError(
-          `the OS keychain (${backend}) did not answer within ${Math.round(ms / 1000)} s`,
-          `unlock the keyring and retry, or ${KEYCHAIN_ALTERNATIVES_HINT}`,
+          `the OS keychain (${backend}) did not answer within ${ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`}`,
+          `unlock the keyring and retry, ${OR_ELSEWHERE}`,
         ),
       );
     }, ms);
@@ -95,16 +96,16 @@ export function translateKeyringError(err: unknown, backend: string, platform: N
   }
   // A provider that owns the name but is stuck: libdbus gives up after its own reply timeout.
   if (/Did not receive a reply/i.test(raw)) {
-    return runtimeError(`the OS keychain (${backend}) is not answering on this session's D-Bus`, `restart the keyring daemon and retry, or ${KEYCHAIN_ALTERNATIVES_HINT}`, err);
+    return runtimeError(`the OS keychain (${backend}) is not answering on this session's D-Bus`, `restart the keyring daemon and retry, ${OR_ELSEWHERE}`, err);
   }
   // Linux: "Secret Service: unlock prompt was dismissed" (also when no prompter can be shown, e.g. over SSH);
   // macOS: "User interaction is not allowed" / "User canceled the operation".
   if (/prompt was dismissed|\blocked\b|interaction is not allowed|cancel+ed/i.test(raw)) {
-    return runtimeError(`the OS keychain (${backend}) is locked and was not unlocked`, `${unlockHint(platform)} and retry, or ${KEYCHAIN_ALTERNATIVES_HINT}`, err);
+    return runtimeError(`the OS keychain (${backend}) is locked and was not unlocked`, `${unlockHint(platform)} and retry, ${OR_ELSEWHERE}`, err);
   }
   // gnome-keyring with no login keyring yet: nothing to store into, and creating one needs a prompt.
   if (/no result found/i.test(raw)) {
-    return runtimeError(`the OS keychain (${backend}) has no default keyring to store into`, `create and unlock a login keyring (e.g. log in to a desktop session) and retry, or ${KEYCHAIN_ALTERNATIVES_HINT}`, err);
+    return runtimeError(`the OS keychain (${backend}) has no default keyring to store into`, `create and unlock a login keyring (e.g. log in to a desktop session) and retry, ${OR_ELSEWHERE}`, err);
   }
   return runtimeError(`the OS keychain (${backend}) failed: ${redact(raw)}`, KEYCHAIN_ALTERNATIVES_HINT, err);
 }

@@ -10,7 +10,9 @@ import {
   OWNED_DATABASES_SQL,
   ROLE_INFO_SQL,
   SESSIONS_SQL,
+  accessSql,
   blockLoginSql,
+  dollarQuote,
   commentSql,
   dropOwnedSql,
   dropRoleSql,
@@ -76,10 +78,13 @@ describe('grant statements', () => {
       ],
       [name],
     );
+    const l = escapeLiteral(name);
     expect(stmts).toEqual([
-      `GRANT CONNECT ON DATABASE ${q} TO ${q}`,
-      `GRANT USAGE ON SCHEMA ${q} TO ${q}`,
-      `GRANT USAGE ON SCHEMA "public" TO ${q}`,
+      'DO $jit$ BEGIN ' +
+        `IF NOT pg_catalog.has_database_privilege(${l}, ${l}, 'CONNECT') THEN GRANT CONNECT ON DATABASE ${q} TO ${q}; END IF; ` +
+        `IF NOT pg_catalog.has_schema_privilege(${l}, ${l}, 'USAGE') THEN GRANT USAGE ON SCHEMA ${q} TO ${q}; END IF; ` +
+        `IF NOT pg_catalog.has_schema_privilege(${l}, 'public', 'USAGE') THEN GRANT USAGE ON SCHEMA "public" TO ${q}; END IF; ` +
+        'END $jit$',
       `GRANT SELECT, UPDATE ON TABLE ${q}.${q}, "public"."orders" TO ${q}`,
       `GRANT SELECT ON ALL TABLES IN SCHEMA ${q} TO ${q}`,
       `GRANT USAGE, SELECT ON SEQUENCE ${q}.${q} TO ${q}`,
@@ -93,7 +98,22 @@ describe('grant statements', () => {
     expect(() => bad(['SELECT; DROP TABLE t'], 'tables')).toThrow(JitError);
     expect(() => bad(['USAGE'], 'tables')).toThrow(/USAGE/);
     expect(() => bad(['DELETE'], 'sequences')).toThrow(/DELETE/);
-    expect(bad(['select', 'SELECT'], 'tables')[2]).toBe('GRANT SELECT ON TABLE "public"."t" TO "jit_u"');
+    expect(bad(['select', 'SELECT'], 'tables')[1]).toBe('GRANT SELECT ON TABLE "public"."t" TO "jit_u"');
+  });
+});
+
+describe('dollarQuote', () => {
+  it('picks a tag the body cannot close early', () => {
+    expect(dollarQuote(' x ')).toBe('$jit$ x $jit$');
+    expect(dollarQuote(" '$jit$' ")).toBe("$jit1$ '$jit$' $jit1$");
+    expect(dollarQuote(' "a$jit') ).toBe('$jit1$ "a$jit$jit1$');
+  });
+
+  it('keeps a hostile login holding the tag inside the DO body', () => {
+    const sql = accessSql('jit_$jit$; DROP TABLE t; --', 'app', []);
+    expect(sql.startsWith('DO $jit1$ ')).toBe(true);
+    expect(sql.endsWith(' $jit1$')).toBe(true);
+    expect(sql.slice(10, -7)).not.toContain('$jit1$');
   });
 });
 
@@ -119,8 +139,7 @@ describe('mint', () => {
         `VALID UNTIL '2030-01-01T00:15:00.000+00' PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy'`,
       commentSql('x"; DROP TABLE t; --', marker),
       `GRANT "jit" TO ${login}`,
-      `GRANT CONNECT ON DATABASE "app" TO ${login}`,
-      `GRANT USAGE ON SCHEMA "public" TO ${login}`,
+      accessSql('x"; DROP TABLE t; --', 'app', ['public']),
       `GRANT SELECT ON TABLE "public"."a""b" TO ${login}`,
       'SELECT pg_catalog.now() AS server_now',
       'COMMIT',
@@ -168,8 +187,9 @@ describe('revoke', () => {
     const q = Q[name];
     expect(grantLoginToAdminSql(name)).toBe(`GRANT ${q} TO CURRENT_USER`);
     expect(blockLoginSql(name)).toBe(`ALTER ROLE ${q} NOLOGIN`);
-    expect(dropOwnedSql(name)).toBe(`DROP OWNED BY ${q}`);
-    expect(dropOwnedSql(name, name)).toBe(`REASSIGN OWNED BY ${q} TO ${q};\nDROP OWNED BY ${q}`);
+    const lock = `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`;
+    expect(dropOwnedSql(name)).toBe(`${lock};\nDROP OWNED BY ${q}`);
+    expect(dropOwnedSql(name, name)).toBe(`${lock};\nREASSIGN OWNED BY ${q} TO ${q};\nDROP OWNED BY ${q}`);
     expect(dropRoleSql(name)).toBe(`DROP ROLE IF EXISTS ${q}`);
   });
 

@@ -51,7 +51,34 @@ export function ensureMarkerRoleSql(): string {
   ].join(' ');
 }
 
-/** GRANT statements for a login, schema USAGE first (a table grant is useless without it). */
+/**
+ * `$tag$body$tag$` with a tag that cannot end the body early: names inside the body are only
+ * quoted as identifiers or literals, and neither quoting escapes `$`.
+ */
+export function dollarQuote(body: string): string {
+  let tag = '$jit$';
+  for (let i = 1; (body + tag).indexOf(tag) !== body.length; i++) tag = `$jit${i}$`;
+  return tag + body + tag;
+}
+
+/**
+ * CONNECT on the database and USAGE on each schema, granted only where the login lacks them
+ * (e.g. through PUBLIC): an admin that does not own `public` or the database would otherwise
+ * get WARNING 01007 "no privileges were granted", which mint treats as a failure.
+ */
+export function accessSql(login: string, database: string, schemas: string[]): string {
+  const [l, to] = [escapeLiteral(login), ident(login)];
+  const steps = [
+    `IF NOT pg_catalog.has_database_privilege(${l}, ${escapeLiteral(database)}, 'CONNECT') THEN ` +
+      `GRANT CONNECT ON DATABASE ${ident(database)} TO ${to}; END IF;`,
+    ...schemas.map(
+      (s) => `IF NOT pg_catalog.has_schema_privilege(${l}, ${escapeLiteral(s)}, 'USAGE') THEN GRANT USAGE ON SCHEMA ${ident(s)} TO ${to}; END IF;`,
+    ),
+  ];
+  return `DO ${dollarQuote(` BEGIN ${steps.join(' ')} END `)}`;
+}
+
+/** The login's grants: access first (a table grant is useless without schema USAGE), then objects, then groups. */
 export function grantStatements(login: string, database: string, grants: Grant[], memberOf: string[]): string[] {
   const to = ident(login);
   const schemas = new Set<string>();
@@ -73,12 +100,7 @@ export function grantStatements(login: string, database: string, grants: Grant[]
       body.push(`GRANT ${privilegeList(g.privileges, SEQUENCE_PRIVILEGES, 'sequences')} ON SEQUENCE ${list} TO ${to}`);
     }
   }
-  return [
-    `GRANT CONNECT ON DATABASE ${ident(database)} TO ${to}`,
-    ...[...schemas].map((s) => `GRANT USAGE ON SCHEMA ${ident(s)} TO ${to}`),
-    ...body,
-    ...memberOf.map((group) => `GRANT ${ident(group)} TO ${to}`),
-  ];
+  return [accessSql(login, database, [...schemas]), ...body, ...memberOf.map((group) => `GRANT ${ident(group)} TO ${to}`)];
 }
 
 export interface MintSqlInput {
@@ -159,13 +181,19 @@ export const OWNED_DATABASES_SQL =
   `WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = $1 ORDER BY 1`;
 
 /**
- * Both act on the current database only. One string = one implicit transaction: when REASSIGN
- * fails, nothing is dropped that the policy wanted kept. DROP OWNED also revokes the login's
+ * Both act on the current database only. One simple-query string runs as one implicit
+ * transaction: when REASSIGN fails nothing is dropped that the policy wanted kept, and the
+ * advisory lock is held to the end. DROP OWNED also revokes the login's
  * grants, without which DROP ROLE fails with 2BP01.
  */
 export function dropOwnedSql(login: string, owner?: string): string {
-  const drop = `DROP OWNED BY ${ident(login)}`;
-  return owner ? `REASSIGN OWNED BY ${ident(login)} TO ${ident(owner)};\n${drop}` : drop;
+  return [
+    // DROP OWNED rewrites the ACL of every table the login was granted on: concurrent revokes
+    // (and mints) touching one table fail with XX000 "tuple concurrently updated" without this.
+    `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`,
+    ...(owner ? [`REASSIGN OWNED BY ${ident(login)} TO ${ident(owner)}`] : []),
+    `DROP OWNED BY ${ident(login)}`,
+  ].join(';\n');
 }
 
 export const dropRoleSql = (login: string) => `DROP ROLE IF EXISTS ${ident(login)}`;

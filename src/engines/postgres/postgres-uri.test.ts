@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { ServerTarget } from '../engine.js';
+import { postgresEngine } from './postgres-engine.js';
+import { adminClientConfig } from './postgres-engine.js';
+
+const target: ServerTarget = { engine: 'postgres', host: 'db.internal', port: 5432, database: 'app', tls: 'require', adminUser: 'admin' };
+const NASTY = `p@ss:w/o#r?d%'"$() &+=;,[]\\!*~`;
+
+describe('buildUri', () => {
+  it('percent-encodes userinfo and database so new URL() gives the exact values back', () => {
+    const uri = postgresEngine.buildUri({ ...target, database: 'my db/#1' }, 'jit_a"b@c', NASTY);
+    const url = new URL(uri);
+    expect(url.protocol).toBe('postgresql:');
+    expect(url.hostname).toBe('db.internal');
+    expect(url.port).toBe('5432');
+    expect(decodeURIComponent(url.username)).toBe('jit_a"b@c');
+    expect(decodeURIComponent(url.password)).toBe(NASTY);
+    expect(decodeURIComponent(url.pathname.slice(1))).toBe('my db/#1');
+    expect(url.searchParams.get('sslmode')).toBe('require');
+    expect(uri).not.toMatch(/['"()$ ]/);
+  });
+
+  it('is exact for the usual case', () => {
+    expect(postgresEngine.buildUri(target, 'jit_ana_k2m9q4x1z8', 'abc-DEF_123')).toBe(
+      'postgresql://jit_ana_k2m9q4x1z8:abc-DEF_123@db.internal:5432/app?sslmode=require',
+    );
+  });
+
+  it('puts IPv6 hosts in brackets', () => {
+    const uri = postgresEngine.buildUri({ ...target, host: '::1', tls: 'verify-full' }, 'jit_u', 'pw');
+    expect(uri).toBe('postgresql://jit_u:pw@[::1]:5432/app?sslmode=verify-full');
+    expect(new URL(uri).hostname).toBe('[::1]');
+  });
+
+  it.each(['disable', 'require', 'verify-full'] as const)('carries tls: %s as sslmode', (tls) => {
+    expect(postgresEngine.buildUri({ ...target, tls }, 'u', 'p')).toMatch(new RegExp(`\\?sslmode=${tls}$`));
+  });
+});
+
+describe('clientEnv / clientArgs', () => {
+  it("sets libpq's variables, the password only in PGPASSWORD", () => {
+    expect(postgresEngine.clientEnv(target, 'jit_u', NASTY)).toEqual({
+      PGHOST: 'db.internal',
+      PGPORT: '5432',
+      PGDATABASE: 'app',
+      PGUSER: 'jit_u',
+      PGPASSWORD: NASTY,
+      PGSSLMODE: 'require',
+      PGCONNECT_TIMEOUT: '10',
+    });
+    const args = postgresEngine.clientArgs(target, 'jit_u');
+    expect(args.join(' ')).not.toContain(NASTY);
+  });
+
+  it('lists every variable it sets, and DATABASE_URL, as stale', () => {
+    for (const name of Object.keys(postgresEngine.clientEnv(target, 'u', 'p'))) expect(postgresEngine.staleEnvNames).toContain(name);
+    for (const name of ['PGSERVICE', 'PGPASSFILE', 'PGHOSTADDR', 'PGOPTIONS', 'PGSSLROOTCERT', 'DATABASE_URL']) {
+      expect(postgresEngine.staleEnvNames).toContain(name);
+    }
+  });
+});
+
+describe('adminClientConfig', () => {
+  it('maps tls onto node-postgres ssl settings', () => {
+    expect(adminClientConfig({ ...target, tls: 'disable' }, 'pw').ssl).toBe(false);
+    expect(adminClientConfig({ ...target, tls: 'require' }, 'pw').ssl).toEqual({ rejectUnauthorized: false });
+    expect(adminClientConfig({ ...target, tls: 'verify-full' }, 'pw').ssl).toEqual({ rejectUnauthorized: true, servername: 'db.internal' });
+    expect(adminClientConfig({ ...target, host: '10.0.0.5', tls: 'verify-full' }, 'pw').ssl).toEqual({ rejectUnauthorized: true });
+    expect(adminClientConfig(target, 'pw', 'other')).toMatchObject({ database: 'other', application_name: 'jit', connectionTimeoutMillis: 10_000 });
+  });
+});

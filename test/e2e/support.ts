@@ -1,0 +1,173 @@
+/**
+ * Shared pieces of the lifecycle e2e tests (not a test file itself): minting through the real
+ * binary, proving a login works or not, finding a world's processes, stopping/starting the server.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import pg from 'pg';
+import { PG_BIN, type PgServer } from '../helpers/pg-server.js';
+import type { JitWorld, RunOptions } from '../helpers/jit-cli.js';
+import { ask } from '../../src/reaper/reaper-client.js';
+
+const execFileP = promisify(execFile);
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** What `jit uri --json` prints. */
+export interface UriJson {
+  id: string;
+  database: string;
+  role: string;
+  user: string;
+  uri: string;
+  expires_at: string;
+}
+
+/** `jit uri DB --role R … --json` through the real binary; fails the test on a non-zero exit. */
+export async function mintUri(world: JitWorld, args: string[], opts: RunOptions = {}): Promise<UriJson & { password: string }> {
+  const res = await world.run(['uri', 'testdb', ...args, '--json'], opts);
+  expect(res.code, `jit uri ${args.join(' ')} failed: ${res.stderr}`).toBe(0);
+  const out = JSON.parse(res.stdout) as UriJson;
+  return { ...out, password: passwordOf(out.uri) };
+}
+
+export function passwordOf(uri: string): string {
+  return decodeURIComponent(new URL(uri).password);
+}
+
+/** Try a brand-new login with the URI's credentials: true when the server lets it in. */
+export async function canLogin(uri: string): Promise<boolean> {
+  const u = new URL(uri);
+  const client = new pg.Client({
+    host: u.hostname,
+    port: Number(u.port),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1),
+    connectionTimeoutMillis: 5_000,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** An open session as the minted login (the caller ends it). */
+export async function openSession(uri: string): Promise<pg.Client> {
+  const u = new URL(uri);
+  const client = new pg.Client({
+    host: u.hostname,
+    port: Number(u.port),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1),
+    connectionTimeoutMillis: 5_000,
+  });
+  client.on('error', () => {}); // the backend is terminated on purpose
+  await client.connect();
+  await client.query('SELECT 1');
+  return client;
+}
+
+/** Whether a session still answers a query. */
+export async function sessionAlive(client: pg.Client): Promise<boolean> {
+  try {
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid the world's reaper answers `hello` with, or null when nobody listens. */
+export async function reaperPid(home: string): Promise<number | null> {
+  try {
+    const reply = await ask(home, { type: 'hello' }, 1000);
+    return reply.ok ? reply.pid : null;
+  } catch {
+    return null;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of live processes whose environment carries JIT_HOME=home (jit, its reaper, its psql). */
+export function processesOfHome(home: string): number[] {
+  const needle = `JIT_HOME=${home}\0`;
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // a zombie is not running
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').includes(needle)) pids.push(Number(name));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/** pg_roles.rolvaliduntil and the marker comment of a role, read as the superuser. */
+export async function roleRecord(server: PgServer, login: string): Promise<{ validUntil: Date | null; marker: Record<string, unknown> | null } | null> {
+  const c = await server.admin();
+  try {
+    const r = await c.query(
+      `SELECT rolvaliduntil, pg_catalog.shobj_description(oid, 'pg_authid') AS comment FROM pg_catalog.pg_roles WHERE rolname = $1`,
+      [login],
+    );
+    if (r.rowCount === 0) return null;
+    const row = r.rows[0] as { rolvaliduntil: Date | null; comment: string | null };
+    return { validUntil: row.rolvaliduntil, marker: row.comment ? (JSON.parse(row.comment) as Record<string, unknown>) : null };
+  } finally {
+    await c.end();
+  }
+}
+
+const asRoot = process.getuid?.() === 0;
+function pgCtl(args: string[]) {
+  const bin = join(PG_BIN, 'pg_ctl');
+  return asRoot ? execFileP('runuser', ['-u', 'postgres', '--', bin, ...args]) : execFileP(bin, args);
+}
+
+/** Stop the test server (fast shutdown: sessions are disconnected). */
+export async function stopServer(server: PgServer): Promise<void> {
+  await pgCtl(['-D', server.dataDir, '-m', 'fast', '-w', 'stop']);
+}
+
+/** Start it again on the same port and socket directory. */
+export async function startServer(server: PgServer): Promise<void> {
+  const opts = `-p ${server.port} -k ${dirname(server.dataDir)} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c autovacuum=off`;
+  await pgCtl(['-D', server.dataDir, '-l', server.logFile, '-o', opts, '-w', '-t', '30', 'start']);
+}
+
+/** Poll until the role is gone; the time it was first seen gone (ms since epoch), or null at the deadline. */
+export async function whenGone(server: PgServer, login: string, deadlineMs: number, stepMs = 50): Promise<number | null> {
+  const c = await server.admin();
+  try {
+    while (Date.now() < deadlineMs) {
+      const r = await c.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [login]);
+      if (r.rowCount === 0) return Date.now();
+      await sleep(stepMs);
+    }
+    return null;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}

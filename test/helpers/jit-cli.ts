@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PgServer } from './pg-server.js';
+
+export const JIT_BIN = fileURLToPath(new URL('../../bin/jit.js', import.meta.url));
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/** A state directory, a policy pointing at a test server, and a way to run the built jit binary. */
+export interface JitWorld {
+  home: string;
+  dir: string;
+  policyFile: string;
+  env: NodeJS.ProcessEnv;
+  run(args: string[], opts?: RunOptions): Promise<RunResult>;
+  start(args: string[], opts?: RunOptions): ChildProcess;
+  /** Stop this world's reaper (if any) and remove its files. */
+  cleanup(): Promise<void>;
+}
+
+/** The test policy: one database `testdb` on the given server, admin password from the environment. */
+export function testPolicy(pg: PgServer, name = 'testdb'): string {
+  return `version: 1
+databases:
+  ${name}:
+    engine: postgres
+    host: 127.0.0.1
+    port: ${pg.port}
+    database: app
+    tls: disable
+    admin:
+      user: postgres
+      password: env:JIT_TEST_ADMIN_PW
+    roles:
+      readonly:
+        ttl: 15m
+        max_ttl: 1h
+        grants:
+          - privileges: [SELECT]
+            tables: [public.orders, public.customers]
+      writer:
+        ttl: 10m
+        max_ttl: 30m
+        grants:
+          - privileges: [SELECT, INSERT, UPDATE]
+            tables: [public.orders]
+      reporting:
+        grants:
+          - privileges: [SELECT]
+            schema: reporting
+      analyst:
+        member_of: [analytics_ro]
+      support:
+        max_ttl: 30m
+        require_reason: true
+        grants:
+          - privileges: [SELECT]
+            tables: [public.customers]
+      short:
+        ttl: 5s
+        max_ttl: 1m
+        grants:
+          - privileges: [SELECT]
+            tables: [public.orders]
+`;
+}
+
+export async function makeWorld(pg: PgServer, opts: { policy?: string; env?: NodeJS.ProcessEnv } = {}): Promise<JitWorld> {
+  const dir = await mkdtemp(join(tmpdir(), 'jit-world-'));
+  const home = join(dir, 'state');
+  const policyFile = join(dir, 'jit.yaml');
+  await writeFile(policyFile, opts.policy ?? testPolicy(pg));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    LANG: 'C.UTF-8',
+    JIT_HOME: home,
+    JIT_POLICY: policyFile,
+    JIT_TEST_ADMIN_PW: pg.adminPassword,
+    JIT_REQUESTER: 'tester',
+    NO_COLOR: '1',
+    ...opts.env,
+  };
+  const start = (args: string[], o: RunOptions = {}) =>
+    spawn(process.execPath, [JIT_BIN, ...args], { env: { ...env, ...o.env }, cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  const run = (args: string[], o: RunOptions = {}) =>
+    new Promise<RunResult>((resolve, reject) => {
+      const child = start(args, o);
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15), stdout, stderr });
+      });
+      child.stdin!.end(o.input ?? '');
+    });
+  const cleanup = async () => {
+    await stopReaper(home);
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { home, dir, policyFile, env, run, start, cleanup };
+}
+
+/** Ask a state directory's reaper to stop (tests only), then wait until its socket is gone. */
+export async function stopReaper(home: string): Promise<void> {
+  const { ask } = await import('../../src/reaper/reaper-client.js');
+  try {
+    await ask(home, { type: 'stop' }, 1000);
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 50; i++) {
+    try {
+      await ask(home, { type: 'hello' }, 200);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Roles on the server that are members of the marker role `jit`. */
+export async function jitRoles(pg: PgServer): Promise<string[]> {
+  const c = await pg.admin();
+  try {
+    const r = await c.query(
+      `SELECT m.rolname FROM pg_roles m JOIN pg_auth_members am ON am.member = m.oid JOIN pg_roles j ON j.oid = am.roleid WHERE j.rolname = 'jit' ORDER BY 1`,
+    );
+    return r.rows.map((x: { rolname: string }) => x.rolname);
+  } finally {
+    await c.end();
+  }
+}
+
+export async function roleExists(pg: PgServer, name: string): Promise<boolean> {
+  const c = await pg.admin();
+  try {
+    return (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return cond();
+}
+
+export async function leaseFiles(home: string): Promise<string[]> {
+  return readdir(join(home, 'leases')).catch(() => []);
+}
