@@ -85,8 +85,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
   const adminPassword = randomBytes(18).toString('base64url');
   await writeFile(pwFile, adminPassword + '\n', { mode: 0o600 });
   if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    const [uid, gid] = postgresUser();
     await chown(dir, uid, gid);
     await chown(pwFile, uid, gid);
   }
@@ -160,6 +159,16 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
   }
   server.startMs = Date.now() - started;
   return server;
+}
+
+/** As root the cluster runs as the `postgres` OS user that the apt package creates. */
+function postgresUser(): [number, number] {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return [id('-u'), id('-g')];
+  } catch {
+    throw new Error("running as root, but there is no 'postgres' OS user to run initdb as: install it with 'apt-get install -y postgresql'");
+  }
 }
 
 function freePort(): Promise<number> {

@@ -1,0 +1,124 @@
+/**
+ * The detached reaper as a process (issue 3): `kill -9` loses nothing, one reaper per state
+ * directory however many start at once, and a stale socket is taken over.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { JIT_BIN, leaseFiles, makeWorld, roleExists, stopReaper, waitFor, type JitWorld } from '../helpers/jit-cli.js';
+import { reaperSocketPath } from '../../src/reaper/protocol.js';
+import { canLogin, isAlive, mintUri, reaperPid, sleep, whenGone } from './support.js';
+
+let server: PgServer;
+const worlds: JitWorld[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+afterAll(async () => {
+  for (const w of worlds) await w.cleanup().catch(() => {});
+  await server?.stop();
+});
+
+const world = async () => {
+  const w = await makeWorld(server);
+  worlds.push(w);
+  return w;
+};
+
+/** Start `jit __reaper` for a world the way spawnReaper does, but as our child so we can count it. */
+function startReaper(w: JitWorld): ChildProcess {
+  const child = spawn(process.execPath, [JIT_BIN, '__reaper'], { env: w.env, stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+const running = (cs: ChildProcess[]) => cs.filter((c) => c.exitCode === null && c.signalCode === null);
+
+describe('kill -9 of the reaper', () => {
+  it('loses nothing: the server refuses the login after expiry and the next jit command restarts the reaper', async () => {
+    const w = await world();
+    const minted = await mintUri(w, ['--role', 'short', '--ttl', '6s']);
+    const expiresAt = Date.parse(minted.expires_at);
+    const pid = await reaperPid(w.home);
+    expect(pid).not.toBeNull();
+    process.kill(pid!, 'SIGKILL');
+    expect(await waitFor(() => !isAlive(pid!), 2_000)).toBe(true);
+    expect(Date.now()).toBeLessThan(expiresAt); // killed before it could act
+
+    await sleep(Math.max(0, expiresAt + 1_500 - Date.now()));
+    // Nobody revoked it, yet the server itself refuses new logins (VALID UNTIL).
+    expect(await roleExists(server, minted.user)).toBe(true);
+    expect(await canLogin(minted.uri)).toBe(false);
+    expect(await reaperPid(w.home)).toBeNull();
+
+    const list = await w.run(['list']);
+    expect(list.code, list.stderr).toBe(0);
+    const goneAt = await whenGone(server, minted.user, Date.now() + 4_000);
+    expect(goneAt, `${minted.user} still exists 4s after \`jit list\` (reaper not restarted?)`).not.toBeNull();
+    // It was a new reaper that did it, and it says so in its log.
+    const log = await readFile(join(w.home, 'reaper.log'), 'utf8');
+    const starts = [...log.matchAll(/reaper (\d+) started/g)].map((m) => Number(m[1]));
+    expect(starts).toHaveLength(2);
+    expect(starts[1]).not.toBe(pid);
+    expect(log).toMatch(new RegExp(`revoked ${minted.user} \\(lease ${minted.id}, expiry`));
+    expect(await waitFor(async () => (await leaseFiles(w.home)).length === 0, 2_000)).toBe(true);
+  });
+});
+
+describe('single instance', () => {
+  it('10 reapers started at once leave exactly one running', async () => {
+    const w = await world();
+    const minted = await mintUri(w, ['--role', 'readonly', '--ttl', '15m']);
+    await stopReaper(w.home);
+    expect(await reaperPid(w.home)).toBeNull();
+
+    const ten = Array.from({ length: 10 }, () => startReaper(w));
+    await sleep(1_500);
+    const alive = running(ten);
+    expect(alive, `${alive.length} reapers running`).toHaveLength(1);
+    expect(await reaperPid(w.home)).toBe(alive[0]!.pid);
+    // Still one a little later (a loser must not linger and act on the same leases).
+    await sleep(1_000);
+    expect(running(ten)).toHaveLength(1);
+    expect(await roleExists(server, minted.user)).toBe(true);
+  });
+
+  it('takes over a stale socket left by a reaper killed with -9', async () => {
+    const w = await world();
+    await mintUri(w, ['--role', 'readonly', '--ttl', '15m']);
+    const pid = await reaperPid(w.home);
+    expect(pid).not.toBeNull();
+    process.kill(pid!, 'SIGKILL');
+    expect(await waitFor(() => !isAlive(pid!), 2_000)).toBe(true);
+    expect(existsSync(reaperSocketPath(w.home)), 'the killed reaper should leave its socket file behind').toBe(true);
+    expect(await reaperPid(w.home)).toBeNull();
+
+    const one = startReaper(w);
+    expect(await waitFor(async () => (await reaperPid(w.home)) === one.pid, 3_000)).toBe(true);
+  });
+
+  it('10 reapers racing for a stale socket still leave exactly one', async () => {
+    const w = await world();
+    await mintUri(w, ['--role', 'readonly', '--ttl', '15m']);
+    const pid = await reaperPid(w.home);
+    process.kill(pid!, 'SIGKILL');
+    expect(await waitFor(() => !isAlive(pid!), 2_000)).toBe(true);
+    expect(existsSync(reaperSocketPath(w.home))).toBe(true);
+
+    const ten = Array.from({ length: 10 }, () => startReaper(w));
+    await sleep(2_500);
+    const alive = running(ten);
+    expect(alive, `${alive.length} reapers running`).toHaveLength(1);
+    expect(await reaperPid(w.home)).toBe(alive[0]!.pid);
+  });
+});

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { JIT_BIN, jitRoles, makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
+import { startInTmux, type Term } from '../helpers/tmux.js';
+
+let pg: PgServer;
+let w: JitWorld;
+const terms: Term[] = [];
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  w = await makeWorld(pg);
+});
+afterAll(async () => {
+  terms.forEach((t) => t.kill());
+  await w?.cleanup();
+  await pg?.stop();
+});
+
+function term(name: string, args: string): Term {
+  const t = startInTmux(name, w.dir, { ...w.env, TERM: 'xterm-256color', PAGER: 'cat' }, `${process.execPath} ${JIT_BIN} ${args}`);
+  terms.push(t);
+  return t;
+}
+
+describe('in a real terminal', () => {
+  it('connect: Ctrl-C cancels the running query, not jit; \\q exits 0 and the login is revoked', async () => {
+    const t = term('connect', 'connect testdb --role readonly');
+    expect(await t.waitFor(/app=>/)).toBe(true);
+    const [login] = (await jitRoles(pg)).filter((r) => r.startsWith('jit_tester_'));
+    expect(login).toBeDefined();
+    t.type('select pg_sleep(30);');
+    t.send('Enter');
+    await new Promise((r) => setTimeout(r, 800));
+    t.send('C-c');
+    expect(await t.waitFor(/canceling statement due to user request/)).toBe(true);
+    t.type('select current_user;');
+    t.send('Enter');
+    expect(await t.waitFor(new RegExp(`\\n\\s*${login}\\s*\\n`))).toBe(true);
+    expect(await roleExists(pg, login!)).toBe(true);
+    t.type('\\q');
+    t.send('Enter');
+    expect(await t.waitFor(/EXIT=0/)).toBe(true);
+    expect(t.screen()).toContain(`revoked ${login}`);
+    expect(await roleExists(pg, login!)).toBe(false);
+  });
+
+  it('asks for a missing role with a select prompt and prints the URI', async () => {
+    const t = term('prompt', 'uri testdb --ttl 1m');
+    expect(await t.waitFor(/Role on testdb/)).toBe(true);
+    expect(t.screen()).toMatch(/readonly/);
+    t.send('Down');
+    t.send('Enter');
+    expect(await t.waitFor(/postgresql:\/\/jit_tester_[a-z0-9]+:/)).toBe(true);
+    expect(await t.waitFor(/EXIT=0/)).toBe(true);
+    expect(t.screen()).toMatch(/\(writer\)/);
+  });
+
+  it('Ctrl-C at a prompt exits 130 and mints nothing', async () => {
+    const before = await jitRoles(pg);
+    const t = term('cancel', 'uri testdb');
+    expect(await t.waitFor(/Role on testdb/)).toBe(true);
+    t.send('C-c');
+    expect(await t.waitFor(/EXIT=130/)).toBe(true);
+    expect(await jitRoles(pg)).toEqual(before);
+  });
+
+  it('revoke --all asks for confirmation on a terminal; "n" revokes nothing', async () => {
+    const minted = JSON.parse((await w.run(['uri', 'testdb', '--role', 'readonly', '--json'])).stdout);
+    const t = term('confirm', 'revoke --all');
+    expect(await t.waitFor(/Revoke these \d+ login\(s\)/)).toBe(true);
+    expect(t.screen()).toContain(minted.user);
+    t.type('n');
+    t.send('Enter');
+    expect(await t.waitFor(/EXIT=130/)).toBe(true);
+    expect(await roleExists(pg, minted.user)).toBe(true);
+    const t2 = term('confirm2', 'revoke --all');
+    expect(await t2.waitFor(/Revoke these/)).toBe(true);
+    t2.type('y');
+    t2.send('Enter');
+    expect(await t2.waitFor(/EXIT=0/)).toBe(true);
+    expect(await waitFor(async () => !(await roleExists(pg, minted.user)), 5000)).toBe(true);
+  });
+});
