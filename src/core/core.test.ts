@@ -74,6 +74,10 @@ describe('redact', () => {
     expect(redact('PGPASSWORD=hunter2 psql')).toBe('PGPASSWORD=*** psql');
     expect(redact('{"password":"hunter2"}')).toBe('{"password":"***"}');
   });
+  it('keeps hints that name a policy password source readable', () => {
+    const hint = 'store the admin password elsewhere: password: env:NAME or password: command:op read x';
+    expect(redact(hint)).toBe(hint);
+  });
 });
 
 describe('random', () => {

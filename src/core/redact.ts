@@ -19,8 +19,9 @@ const PATTERNS: Array<[RegExp, string]> = [
   // client-computed verifiers and MySQL native hashes
   [/SCRAM-SHA-256\$[^\s'"]+/g, `SCRAM-SHA-256$${MASK}`],
   [/\*[0-9A-F]{40}\b/g, `*${MASK}`],
-  // password=…, PGPASSWORD=…, "password": "…"
-  [/\b((?:PG|MYSQL_)?PASSWORD|password|MYSQL_PWD)(\s*[=:]\s*)("?)[^\s"',;]+\3/g, `$1$2$3${MASK}$3`],
+  // password=…, PGPASSWORD=… (libpq keyword strings, env dumps). Not `password: …`: in a policy
+  // that names a source (`password: env:NAME`), and hints must be able to say so.
+  [/\b((?:PG|MYSQL_)?PASSWORD|password|MYSQL_PWD)(\s*=\s*)("?)[^\s"',;]+\3/g, `$1$2$3${MASK}$3`],
   [/("(?:admin_?)?password"\s*:\s*")[^"]*"/gi, `$1${MASK}"`],
 ];
 

@@ -11,7 +11,7 @@ import { registerSecret } from '../core/redact.js';
 import { currentRequester } from '../cli/deps.js';
 import { revokeLease } from '../lifecycle/revoke.js';
 import { credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
-import { bindSingleInstance } from './reaper-server.js';
+import { bindSingleInstance, whoAnswers } from './reaper-server.js';
 import { isOwnerAlive } from './process-alive.js';
 import { reaperLogger } from './reaper-log.js';
 
@@ -108,7 +108,22 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     }
   };
 
+  let lost = false;
   while (!stopping) {
+    const holder = await whoAnswers(socketPath);
+    if (holder !== process.pid && holder !== 'unknown') {
+      // The path no longer leads here (a racing takeover, see bindSingleInstance). Never close()
+      // this server: closing a unix socket server unlinks the path, which may be another's now.
+      server!.unref();
+      const again = holder === 'nobody' ? await bindSingleInstance(socketPath, onRequest) : null;
+      if (!again) {
+        log(`reaper ${process.pid} leaving: ${holder === 'nobody' ? 'another reaper took' : `reaper ${holder} holds`} ${socketPath}`);
+        lost = true;
+        break;
+      }
+      server = again;
+      await chmod(socketPath, 0o600).catch(() => {});
+    }
     const now = Date.now();
     const leases = await readLeases(now).catch(() => []);
     const due: Array<[Lease, RevokeCause]> = [];
@@ -142,7 +157,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     });
     wake = null;
   }
-  server?.close();
+  if (!lost) server?.close();
   log(`reaper ${process.pid} exiting`);
   return 0;
 }

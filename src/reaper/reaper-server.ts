@@ -6,6 +6,11 @@ import type { ReaperReply, ReaperRequest } from './protocol.js';
  * Bind the reaper's unix socket: the bind itself is the single-instance lock. A socket file
  * nobody answers on (a reaper killed with -9) is stale: unlink it and bind again.
  * Resolves null when another reaper is alive.
+ *
+ * Not airtight on its own: two reapers that both find the socket stale (or one that connects in
+ * the instant between another's bind() and listen()) can each unlink and bind, leaving one
+ * bound to a path that no longer leads to it. The reaper therefore checks with whoAnswers()
+ * every tick that the path still reaches itself, and the loser leaves.
  */
 export async function bindSingleInstance(path: string, onRequest: (req: ReaperRequest) => ReaperReply): Promise<Server | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -20,6 +25,37 @@ export async function bindSingleInstance(path: string, onRequest: (req: ReaperRe
     await unlink(path).catch(() => {});
   }
   return null;
+}
+
+/**
+ * Who answers `hello` on the socket path: a pid; 'nobody' when there is no socket file or the
+ * connection is refused; 'unknown' when no reply came in time (a busy machine, not a verdict).
+ */
+export function whoAnswers(path: string, timeoutMs = 1000): Promise<number | 'nobody' | 'unknown'> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    let buf = '';
+    const done = (v: number | 'nobody' | 'unknown') => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done('unknown'), timeoutMs);
+    s.setEncoding('utf8');
+    s.once('connect', () => s.write(`${JSON.stringify({ type: 'hello' } satisfies ReaperRequest)}\n`));
+    s.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        const reply = JSON.parse(buf.slice(0, nl)) as ReaperReply;
+        done(reply.ok ? reply.pid : 'unknown');
+      } catch {
+        done('unknown');
+      }
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'nobody' : 'unknown'));
+  });
 }
 
 function isAnswering(path: string): Promise<boolean> {
