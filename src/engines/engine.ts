@@ -2,6 +2,8 @@ import type { DatabaseConfig, EngineName, Grant, TlsMode } from '../policy/types
 
 /** Everything needed to reach a server as the admin; carried in leases so revocation outlives the policy. */
 export interface ServerTarget {
+  /** The policy's name for this database (`prod-db`), for messages and hints. */
+  name?: string;
   engine: EngineName;
   host: string;
   port: number;
@@ -14,6 +16,7 @@ export interface ServerTarget {
 
 export function targetFromConfig(db: DatabaseConfig): ServerTarget {
   return {
+    name: db.name,
     engine: db.engine,
     host: db.host,
     port: db.port,

@@ -271,7 +271,7 @@ describe('bad input: one error line, exit 2, nothing created on the server', () 
     const r = await w.run(['uri', 'testdb', '--role', 'readonly'], { env: { JIT_TEST_ADMIN_PW: 'wrong-password-123' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: .*password authentication failed/m);
-    expect(r.stderr).toMatch(/^hint: /m);
+    expect(r.stderr).toMatch(/^hint: .*jit admin test testdb/m);
     expect(r.stderr).not.toContain('wrong-password-123');
   });
 });

@@ -44,6 +44,7 @@ async function openClient(target: ServerTarget, password: string, database: stri
       user: target.adminUser,
       database,
       phase: 'connect',
+      name: target.name,
     });
   }
   return client;

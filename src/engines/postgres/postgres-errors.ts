@@ -11,6 +11,8 @@ export interface PgErrorContext {
   /** `connect` errors talk about the admin login; the others about the statement. */
   phase: 'connect' | 'mint' | 'revoke' | 'extend' | 'query';
   login?: string;
+  /** The policy's name for the database, so hints name the exact command to run. */
+  name?: string;
 }
 
 /** What pg (DatabaseError) and node:net errors carry. */
@@ -20,7 +22,7 @@ interface DriverError {
   errors?: DriverError[];
 }
 
-const DOCTOR = "run 'jit doctor DB' to see what the admin role needs";
+const doctor = (name = 'DB') => `run 'jit doctor ${name}' to see what the admin role needs`;
 const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/;
 
 /** The SQLSTATE or errno, also from an AggregateError (Node tries every address of `localhost`). */
@@ -49,7 +51,7 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
     case '28P01':
       return make(
         `admin login to ${at} as ${ctx.user} failed: password authentication failed`,
-        "check the credential with 'jit admin test DB' or store it with 'jit admin set DB'",
+        `check the credential with 'jit admin test ${ctx.name ?? 'DB'}' or store it with 'jit admin set ${ctx.name ?? 'DB'}'`,
       );
     case '28000':
       return make(`admin login to ${at} as ${ctx.user} was refused: ${msg}`, "check admin.user in the policy and the server's pg_hba.conf");
@@ -74,7 +76,7 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
     case '57P02':
       return make(`lost the connection to PostgreSQL at ${at}: ${msg}`, 'retry; the reaper and `jit reap` finish what was left');
     case '42501':
-      return make(`the admin role ${ctx.user} lacks a privilege on ${at}: ${msg}`, `grant it to ${ctx.user}, or ${DOCTOR}`);
+      return make(`the admin role ${ctx.user} lacks a privilege on ${at}: ${msg}`, `grant it to ${ctx.user}, or ${doctor(ctx.name)}`);
     case '42P01':
       return make(`the policy names a table that does not exist in ${ctx.database}: ${msg}`, 'fix the grants in the policy or create the table', EXIT.usage);
     case '3F000':
@@ -110,6 +112,6 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
   if (/Connection terminated|Client was closed|not queryable/i.test(msg)) {
     return make(`lost the connection to PostgreSQL at ${at}: ${msg}`, 'retry; the reaper and `jit reap` finish what was left');
   }
-  if (ctx.phase === 'connect') return make(`admin login to ${at} as ${ctx.user} failed: ${msg}`, DOCTOR);
-  return make(`PostgreSQL at ${at} refused the request: ${msg}${code ? ` (SQLSTATE ${code})` : ''}`, DOCTOR);
+  if (ctx.phase === 'connect') return make(`admin login to ${at} as ${ctx.user} failed: ${msg}`, doctor(ctx.name));
+  return make(`PostgreSQL at ${at} refused the request: ${msg}${code ? ` (SQLSTATE ${code})` : ''}`, doctor(ctx.name));
 }

@@ -22,7 +22,7 @@ export class PostgresSession implements AdminSession {
 
   private ctx(phase: PgErrorContext['phase'], login?: string): PgErrorContext {
     const t = this.target;
-    return { host: t.host, port: t.port, user: t.adminUser, database: t.database, phase, login };
+    return { host: t.host, port: t.port, user: t.adminUser, database: t.database, phase, login, name: t.name };
   }
 
   private async query(sql: string, params: unknown[] = [], phase: PgErrorContext['phase'] = 'query'): Promise<QueryResult> {
