@@ -135,13 +135,25 @@ databases:
   process.stdout.write(ex.stdout + ex.stderr);
   if (ex.code !== 0) throw new Error('jit exec failed');
 
-  say('3. Leases on this machine, then revoking the URI from step 1 early');
+  say('3. A 5-second login with an open session: nobody revokes it, it expires by itself');
+  const short = await jit(['uri', 'demo', '--role', 'readonly', '--ttl', '5s']);
+  const shortUrl = short.stdout.trim();
+  const held = new pg.Client({ connectionString: shortUrl });
+  held.on('error', () => {});
+  await held.connect();
+  console.log('   session open; waiting 7 s (no jit process in the foreground, the reaper works alone) …');
+  await new Promise((r) => setTimeout(r, 7000));
+  console.log(`   the open session  → ${await held.query('SELECT 1').then(() => 'still alive', (e) => `ended: ${e.message}`)}`);
+  console.log(`   a new login       → ${await tryQuery(shortUrl, 'SELECT 1')}`);
+  await held.end().catch(() => {});
+
+  say('4. Leases on this machine, then revoking the URI from step 1 early');
   await jit(['list']);
   const leases = JSON.parse((await jit(['list', '--json'], { show: false })).stdout);
   for (const lease of leases) await jit(['revoke', lease.id]);
   console.log(`   the old URI now → ${await tryQuery(url, 'SELECT 1')}`);
 
-  say('4. The audit trail');
+  say('5. The audit trail');
   await jit(['audit']);
   say('Done: every login jit created is gone. Next: jit init, jit admin set, README.md.');
 } catch (err) {

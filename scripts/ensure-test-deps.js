@@ -15,6 +15,12 @@ const needs = [
   { check: 'tmux', apt: 'tmux' },
 ];
 
+// `npm test` right after a clone: install the npm dependencies first.
+if (!existsSync(new URL('../node_modules/.package-lock.json', import.meta.url))) {
+  console.error('installing npm dependencies (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
+}
+
 const onPath = (cmd) => (cmd.startsWith('/') ? existsSync(cmd) : spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0);
 const missing = needs.filter((n) => !onPath(n.check));
 if (missing.length === 0) process.exit(0);

@@ -123,6 +123,17 @@ describe('jit reap', () => {
     await sleep(Math.max(0, Date.parse(short.expires_at) + 1_000 - Date.now()));
     expect(await roleExists(server, short.user)).toBe(true); // nobody reaped it yet
 
+    // An expired login that merely looks like ours (prefix, marker-shaped comment, past VALID
+    // UNTIL) but is not a member of the marker role: reap must not touch it.
+    const admin = await server.admin();
+    try {
+      await admin.query(`CREATE ROLE jit_cron_decoy LOGIN VALID UNTIL '2000-01-01 00:00:00+00'`);
+      const fake = JSON.stringify({ id: 'decoydecoy', database: 'testdb', role: 'short', requester: 'x', requester_host: 'x', created_at: '2000-01-01T00:00:00.000Z', expires_at: '2000-01-01T00:00:05.000Z', max_expires_at: '2000-01-01T00:01:00.000Z' });
+      await admin.query(`COMMENT ON ROLE jit_cron_decoy IS '${fake}'`);
+    } finally {
+      await admin.end();
+    }
+
     const cron = await world();
     const res = await cron.run(['reap', '--json']);
     expect(res.code, res.stderr).toBe(0);
@@ -132,6 +143,7 @@ describe('jit reap', () => {
     expect(await roleExists(server, short.user)).toBe(false);
     expect(await roleExists(server, long.user)).toBe(true);
     expect(await canLogin(long.uri)).toBe(true);
+    expect(await roleExists(server, 'jit_cron_decoy')).toBe(true);
 
     const audit = JSON.parse((await cron.run(['audit', '--json'])).stdout) as Array<Record<string, unknown>>;
     expect(audit).toContainEqual(expect.objectContaining({ event: 'revoke', cause: 'reap', login: short.user }));
@@ -183,9 +195,9 @@ describe('sessions, reasons and the audit trail', () => {
     expect(exec.code, exec.stderr).toBe(0);
     passwords.push(passwordOf(exec.stdout)); // exit
     expect((await w.run(['revoke', ro.id])).code).toBe(0); // manual
+    expect(await whenGone(server, short.user, Date.parse(short.expires_at) + 4_000)).not.toBeNull();
     const all = await w.run(['revoke', '--all', '--yes']); // revoke-all: the support login
     expect(all.code, all.stderr).toBe(0);
-    expect(await whenGone(server, short.user, Date.parse(short.expires_at) + 4_000)).not.toBeNull();
     await waitFor(async () => (await leaseFiles(w.home)).length === 0, 3_000);
 
     const res = await w.run(['audit', '--json']);
