@@ -14,7 +14,7 @@ export async function run([file]: [string | undefined], _flags: unknown, deps: D
     const text = await readFile(path, 'utf8').catch(() => {
       throw usageError(`policy file ${path} does not exist`, "create one with 'jit init'");
     });
-    policy = parsePolicy(text, path);
+    policy = parsePolicy(text, path, file);
   } else {
     policy = await deps.policy();
   }
