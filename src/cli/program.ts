@@ -1,6 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { systemIO } from './io.js';
 import { systemDeps, type Deps } from './deps.js';
+import { ensureReaper } from '../reaper/reaper-client.js';
+
+const MINTING = new Set(['uri', 'env', 'exec', 'connect']);
 
 /** Options every command sees (global flags merged with the command's own). */
 export interface GlobalOptions {
@@ -93,7 +96,11 @@ export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: Pr
       const cmd = params[params.length - 1] as Command;
       const opts = cmd.optsWithGlobals() as Record<string, unknown>;
       const { run } = await load();
-      exitCode = await run(cmd.processedArgs as string[], opts, makeDeps(opts as GlobalOptions));
+      const deps = makeDeps(opts as GlobalOptions);
+      exitCode = await run(cmd.processedArgs as string[], opts, deps);
+      // Any command restarts a reaper that died (kill -9, reboot) while leases remain;
+      // the commands that mint have just handed their lease to it already.
+      if (!MINTING.has(cmd.name())) await ensureReaper(deps).catch(() => {});
     });
   };
 

@@ -88,9 +88,25 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     return leases;
   };
 
-  const revokeOne = async (lease: Lease, cause: RevokeCause) => {
-    inFlight.add(lease.id);
+  // Due leases not started yet: refilled every tick, drained as revocations finish, so a burst
+  // of expiries is not rationed to CONCURRENCY per tick.
+  let queue: Array<[Lease, RevokeCause]> = [];
+  let lost = false;
+  const pump = () => {
+    while (!stopping && !lost && inFlight.size < CONCURRENCY && queue.length > 0) {
+      const [lease, cause] = queue.shift()!;
+      if (!inFlight.has(lease.id)) void revokeOne(lease, cause);
+    }
+  };
+
+  const revokeOne = async (queued: Lease, cause: RevokeCause) => {
+    inFlight.add(queued.id);
+    let lease = queued;
     try {
+      // Queued a while ago: a `jit revoke` may have removed it, or `jit extend` moved it since.
+      const fresh = await store.get(queued.id).catch(() => queued);
+      if (!fresh || !dueCause(fresh, Date.now())) return;
+      lease = fresh;
       const secret = credentials.get(credentialKey(lease.database, lease.adminSource));
       const res = await revokeLease(lease, deps, cause, secret);
       retry.delete(lease.id);
@@ -103,12 +119,12 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       retry.set(lease.id, r);
       log(`revoke ${lease.user} (lease ${lease.id}) failed, attempt ${r.attempts}: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
-      inFlight.delete(lease.id);
+      inFlight.delete(queued.id);
       cached = null;
+      pump();
     }
   };
 
-  let lost = false;
   while (!stopping) {
     const holder = await whoAnswers(socketPath);
     if (holder !== process.pid && holder !== 'unknown') {
@@ -134,10 +150,8 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       const cause = dueCause(lease, now);
       if (cause) due.push([lease, cause]);
     }
-    for (const [lease, cause] of due) {
-      if (inFlight.size >= CONCURRENCY) break;
-      void revokeOne(lease, cause);
-    }
+    queue = due;
+    pump();
     idleTicks = leases.length === 0 && inFlight.size === 0 ? idleTicks + 1 : 0;
     if (idleTicks >= IDLE_TICKS_BEFORE_EXIT) {
       // Stop accepting, then look once more: a lease written meanwhile keeps us alive.

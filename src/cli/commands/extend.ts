@@ -4,7 +4,6 @@ import { usageError } from '../../core/errors.js';
 import { markerOf } from '../../leases/lease.js';
 import { withAdmin } from '../../lifecycle/admin-access.js';
 import { adminRefOf } from '../../lifecycle/lease-ref.js';
-import { ensureReaper } from '../../reaper/reaper-client.js';
 import { notice, printJson, relative } from '../output.js';
 
 /** `jit extend LEASE --ttl D`: new expiry = now + D, never past created_at + max_ttl. */
@@ -28,7 +27,6 @@ export async function run([id]: [string], flags: { ttl: string }, deps: Deps): P
   await withAdmin(adminRefOf(lease), deps, ({ session }) => session.extend(lease.user, new Date(expiresAt), markerOf(updated)));
   await deps.leases.save(updated);
   await deps.audit.append({ event: 'extend', lease: lease.id, database: lease.database, role: lease.role, login: lease.user, ttl: formatDuration(ttlMs), expires_at: updated.expiresAt, requester: deps.requester.user, requester_host: deps.requester.host });
-  await ensureReaper(deps);
   if (deps.io.json) printJson(deps.io, { id: updated.id, database: updated.database, role: updated.role, user: updated.user, expires_at: updated.expiresAt });
   else notice(deps.io, `lease ${lease.id} (${lease.user}) now expires ${relative(updated.expiresAt, now)}, at ${updated.expiresAt}`);
   return 0;

@@ -2,7 +2,6 @@ import type { Deps } from '../deps.js';
 import type { Lease } from '../../leases/lease.js';
 import { isDue } from '../../leases/lease.js';
 import { discoverLogins, selectDatabases } from '../../lifecycle/server-logins.js';
-import { ensureReaper } from '../../reaper/reaper-client.js';
 import { notice, printData, printJson, relative, table } from '../output.js';
 
 function localState(lease: Lease, now: number): string {
@@ -15,7 +14,6 @@ export async function run(_args: unknown[], flags: { all?: boolean; database?: s
   const now = deps.now();
   if (flags.all) return listAll(flags.database, deps);
   const leases = (await deps.leases.list()).filter((l) => !flags.database || l.database === flags.database);
-  await ensureReaper(deps);
   if (deps.io.json) {
     printJson(
       deps.io,
