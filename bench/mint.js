@@ -15,7 +15,9 @@
  *   jit first use    a fresh JIT_HOME, so jit spawns the detached reaper and waits for its socket
  *
  * Options: --iterations N (default 30), --warmup N (default 3), --cold N (default 8),
- * --jit PATH (another build's bin/jit.js, to measure a proposed change against the same floor).
+ * --jit PATH (another build's bin/jit.js as the candidate), --compare PATH (repeatable: another
+ * build's bin/jit.js as an extra interleaved variant, to measure a proposed change against the
+ * same floor in the same run — on a busy machine separate runs are not comparable).
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -39,6 +41,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     cold: { type: 'string', default: '8' },
     jit: { type: 'string', default: REPO_JIT },
+    compare: { type: 'string', multiple: true, default: [] },
   },
 });
 const JIT = resolve(flags.jit);
@@ -116,8 +119,17 @@ async function main() {
       noReaper: { label: 'jit uri, JIT_NO_REAPER=1', argv: jitArgv, env: { ...baseEnv, JIT_HOME: noReaperHome, JIT_NO_REAPER: '1' }, uri: true },
       node: { label: "node -e ''", argv: [process.execPath, '-e', ''], env: baseEnv, uri: false },
     };
-    const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-    samples.cold = [];
+    for (const [i, path] of flags.compare.entries()) {
+      variants[`compare${i}`] = {
+        label: `jit uri [${i + 1}]`,
+        argv: [process.execPath, resolve(path), ...jitArgv.slice(2)],
+        env: { ...baseEnv, JIT_HOME: await home(`state-compare-${i}`) },
+        uri: true,
+      };
+    }
+    // Wall ms and the process's own CPU ms, per variant.
+    const samples = Object.fromEntries([...Object.keys(variants), 'cold'].map((k) => [k, []]));
+    const cpu = Object.fromEntries([...Object.keys(variants), 'cold'].map((k) => [k, []]));
 
     const once = async (v, env = v.env) => {
       const r = await timedRun(v.argv, { env, cwd: work });
@@ -125,17 +137,21 @@ async function main() {
       if (r.code !== 0 || (v.uri && !URI.test(r.stdout)) || /warning:/.test(r.stderr)) {
         throw new Error(`${v.label} failed (exit ${r.code}):\n${r.stderr.trim() || r.stdout.trim() || '(no output)'}`);
       }
-      return r.ms;
+      return r;
+    };
+    const record = (k, r) => {
+      samples[k].push(r.ms);
+      if (r.cpuMs !== null) cpu[k].push(r.cpuMs);
     };
     // A fresh state directory: no reaper answers, so jit spawns one and waits for its socket.
     const coldOnce = async (i) => {
       const h = await home(`state-cold-${i}`);
-      const ms = await once(variants.jit, { ...variants.jit.env, JIT_HOME: h });
+      const r = await once(variants.jit, { ...variants.jit.env, JIT_HOME: h });
       await stopReaper(h);
-      return ms;
+      return r;
     };
 
-    const order = ['jit', 'bare', 'noReaper', 'node'];
+    const order = Object.keys(variants);
     for (let i = 0; i < WARMUP; i++) for (const k of order) await once(variants[k]);
     const warmPid = await reaperPid(warmHome);
     log(`warm-up done (${WARMUP} of each); reaper for the default variant: ${warmPid === null ? 'NOT running' : `pid ${warmPid}`}`);
@@ -145,22 +161,31 @@ async function main() {
       // Rotate the order so no variant always runs right after the same neighbour.
       for (let j = 0; j < order.length; j++) {
         const k = order[(i + j) % order.length];
-        samples[k].push(await once(variants[k]));
+        record(k, await once(variants[k]));
       }
-      if (i % coldEvery === 0 && samples.cold.length < COLD) samples.cold.push(await coldOnce(samples.cold.length));
+      if (i % coldEvery === 0 && samples.cold.length < COLD) record('cold', await coldOnce(samples.cold.length));
     }
 
     const ratio = (k) => median(samples[k]) / median(samples.bare);
     const ms = (k) => `${Math.round(median(samples[k]))} ms`;
+    const cpuMean = (k) => cpu[k].reduce((a, b) => a + b, 0) / cpu[k].length;
+    const cpuCol = (k) => (cpu[k].length ? `  cpu ${Math.round(cpuMean(k))} ms` : '');
+    const line = (k, label, extra = '') =>
+      `  ${label.padEnd(26)} ${summary(samples[k])}${cpuCol(k)}${variants[k]?.uri === false || k === 'bare' ? '' : `  ratio ${ratio(k).toFixed(2)}x`}${extra}`;
     const out = [
       '',
       `jit uri: median ${ms('jit')}, bare node+pg: median ${ms('bare')}, ratio ${ratio('jit').toFixed(2)}x (target <= ${TARGET.toFixed(2)}x)`,
       '',
-      ...Object.entries(variants).map(([k, v]) => `  ${v.label.padEnd(26)} ${summary(samples[k])}${k === 'jit' || k === 'noReaper' ? `  ratio ${ratio(k).toFixed(2)}x` : ''}`),
-      `  ${'jit uri, first use'.padEnd(26)} ${samples.cold.length ? `${summary(samples.cold)}  ratio ${ratio('cold').toFixed(2)}x  (fresh JIT_HOME: spawns the reaper)` : 'skipped'}`,
+      ...(cpu.jit.length && cpu.bare.length
+        ? [`CPU per run (user+sys of the process itself, barely moved by other load): jit ${Math.round(cpuMean('jit'))} ms, bare ${Math.round(cpuMean('bare'))} ms, ratio ${(cpuMean('jit') / cpuMean('bare')).toFixed(2)}x`]
+        : []),
+      '',
+      ...Object.entries(variants).map(([k, v]) => line(k, v.label)),
+      samples.cold.length ? line('cold', 'jit uri, first use', '  (fresh JIT_HOME: spawns the reaper)') : `  ${'jit uri, first use'.padEnd(26)} skipped`,
       '',
       `  jit over bare: ${Math.round(median(samples.jit) - median(samples.bare))} ms; reaper handoff (warm): ${Math.round(median(samples.jit) - median(samples.noReaper))} ms; ` +
-        `spawning the reaper (first use): ${Math.round(median(samples.cold) - median(samples.jit))} ms; node start-up alone: ${ms('node')}`,
+        `spawning the reaper (first use): ${samples.cold.length ? `${Math.round(median(samples.cold) - median(samples.jit))} ms` : '-'}; node start-up alone: ${ms('node')}`,
+      ...flags.compare.map((path, i) => `  [${i + 1}] ${resolve(path)}`),
       `  ${N} interleaved rounds after ${WARMUP} warm-up rounds; PostgreSQL 15, fsync=off, SCRAM over TCP on 127.0.0.1` +
         `${JIT === REPO_JIT ? '' : `; jit = ${JIT}`}`,
       '',

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { appendLine, ensurePrivateDir } from '../core/fs-secure.js';
 import { redact } from '../core/redact.js';
 import { statePaths } from './paths.js';
+import type { Lease } from './lease.js';
 
 export type AuditEvent =
   | 'mint'
@@ -32,7 +33,23 @@ export interface AuditEntry {
   command?: string;
   exit_code?: number;
   error?: string;
+  /** Who did it (`user@host`) when that is not the requester: a revoke or extend by someone else. */
+  actor?: string;
   [key: string]: unknown;
+}
+
+/** What every entry about a lease says: whose login, what for, until when. */
+export function leaseFields(lease: Lease): Omit<AuditEntry, 'time' | 'event'> {
+  return {
+    lease: lease.id,
+    database: lease.database,
+    role: lease.role,
+    login: lease.user,
+    requester: lease.requester,
+    requester_host: lease.requesterHost,
+    ...(lease.reason ? { reason: lease.reason } : {}),
+    expires_at: lease.expiresAt,
+  };
 }
 
 /** Append-only JSONL under `$JIT_HOME/audit.jsonl` (0600). Every line passes redact(). */

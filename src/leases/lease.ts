@@ -41,6 +41,8 @@ export interface Lease {
   owner?: LeaseOwner;
   /** Last revocation failure, kept for `jit list` and the reaper's retries. */
   lastError?: string;
+  /** Why that revocation was started, so the reaper's retry is recorded with the same cause. */
+  revokeCause?: import('./audit-log.js').RevokeCause;
 }
 
 export function markerOf(lease: Lease): LeaseMarker {

@@ -3,6 +3,7 @@ import type { Engine } from '../engines/engine.js';
 import type { Lease, LeaseOwner } from '../leases/lease.js';
 import { targetFromConfig } from '../engines/engine.js';
 import { markerOf } from '../leases/lease.js';
+import { leaseFields } from '../leases/audit-log.js';
 import { resolveRequest } from '../policy/resolve.js';
 import { makeLoginName } from '../core/names.js';
 import { generateLeaseId, generatePassword } from '../core/random.js';
@@ -75,18 +76,7 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
   };
   await deps.leases.save(lease);
 
-  const audit = {
-    lease: lease.id,
-    database: lease.database,
-    role: lease.role,
-    login: lease.user,
-    requester: lease.requester,
-    requester_host: lease.requesterHost,
-    reason: lease.reason,
-    ttl: formatDuration(resolved.ttlMs),
-    expires_at: lease.expiresAt,
-    command: opts.command,
-  };
+  const audit = { ...leaseFields(lease), ttl: formatDuration(resolved.ttlMs), command: opts.command };
 
   const opened = await openAdmin(ref, deps, secret).catch(async (err) => {
     await deps.leases.remove(lease.id);

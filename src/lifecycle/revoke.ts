@@ -1,6 +1,6 @@
 import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
-import type { RevokeCause } from '../leases/audit-log.js';
+import { leaseFields, type RevokeCause } from '../leases/audit-log.js';
 import type { RevokeResult } from '../engines/engine.js';
 import { runtimeError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
@@ -38,23 +38,15 @@ export async function revokeLease(lease: Lease, deps: Deps, cause: RevokeCause, 
     throw runtimeError(`could not fully revoke ${lease.user}: ${message}`, 'the reaper retries; run `jit revoke ' + lease.id + '` again or `jit reap`');
   }
   await deps.leases.remove(lease.id);
-  await deps.audit.append({
-    event: 'revoke',
-    cause,
-    lease: lease.id,
-    database: lease.database,
-    role: lease.role,
-    login: lease.user,
-    requester: deps.requester.user,
-    requester_host: deps.requester.host,
-    terminated_sessions: result.terminated,
-  });
+  await deps.audit.append({ event: 'revoke', cause, ...leaseFields(lease), actor: actorOf(deps), terminated_sessions: result.terminated });
   return result;
 }
 
 async function recordFailure(lease: Lease, deps: Deps, cause: RevokeCause, message: string): Promise<void> {
-  await deps.leases.save({ ...lease, state: 'revoking', lastError: message }).catch(() => {});
-  await deps.audit
-    .append({ event: 'revoke-failed', cause, lease: lease.id, database: lease.database, role: lease.role, login: lease.user, error: message })
-    .catch(() => {});
+  await deps.leases.save({ ...lease, state: 'revoking', lastError: message, revokeCause: cause }).catch(() => {});
+  await deps.audit.append({ event: 'revoke-failed', cause, ...leaseFields(lease), actor: actorOf(deps), error: message }).catch(() => {});
+}
+
+export function actorOf(deps: Deps): string {
+  return `${deps.requester.user}@${deps.requester.host}`;
 }

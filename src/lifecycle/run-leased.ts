@@ -7,6 +7,7 @@ import { currentOwner } from '../reaper/process-alive.js';
 import { notice } from '../cli/output.js';
 import { spin } from '../cli/spinner.js';
 import { redact } from '../core/redact.js';
+import { leaseFields } from '../leases/audit-log.js';
 
 export interface LeasedRun {
   database?: string;
@@ -38,7 +39,7 @@ export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
   const { lease } = minted;
   const { cmd, args } = opts.child(minted);
   notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) until ${lease.expiresAt}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);
-  await deps.audit.append({ event: opts.command, lease: lease.id, login: lease.user, database: lease.database, role: lease.role, command: opts.command });
+  await deps.audit.append({ event: opts.command, ...leaseFields(lease), command: opts.command });
 
   let code: number;
   let runError: unknown;

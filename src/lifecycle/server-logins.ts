@@ -1,11 +1,25 @@
 import type { Deps } from '../cli/deps.js';
 import type { DatabaseConfig, Policy } from '../policy/types.js';
-import type { RevokeResult, ServerLogin } from '../engines/engine.js';
+import type { LeaseMarker, RevokeResult, ServerLogin } from '../engines/engine.js';
 import type { RevokeCause } from '../leases/audit-log.js';
 import { targetFromConfig } from '../engines/engine.js';
 import { usageError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { withAdmin, type AdminRef } from './admin-access.js';
+import { leaseFields } from '../leases/audit-log.js';
+import { actorOf } from './revoke.js';
+
+/** Audit fields from the lease the server keeps, for logins minted on another machine. */
+function markerFields(m: LeaseMarker): Record<string, string> {
+  return {
+    lease: m.id,
+    role: m.role,
+    requester: m.requester,
+    requester_host: m.requester_host,
+    ...(m.reason ? { reason: m.reason } : {}),
+    expires_at: m.expires_at,
+  };
+}
 
 export function adminRefOfDb(db: DatabaseConfig): AdminRef {
   return { database: db.name, target: targetFromConfig(db), adminSource: db.admin.password };
@@ -53,8 +67,9 @@ export interface LoginOutcome {
 }
 
 /** Revoke logins found on one server, in one admin session; also forget matching local leases. */
-export async function revokeServerLogins(db: DatabaseConfig, logins: string[], cause: RevokeCause, deps: Deps): Promise<LoginOutcome[]> {
+export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[], cause: RevokeCause, deps: Deps): Promise<LoginOutcome[]> {
   const outcomes: LoginOutcome[] = [];
+  const logins = found.map((l) => l.login);
   try {
     await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
       for (const login of logins) {
@@ -77,14 +92,15 @@ export async function revokeServerLogins(db: DatabaseConfig, logins: string[], c
   for (const o of outcomes) {
     const lease = local.find((l) => l.user === o.login && l.database === db.name);
     if (o.ok && lease) await deps.leases.remove(lease.id);
+    const marker = found.find((l) => l.login === o.login)?.marker;
     await deps.audit.append({
       event: o.ok ? 'revoke' : 'revoke-failed',
       cause,
       database: db.name,
       login: o.login,
-      ...(lease ? { lease: lease.id, role: lease.role } : {}),
-      requester: deps.requester.user,
-      requester_host: deps.requester.host,
+      ...(marker ? markerFields(marker) : {}),
+      ...(lease ? leaseFields(lease) : {}),
+      actor: actorOf(deps),
       ...(o.ok ? { terminated_sessions: o.terminated } : { error: o.error }),
     });
   }

@@ -38,7 +38,7 @@ export function startInTmux(name: string, dir: string, env: NodeJS.ProcessEnv, c
     // tmux reads an argument ending in ';' as its own command separator: send that key as hex.
     type: (text) => {
       const body = text.replace(/;$/, '');
-      if (body) tmux('send-keys', '-t', name, '-l', body);
+      if (body) tmux('send-keys', '-t', name, '-l', '--', body);
       if (body !== text) tmux('send-keys', '-t', name, '-H', '3b');
     },
     screen,

@@ -19,6 +19,7 @@ export async function run(_args: unknown[], flags: { since?: string }, deps: Dep
     if (e.requester) bits.push(`by=${e.requester}${e.requester_host ? `@${e.requester_host}` : ''}`);
     if (e.ttl) bits.push(`ttl=${e.ttl}`);
     if (e.cause) bits.push(`cause=${e.cause}`);
+    if (e.actor && e.actor !== `${e.requester}@${e.requester_host}`) bits.push(`actor=${e.actor}`);
     if (e.reason) bits.push(`reason=${JSON.stringify(e.reason)}`);
     if (e.error) bits.push(`error=${JSON.stringify(e.error)}`);
     return bits.filter(Boolean).join('  ');

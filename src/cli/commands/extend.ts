@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { parseDuration, formatDuration, MIN_TTL_MS } from '../../core/duration.js';
 import { usageError } from '../../core/errors.js';
 import { markerOf } from '../../leases/lease.js';
+import { leaseFields } from '../../leases/audit-log.js';
 import { withAdmin } from '../../lifecycle/admin-access.js';
 import { adminRefOf } from '../../lifecycle/lease-ref.js';
 import { notice, printJson, relative } from '../output.js';
@@ -26,7 +27,7 @@ export async function run([id]: [string], flags: { ttl: string }, deps: Deps): P
   const updated = { ...lease, expiresAt: new Date(expiresAt).toISOString() };
   await withAdmin(adminRefOf(lease), deps, ({ session }) => session.extend(lease.user, new Date(expiresAt), markerOf(updated)));
   await deps.leases.save(updated);
-  await deps.audit.append({ event: 'extend', lease: lease.id, database: lease.database, role: lease.role, login: lease.user, ttl: formatDuration(ttlMs), expires_at: updated.expiresAt, requester: deps.requester.user, requester_host: deps.requester.host });
+  await deps.audit.append({ event: 'extend', ...leaseFields(updated), ttl: formatDuration(ttlMs), actor: `${deps.requester.user}@${deps.requester.host}` });
   if (deps.io.json) printJson(deps.io, { id: updated.id, database: updated.database, role: updated.role, user: updated.user, expires_at: updated.expiresAt });
   else notice(deps.io, `lease ${lease.id} (${lease.user}) now expires ${relative(updated.expiresAt, now)}, at ${updated.expiresAt}`);
   return 0;

@@ -36,8 +36,7 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
         const until = l.marker?.expires_at ? Date.parse(l.marker.expires_at) : (l.validUntil?.getTime() ?? NaN);
         return Number.isFinite(until) && until <= serverNow;
       })
-      .map((l) => l.login)
-      .filter((login) => !outcomes.some((o) => o.login === login && o.database === f.db.name));
+      .filter((l) => !outcomes.some((o) => o.login === l.login && o.database === f.db.name));
     if (expired.length) outcomes.push(...(await revokeServerLogins(f.db, expired, 'reap', deps)));
   }
   if (deps.io.json) printJson(deps.io, outcomes);

@@ -40,7 +40,7 @@ export async function run([target]: [string | undefined], flags: RevokeFlags, de
       hint: unreachable.length ? `could not reach: ${unreachable.join(', ')}` : 'see `jit list --all`',
     });
   }
-  const outcomes = (await Promise.all(hits.map((h) => revokeServerLogins(h.db, [target], 'manual', deps)))).flat();
+  const outcomes = (await Promise.all(hits.map((h) => revokeServerLogins(h.db, h.logins.filter((l) => l.login === target), 'manual', deps)))).flat();
   report(deps, outcomes);
   return outcomes.every((o) => o.ok) ? 0 : 1;
 }
@@ -57,7 +57,7 @@ async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
     const ok = await (await deps.prompter()).confirm(`Revoke these ${total} login(s) and end their sessions?`, false);
     if (!ok) throw new JitError('cancelled; nothing was revoked', { exitCode: EXIT.cancelled });
   }
-  const outcomes = (await Promise.all(found.filter((f) => f.logins.length).map((f) => revokeServerLogins(f.db, f.logins.map((l) => l.login), 'revoke-all', deps)))).flat();
+  const outcomes = (await Promise.all(found.filter((f) => f.logins.length).map((f) => revokeServerLogins(f.db, f.logins, 'revoke-all', deps)))).flat();
   report(deps, outcomes);
   if (total === 0) notice(deps.io, 'no jit logins found');
   const unreachable = found.some((f) => f.error);

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { mintLease } from '../../lifecycle/mint.js';
 import { leaseJson, notice, printData, printJson, relative } from '../output.js';
 import { spin } from '../spinner.js';
+import { leaseFields } from '../../leases/audit-log.js';
 
 export interface MintFlags {
   role?: string;
@@ -26,7 +27,7 @@ export async function mintWithSpinner(database: string | undefined, flags: MintF
 /** `jit uri DB --role R`: exactly one line on stdout, the URI. */
 export async function run([database]: [string | undefined], flags: MintFlags, deps: Deps): Promise<number> {
   const { lease, uri } = await mintWithSpinner(database, flags, deps, 'uri');
-  await deps.audit.append({ event: 'handout', lease: lease.id, login: lease.user, database: lease.database, role: lease.role, command: 'uri' });
+  await deps.audit.append({ event: 'handout', ...leaseFields(lease), command: 'uri' });
   if (deps.io.json) printJson(deps.io, leaseJson(lease, uri));
   else printData(deps.io, uri);
   notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}), expires ${relative(lease.expiresAt, deps.now())} — revoke early with: jit revoke ${lease.id}`);
