@@ -82,7 +82,7 @@ async function main() {
     console.log(`baseline (a), one admin session, DROP OWNED + DROP ROLE x${LEASES}: ${ms(drop.dropMs)}`);
     console.log(`  ratio p95 lag / (a): ${(percentile(lags, 95) / drop.dropMs).toFixed(1)}x;  (first expiry -> last gone) / (a): ${(reaperSpan / drop.dropMs).toFixed(1)}x`);
     console.log(`baseline (b), bare node+pg revocation protocol x${LEASES}, fresh admin login each, 8 at a time: ${ms(drop.protocolMs)}`);
-    console.log(`  ratio (first expiry -> last gone) / (b): ${(reaperSpan / drop.protocolMs).toFixed(1)}x`);
+    console.log(`  ratio max lag / (b): ${(Math.max(...lags) / drop.protocolMs).toFixed(1)}x  (the rest is the reaper's tick, its per-login lease and audit writes, and ${LEASES} leases falling due over ${ms(lag.spread)})`);
     console.log(`reaper RSS with ${RSS_LEASES} leases after ${Math.round(rss.afterMs / 1000)} s: ${rss.reaperMb.toFixed(1)} MB (peak ${rss.reaperPeakMb.toFixed(1)} MB, CPU ${rss.cpuPct.toFixed(1)}% of a core); idle node baseline ${rss.baselineMb.toFixed(1)} MB; ratio ${(rss.reaperMb / rss.baselineMb).toFixed(2)}x; target < ${TARGET_RSS_MB} MB: ${rss.reaperMb < TARGET_RSS_MB ? 'met' : 'MISSED'}`);
     log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return 0;

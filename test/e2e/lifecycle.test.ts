@@ -111,8 +111,8 @@ describe('terminal closed under jit connect', () => {
     await tmux('kill-server').catch(() => {});
   });
 
-  it('revokes the login when tmux kills the session holding psql', async () => {
-    const w = await world();
+  /** `jit connect testdb --role readonly` in a fresh tmux session, up to psql's prompt. */
+  async function connectInTmux(w: JitWorld): Promise<{ session: string; lease: Lease }> {
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: w.dir,
@@ -139,16 +139,42 @@ describe('terminal closed under jit connect', () => {
     expect(file).toBeDefined();
     const lease = JSON.parse(await readFile(join(w.home, 'leases', file!), 'utf8')) as Lease;
     expect(await jitRoles(server)).toContain(lease.user);
-    expect(processesOfHome(w.home).length).toBeGreaterThanOrEqual(2); // jit connect + psql (+ reaper)
+    return { session, lease };
+  }
 
-    await tmux('kill-session', '-t', session);
-    const goneAt = await whenGone(server, lease.user, Date.now() + 5_000);
+  async function expectGoneAndNothingLeft(w: JitWorld, lease: Lease, since: number): Promise<string> {
+    const goneAt = await whenGone(server, lease.user, since + 5_000);
     expect(goneAt, `${lease.user} survived the terminal closing by more than 5s`).not.toBeNull();
-    expect(await leaseFiles(w.home)).toEqual([]);
+    expect(await waitFor(async () => (await leaseFiles(w.home)).length === 0, 2_000)).toBe(true);
     // jit, psql and (once idle) the reaper all end: nothing of this world keeps running.
     let left: number[] = [];
     const allGone = await waitFor(() => (left = processesOfHome(w.home)).length === 0, 10_000, 200);
     expect(allGone, `processes of ${w.home} still running: ${left.join(', ')}`).toBe(true);
+    const reaperLog = await readFile(join(w.home, 'reaper.log'), 'utf8').catch(() => '');
+    const by = reaperLog.includes(`revoked ${lease.user} (lease ${lease.id}, exit`) ? 'the reaper' : 'jit connect itself';
+    console.log(`[tmux] ${lease.user} gone ${goneAt! - since} ms after the terminal closed, revoked by ${by}`);
+    return by;
+  }
+
+  it('revokes the login when tmux kills the session holding psql', async () => {
+    const w = await world();
+    const { session, lease } = await connectInTmux(w);
+    expect(processesOfHome(w.home).length).toBeGreaterThanOrEqual(2); // jit connect + psql (+ reaper)
+    await tmux('kill-session', '-t', session);
+    await expectGoneAndNothingLeft(w, lease, Date.now());
+  });
+
+  it('the reaper revokes when jit connect itself dies with the terminal', async () => {
+    const w = await world();
+    const { session, lease } = await connectInTmux(w);
+    // The foreground jit cannot revoke if it is killed outright (OOM killer, kill -9 of the
+    // whole group): the reaper sees the lease's owner gone.
+    expect(lease.owner?.pid).toBeDefined();
+    expect(processesOfHome(w.home)).toContain(lease.owner!.pid);
+    process.kill(lease.owner!.pid, 'SIGKILL');
+    // jit was the pane's process: its death may already have closed the session.
+    await tmux('kill-session', '-t', session).catch(() => {});
+    expect(await expectGoneAndNothingLeft(w, lease, Date.now())).toBe('the reaper');
   });
 });
 
