@@ -26,7 +26,7 @@ export function dueCause(lease: Lease, nowMs: number): RevokeCause | null {
   if (isDue(lease, nowMs)) return 'expiry';
   if (lease.owner && !isOwnerAlive(lease.owner)) return 'exit';
   if (lease.state === 'intent' && nowMs - Date.parse(lease.createdAt) > INTENT_GRACE_MS) return 'crash-recovery';
-  if (lease.state === 'revoking' && lease.lastError) return 'manual';
+  if (lease.state === 'revoking' && lease.lastError) return lease.revokeCause ?? 'manual';
   return null;
 }
 
