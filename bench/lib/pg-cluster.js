@@ -4,7 +4,7 @@
  * TCP. As root, initdb and pg_ctl run as `postgres` (initdb refuses root).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,11 +47,13 @@ export async function startCluster({ fixtureSql = '' } = {}) {
 
   let stopped = false;
   const stopSync = () => {
-    if (stopped) return;
-    stopped = true;
-    spawnSync(...asPostgres('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']), { stdio: 'ignore' });
+    if (!stopped) {
+      stopped = true;
+      spawnSync(...asPostgres('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']), { stdio: 'ignore' });
+    }
+    rmSync(dir, { recursive: true, force: true });
   };
-  // A crashed or interrupted benchmark must not leave a postmaster behind.
+  // A crashed or interrupted benchmark must leave neither a postmaster nor its files behind.
   process.once('exit', stopSync);
   const stop = async () => {
     process.removeListener('exit', stopSync);

@@ -206,6 +206,21 @@ describe('revoke', () => {
     expect(await session.revoke(req.login)).toEqual({ login: req.login, gone: true, terminated: 0, errors: [] });
   });
 
+  it('two revocations of one login at once both succeed without errors (no 42704 half-way)', async () => {
+    const req = request();
+    await session.mint(req);
+    const open = await connectAs(req.login, req.password);
+    open.on('error', () => {});
+    const other = await connectAdmin();
+    try {
+      const results = await Promise.all([session.revoke(req.login), other.revoke(req.login)]);
+      for (const r of results) expect(r).toMatchObject({ login: req.login, gone: true, errors: [] });
+      expect(results[0].terminated + results[1].terminated).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('drops what the login owned, in every database it owned something in', async () => {
     await admin.query('CREATE SCHEMA IF NOT EXISTS scratch');
     await admin.query('CREATE DATABASE other').catch(() => {});

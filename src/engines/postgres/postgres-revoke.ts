@@ -5,6 +5,9 @@ import { LOGIN_PREFIX } from '../../core/names.js';
 import { errorCode, oneLine } from './postgres-errors.js';
 import {
   OWNED_DATABASES_SQL,
+  REMAINING_SESSIONS_SQL,
+  REVOKE_LOCK_SQL,
+  REVOKE_UNLOCK_SQL,
   ROLE_INFO_SQL,
   blockLoginSql,
   dropOwnedSql,
@@ -56,6 +59,15 @@ const BACKOFF_MS = [150, 600];
  * pg_shdepend lists → DROP ROLE IF EXISTS. Keeps going past failed steps and reports them.
  */
 export async function revokeLogin(ctx: RevokeContext, login: string): Promise<RevokeResult> {
+  await ctx.client.query(REVOKE_LOCK_SQL, [login]);
+  try {
+    return await revokeLocked(ctx, login);
+  } finally {
+    await ctx.client.query(REVOKE_UNLOCK_SQL, [login]).catch(() => {});
+  }
+}
+
+async function revokeLocked(ctx: RevokeContext, login: string): Promise<RevokeResult> {
   let info = await roleInfo(ctx.client, login);
   if (!info) return { login, gone: true, terminated: 0, errors: [] };
   assertJitLogin(login, info);
@@ -79,6 +91,16 @@ export async function revokeLogin(ctx: RevokeContext, login: string): Promise<Re
     await step('block login', () => ctx.client.query(blockLoginSql(login)));
     const ended = await step('end sessions', () => ctx.client.query(terminateSql(role.serverVersion), [role.oid]));
     terminated += Number(ended?.rows[0]?.terminated ?? 0);
+    // Dropping the role while a session survives would lose its OID, the only way to find that
+    // session again (after the drop, usename is NULL): keep the role, report, retry.
+    const left = await step('count sessions', () => ctx.client.query(REMAINING_SESSIONS_SQL, [role.oid]));
+    const remaining = Number(left?.rows[0]?.remaining ?? (ended ? 0 : 1));
+    if (remaining > 0) {
+      errors.push(`end sessions: ${remaining} session(s) still running`);
+      if (attempt >= BACKOFF_MS.length) break;
+      await new Promise((r) => setTimeout(r, BACKOFF_MS[attempt]));
+      continue;
+    }
     const listed = await step('find databases', () => ctx.client.query(OWNED_DATABASES_SQL, [role.oid]));
     const databases = new Set<string>([ctx.target.database, ...(listed?.rows ?? []).map((r) => String(r.datname))]);
     for (const db of databases) await step(`drop owned in ${db}`, () => dropOwnedIn(ctx, db, login));

@@ -198,6 +198,17 @@ export function dropOwnedSql(login: string, owner?: string): string {
 
 export const dropRoleSql = (login: string) => `DROP ROLE IF EXISTS ${ident(login)}`;
 
+// Two revocations of one login (the reaper at expiry and `jit revoke`, two on-call engineers)
+// take turns: the second then finds the role gone instead of failing half-way with 42704.
+// The two-key form lives in a keyspace apart from MINT_LOCK_KEY's single bigint.
+export const REVOKE_LOCK_CLASS = 1786311717; // 'jit%' as a big-endian int4
+export const REVOKE_LOCK_SQL = `SELECT pg_catalog.pg_advisory_lock(${REVOKE_LOCK_CLASS}, pg_catalog.hashtext($1))`;
+export const REVOKE_UNLOCK_SQL = `SELECT pg_catalog.pg_advisory_unlock(${REVOKE_LOCK_CLASS}, pg_catalog.hashtext($1))`;
+
+/** Backends of the role still alive after termination (pg_terminate_backend's wait can time out). */
+export const REMAINING_SESSIONS_SQL =
+  'SELECT count(*)::int AS remaining FROM pg_catalog.pg_stat_activity WHERE usesysid = $1 AND pid <> pg_catalog.pg_backend_pid()';
+
 /** Members of the marker role, with their lease comment, server-side expiry and live session count. */
 export const LIST_LOGINS_SQL =
   `SELECT r.rolname AS login, r.rolvaliduntil AS valid_until, ` +
