@@ -95,6 +95,9 @@ export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: Pr
     c.action(async (...params: unknown[]) => {
       const cmd = params[params.length - 1] as Command;
       const opts = cmd.optsWithGlobals() as Record<string, unknown>;
+      // Commander drops `--`; `exec` needs to know where the child's argv starts.
+      const dashDash = argv.indexOf('--');
+      if (dashDash >= 0) opts.afterDashDash = argv.slice(dashDash + 1);
       const { run } = await load();
       const deps = makeDeps(opts as GlobalOptions);
       exitCode = await run(cmd.processedArgs as string[], opts, deps);

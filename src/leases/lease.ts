@@ -41,6 +41,8 @@ export interface Lease {
   owner?: LeaseOwner;
   /** Last revocation failure, kept for `jit list` and the reaper's retries. */
   lastError?: string;
+  /** The process revoking it: if that process dies mid-way, the reaper takes over. */
+  revoker?: LeaseOwner;
   /** Why that revocation was started, so the reaper's retry is recorded with the same cause. */
   revokeCause?: import('./audit-log.js').RevokeCause;
 }
@@ -59,7 +61,19 @@ export function markerOf(lease: Lease): LeaseMarker {
   };
 }
 
+/** The server's clock for this lease, from the local one. Lease times are server times. */
+export function serverNow(lease: Lease, localNowMs: number): number {
+  return localNowMs + lease.clockSkewMs;
+}
+
 /** Due when the server's clock has passed the expiry. */
-export function isDue(lease: Lease, nowMs: number): boolean {
-  return nowMs + lease.clockSkewMs >= Date.parse(lease.expiresAt);
+export function isDue(lease: Lease, localNowMs: number): boolean {
+  return serverNow(lease, localNowMs) >= Date.parse(lease.expiresAt);
+}
+
+/** A mint longer ago than any mint can take (10 s connect + 30 s statement timeout) that never finished. */
+export const INTENT_GRACE_MS = 60_000;
+
+export function isAbandonedIntent(lease: Lease, localNowMs: number): boolean {
+  return lease.state === 'intent' && serverNow(lease, localNowMs) - Date.parse(lease.createdAt) > INTENT_GRACE_MS;
 }

@@ -37,7 +37,7 @@ export interface Minted {
 }
 
 /**
- * validate → load admin secret → intent record → create login (one transaction) → lease
+ * validate → load admin secret → server clock → intent record → create login (one transaction) → lease
  * (local file + server marker) → reaper → hand out. Any failure after the intent record
  * leaves something `jit reap` and the reaper clean up.
  */
@@ -53,38 +53,47 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
   const ref = { database: db.name, target, adminSource: db.admin.password };
   const secret = await adminSecret(ref, deps);
 
-  const now = deps.now();
-  const password = generatePassword();
-  registerSecret(password);
-  const lease: Lease = {
-    id: generateLeaseId(),
-    database: db.name,
-    role: role.name,
-    user: makeLoginName(deps.requester.user, engine.capabilities.maxLoginLength),
-    target,
-    adminSource: db.admin.password,
-    requester: deps.requester.user,
-    requesterHost: deps.requester.host,
-    ...(chosen.reason?.trim() ? { reason: chosen.reason.trim() } : {}),
-    createdAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + resolved.ttlMs).toISOString(),
-    maxExpiresAt: new Date(now + role.maxTtlMs).toISOString(),
-    clockSkewMs: 0,
-    state: 'intent',
-    command: opts.command,
-    ...(opts.owner ? { owner: opts.owner } : {}),
-  };
-  await deps.leases.save(lease);
-
-  const audit = { ...leaseFields(lease), ttl: formatDuration(resolved.ttlMs), command: opts.command };
-
   const opened = await openAdmin(ref, deps, secret).catch(async (err) => {
-    await deps.leases.remove(lease.id);
-    await deps.audit.append({ ...audit, event: 'mint-failed', error: redact(String(err?.message ?? err)) });
+    await deps.audit.append({ event: 'mint-failed', database: db.name, role: role.name, requester: deps.requester.user, requester_host: deps.requester.host, command: opts.command, error: redact(String(err?.message ?? err)) });
     throw err;
   });
+  let lease: Lease;
+  let password: string;
   try {
-    const { serverNow } = await opened.session.mint({
+    // Expiry is counted on the server's clock: it is the one VALID UNTIL and `jit reap` use, and
+    // a laptop's clock may be off by minutes. The skew lets the reaper judge "due" locally.
+    const before = deps.now();
+    const serverNow = (await opened.session.serverTime()).getTime();
+    const clockSkewMs = Math.round(serverNow - (before + deps.now()) / 2);
+    password = generatePassword();
+    registerSecret(password);
+    lease = {
+      id: generateLeaseId(),
+      database: db.name,
+      role: role.name,
+      user: makeLoginName(deps.requester.user, engine.capabilities.maxLoginLength),
+      target,
+      adminSource: db.admin.password,
+      requester: deps.requester.user,
+      requesterHost: deps.requester.host,
+      ...(chosen.reason?.trim() ? { reason: chosen.reason.trim() } : {}),
+      createdAt: new Date(serverNow).toISOString(),
+      expiresAt: new Date(serverNow + resolved.ttlMs).toISOString(),
+      maxExpiresAt: new Date(serverNow + role.maxTtlMs).toISOString(),
+      clockSkewMs,
+      state: 'intent',
+      command: opts.command,
+      ...(opts.owner ? { owner: opts.owner } : {}),
+    };
+    await deps.leases.save(lease);
+  } catch (err) {
+    await opened.session.close().catch(() => {});
+    throw err;
+  }
+
+  const audit = { ...leaseFields(lease), ttl: formatDuration(resolved.ttlMs), command: opts.command };
+  try {
+    await opened.session.mint({
       login: lease.user,
       password,
       expiresAt: new Date(lease.expiresAt),
@@ -93,15 +102,13 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
       connectionLimit: role.connectionLimit,
       marker: markerOf(lease),
     });
-    lease.clockSkewMs = serverNow.getTime() - deps.now();
     lease.state = 'active';
   } catch (err) {
     // The transaction rolled back, but a connection lost around COMMIT leaves the outcome
-    // unknown: drop the login if it exists before giving up.
-    await opened.session.revoke(lease.user).then(
-      () => deps.leases.remove(lease.id),
-      () => {},
-    );
+    // unknown: drop the login if it exists; the intent record stays until that is confirmed,
+    // so the reaper finishes the job otherwise.
+    const res = await opened.session.revoke(lease.user).catch(() => null);
+    if (res?.gone && res.errors.length === 0) await deps.leases.remove(lease.id);
     await deps.audit.append({ ...audit, event: 'mint-failed', error: redact(String((err as Error)?.message ?? err)) });
     throw err;
   } finally {

@@ -6,6 +6,7 @@ import { runtimeError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { withAdmin, openAdmin } from './admin-access.js';
 import { adminRefOf } from './lease-ref.js';
+import { currentOwner } from '../reaper/process-alive.js';
 
 /**
  * Revoke one local lease: block login, end sessions, drop what it owns, drop it (the engine
@@ -15,7 +16,7 @@ import { adminRefOf } from './lease-ref.js';
 export async function revokeLease(lease: Lease, deps: Deps, cause: RevokeCause, secret?: string): Promise<RevokeResult> {
   let result: RevokeResult;
   try {
-    if (lease.state !== 'revoking') await deps.leases.save({ ...lease, state: 'revoking' });
+    await deps.leases.save({ ...lease, state: 'revoking', revoker: currentOwner(), revokeCause: cause });
     const run = async (session: { revoke(login: string): Promise<RevokeResult> }) => session.revoke(lease.user);
     if (secret) {
       const opened = await openAdmin(adminRefOf(lease), deps, secret);
@@ -43,7 +44,11 @@ export async function revokeLease(lease: Lease, deps: Deps, cause: RevokeCause, 
 }
 
 async function recordFailure(lease: Lease, deps: Deps, cause: RevokeCause, message: string): Promise<void> {
-  await deps.leases.save({ ...lease, state: 'revoking', lastError: message, revokeCause: cause }).catch(() => {});
+  // Someone else (the reaper, another `jit revoke`) may have finished meanwhile and removed
+  // the file: never bring a revoked lease back.
+  if (await deps.leases.get(lease.id).catch(() => null)) {
+    await deps.leases.save({ ...lease, state: 'revoking', lastError: message, revokeCause: cause }).catch(() => {});
+  }
   await deps.audit.append({ event: 'revoke-failed', cause, ...leaseFields(lease), actor: actorOf(deps), error: message }).catch(() => {});
 }
 

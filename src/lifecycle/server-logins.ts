@@ -37,25 +37,57 @@ export function selectDatabases(policy: Policy, only?: string): DatabaseConfig[]
 
 export interface DatabaseLogins {
   db: DatabaseConfig;
+  /** jit logins attributed to this policy database (their marker names it). */
   logins: ServerLogin[];
+  /** Members of the marker role without a readable lease: shown, never touched. */
+  unmarked: string[];
   serverNow?: Date;
   error?: string;
 }
 
-/** Ask every selected server for its jit logins (in parallel); a server that fails is reported, not fatal. */
-export async function discoverLogins(dbs: DatabaseConfig[], deps: Deps): Promise<DatabaseLogins[]> {
-  return Promise.all(
-    dbs.map(async (db) => {
-      try {
-        return await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
-          const [logins, serverNow] = await Promise.all([session.listLogins(), session.serverTime()]);
-          return { db, logins, serverNow };
-        });
-      } catch (err) {
-        return { db, logins: [], error: redact(err instanceof Error ? err.message : String(err)) };
+/** Roles are cluster-wide: policy databases on one server share their jit logins. */
+function clusterKey(db: DatabaseConfig): string {
+  return `${db.engine}://${db.host.toLowerCase()}:${db.port}`;
+}
+
+/** The policy database a login on db's server belongs to: the one its marker names, else the first on that server. */
+export function homeOf(policy: Policy, db: DatabaseConfig, marker: LeaseMarker | null): DatabaseConfig {
+  const onServer = Object.values(policy.databases).filter((d) => clusterKey(d) === clusterKey(db));
+  return onServer.find((d) => d.name === marker?.database) ?? onServer[0] ?? db;
+}
+
+/**
+ * Ask each server behind the selected databases, once per server, for its jit logins, and
+ * file each login under the policy database its marker names (else the first one configured on
+ * that server), so `--database` limits what is listed and revoked and nothing is done twice.
+ * A server that fails is reported, not fatal.
+ */
+export async function discoverLogins(policy: Policy, selected: DatabaseConfig[], deps: Deps): Promise<DatabaseLogins[]> {
+  const clusters = new Map<string, DatabaseConfig[]>();
+  for (const db of selected) clusters.set(clusterKey(db), [...(clusters.get(clusterKey(db)) ?? []), db]);
+  const results = await Promise.all(
+    [...clusters.values()].map(async (members) => {
+      let lastError = '';
+      for (const db of members) {
+        try {
+          const { logins, serverNow } = await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
+            const [l, now] = await Promise.all([session.listLogins(), session.serverTime()]);
+            return { logins: l, serverNow: now };
+          });
+          return members.map((m) => ({
+            db: m,
+            logins: logins.filter((l) => l.marker && homeOf(policy, m, l.marker).name === m.name),
+            unmarked: m === members[0] ? logins.filter((l) => !l.marker).map((l) => l.login) : [],
+            serverNow,
+          }));
+        } catch (err) {
+          lastError = redact(err instanceof Error ? err.message : String(err));
+        }
       }
+      return members.map((m) => ({ db: m, logins: [], unmarked: [], error: lastError }));
     }),
   );
+  return results.flat();
 }
 
 export interface LoginOutcome {

@@ -2,7 +2,7 @@ import { chmod, stat } from 'node:fs/promises';
 import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
 import type { RevokeCause } from '../leases/audit-log.js';
-import { isDue } from '../leases/lease.js';
+import { isAbandonedIntent, isDue } from '../leases/lease.js';
 import { LeaseStore } from '../leases/lease-store.js';
 import { AuditLog } from '../leases/audit-log.js';
 import { stateDir, statePaths } from '../leases/paths.js';
@@ -17,7 +17,6 @@ import { reaperLogger } from './reaper-log.js';
 
 const TICK_MS = 500;
 const IDLE_TICKS_BEFORE_EXIT = 6;
-const INTENT_GRACE_MS = 60_000;
 const CONCURRENCY = 8;
 const MAX_BACKOFF_MS = 5_000;
 
@@ -25,8 +24,9 @@ const MAX_BACKOFF_MS = 5_000;
 export function dueCause(lease: Lease, nowMs: number): RevokeCause | null {
   if (isDue(lease, nowMs)) return 'expiry';
   if (lease.owner && !isOwnerAlive(lease.owner)) return 'exit';
-  if (lease.state === 'intent' && nowMs - Date.parse(lease.createdAt) > INTENT_GRACE_MS) return 'crash-recovery';
-  if (lease.state === 'revoking' && lease.lastError) return lease.revokeCause ?? 'manual';
+  if (isAbandonedIntent(lease, nowMs)) return 'crash-recovery';
+  const abandoned = lease.revoker !== undefined && !isOwnerAlive(lease.revoker);
+  if (lease.state === 'revoking' && (lease.lastError || abandoned)) return lease.revokeCause ?? 'manual';
   return null;
 }
 

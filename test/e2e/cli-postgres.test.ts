@@ -166,6 +166,12 @@ describe('jit exec', () => {
     expect(await roleExists(pg, login)).toBe(false);
   });
 
+  it('the database may be left out when the policy has one; everything after -- is the child', async () => {
+    const r = await w.run(['exec', '--role', 'readonly', '--', 'sh', '-c', 'echo "$PGUSER" "$1"', 'x', '--not-an-option']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^jit_tester_[a-z0-9]+ --not-an-option$/);
+  });
+
   it('refuses to nest inside another jit session', async () => {
     const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'true'], { env: { JIT_LEASE_ID: 'abcdefghij' } });
     expect(r.code).toBe(2);

@@ -3,6 +3,7 @@ import { dotenvQuote, shellQuote } from '../../core/shell-quote.js';
 import { leaseJson, notice, printData, printJson, relative } from '../output.js';
 import { mintWithSpinner, type MintFlags } from './uri.js';
 import { leaseFields } from '../../leases/audit-log.js';
+import { serverNow } from '../../leases/lease.js';
 
 /** `jit env DB --role R [--format sh|dotenv|json]`: variables safe for `eval "$(jit env …)"`. */
 export async function run([database]: [string | undefined], flags: MintFlags & { format?: string }, deps: Deps): Promise<number> {
@@ -13,6 +14,6 @@ export async function run([database]: [string | undefined], flags: MintFlags & {
   if (format === 'json') printJson(deps.io, { ...leaseJson(lease, uri), env: vars });
   else if (format === 'dotenv') printData(deps.io, Object.entries(vars).map(([k, v]) => `${k}=${dotenvQuote(v)}`).join('\n'));
   else printData(deps.io, Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}`).join('\n'));
-  notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}), expires ${relative(lease.expiresAt, deps.now())}`);
+  notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}), expires ${relative(lease.expiresAt, serverNow(lease, deps.now()))}`);
   return 0;
 }

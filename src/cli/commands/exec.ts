@@ -3,11 +3,21 @@ import { usageError } from '../../core/errors.js';
 import { runLeased } from '../../lifecycle/run-leased.js';
 import type { MintFlags } from './uri.js';
 
-/** `jit exec DB --role R -- CMD [ARGS…]`: exit with CMD's code. */
-export async function run([database, command]: [string | undefined, string[] | undefined], flags: MintFlags, deps: Deps): Promise<number> {
-  const argv = command ?? [];
-  if (!database || argv.length === 0) {
-    throw usageError('missing command to run', 'usage: jit exec DB --role ROLE -- COMMAND [ARGS…]');
-  }
-  return runLeased({ database, ...flags, command: 'exec', child: () => ({ cmd: argv[0]!, args: argv.slice(1) }) }, deps);
+const USAGE = 'usage: jit exec [DB] --role ROLE -- COMMAND [ARGS…]';
+
+/**
+ * `jit exec [DB] --role R -- CMD [ARGS…]`: exit with CMD's code. Everything after `--` is the
+ * child's; the database before it may be left out (one database in the policy, or a prompt).
+ */
+export async function run(
+  [database, rest]: [string | undefined, string[] | undefined],
+  flags: MintFlags & { afterDashDash?: string[] },
+  deps: Deps,
+): Promise<number> {
+  const operands = [database, ...(rest ?? [])].filter((a): a is string => a !== undefined);
+  const child = flags.afterDashDash ?? operands.slice(1);
+  const before = flags.afterDashDash ? operands.slice(0, operands.length - child.length) : operands.slice(0, 1);
+  if (before.length > 1) throw usageError(`unexpected argument "${before[1]}" before --`, USAGE);
+  if (child.length === 0) throw usageError('missing command to run', USAGE);
+  return runLeased({ database: before[0], ...flags, command: 'exec', child: () => ({ cmd: child[0]!, args: child.slice(1) }) }, deps);
 }

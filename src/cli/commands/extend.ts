@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { parseDuration, formatDuration, MIN_TTL_MS } from '../../core/duration.js';
 import { usageError } from '../../core/errors.js';
-import { markerOf } from '../../leases/lease.js';
+import { markerOf, serverNow } from '../../leases/lease.js';
 import { leaseFields } from '../../leases/audit-log.js';
 import { withAdmin } from '../../lifecycle/admin-access.js';
 import { adminRefOf } from '../../lifecycle/lease-ref.js';
@@ -14,7 +14,7 @@ export async function run([id]: [string], flags: { ttl: string }, deps: Deps): P
   const lease = await deps.leases.find(id);
   if (!lease) throw usageError(`no lease "${id}" on this machine`, 'see `jit list`');
   if (lease.state !== 'active') throw usageError(`lease ${lease.id} is ${lease.state}`, 'only an active lease can be extended');
-  const now = deps.now();
+  const now = serverNow(lease, deps.now());
   const expiresAt = now + ttlMs;
   const max = Date.parse(lease.maxExpiresAt);
   if (expiresAt > max) {

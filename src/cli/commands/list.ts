@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
 import type { Lease } from '../../leases/lease.js';
-import { isDue } from '../../leases/lease.js';
+import { isDue, serverNow } from '../../leases/lease.js';
 import { discoverLogins, selectDatabases } from '../../lifecycle/server-logins.js';
 import { notice, printData, printJson, relative, table } from '../output.js';
 
@@ -26,14 +26,14 @@ export async function run(_args: unknown[], flags: { all?: boolean; database?: s
     return 0;
   }
   const rows = [['ID', 'DATABASE', 'ROLE', 'LOGIN', 'EXPIRES', 'STATE']];
-  for (const l of leases) rows.push([l.id, l.database, l.role, l.user, relative(l.expiresAt, now), localState(l, now) + (l.lastError ? ` (${l.lastError})` : '')]);
+  for (const l of leases) rows.push([l.id, l.database, l.role, l.user, relative(l.expiresAt, serverNow(l, now)), localState(l, now) + (l.lastError ? ` (${l.lastError})` : '')]);
   printData(deps.io, table(rows).trimEnd());
   return 0;
 }
 
 async function listAll(database: string | undefined, deps: Deps): Promise<number> {
   const policy = await deps.policy();
-  const found = await discoverLogins(selectDatabases(policy, database), deps);
+  const found = await discoverLogins(policy, selectDatabases(policy, database), deps);
   const rows: Array<Record<string, unknown>> = [];
   for (const { db, logins, serverNow } of found) {
     const now = serverNow?.getTime() ?? deps.now();
@@ -50,17 +50,21 @@ async function listAll(database: string | undefined, deps: Deps): Promise<number
         requester: l.marker ? `${l.marker.requester}@${l.marker.requester_host}` : null,
         reason: l.marker?.reason ?? null,
         sessions: l.sessions,
+        server_now: now,
       });
     }
   }
+  for (const f of found) {
+    for (const login of f.unmarked) notice(deps.io, `note: ${login} on ${f.db.name} is in the jit marker role but carries no lease; jit leaves it alone`);
+  }
   const failed = found.filter((f) => f.error);
   for (const f of failed) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
-  if (deps.io.json) printJson(deps.io, rows);
+  if (deps.io.json) printJson(deps.io, rows.map(({ server_now: _, ...row }) => row));
   else if (rows.length === 0) notice(deps.io, `no jit logins on ${found.length - failed.length} of ${found.length} database(s)`);
   else {
     const t = [['DATABASE', 'LOGIN', 'REQUESTER', 'ROLE', 'EXPIRES', 'SESSIONS', 'REASON']];
     for (const r of rows) {
-      t.push([String(r.database), String(r.user), String(r.requester ?? '?'), String(r.role ?? '?'), r.expires_at ? `${relative(String(r.expires_at), deps.now())}${r.state === 'expired' ? ' (expired)' : ''}` : 'never', String(r.sessions), String(r.reason ?? '')]);
+      t.push([String(r.database), String(r.user), String(r.requester ?? '?'), String(r.role ?? '?'), r.expires_at ? `${relative(String(r.expires_at), Number(r.server_now))}${r.state === 'expired' ? ' (expired)' : ''}` : 'never', String(r.sessions), String(r.reason ?? '')]);
     }
     printData(deps.io, table(t).trimEnd());
   }

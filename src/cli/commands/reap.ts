@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { isDue } from '../../leases/lease.js';
+import { isAbandonedIntent, isDue } from '../../leases/lease.js';
 import { revokeLease } from '../../lifecycle/revoke.js';
 import { discoverLogins, revokeServerLogins, selectDatabases, type LoginOutcome } from '../../lifecycle/server-logins.js';
 import { notice, printJson } from '../output.js';
@@ -11,11 +11,13 @@ import { redact } from '../../core/redact.js';
  * timers and Kubernetes CronJobs.
  */
 export async function run(_args: unknown[], flags: { database?: string }, deps: Deps): Promise<number> {
+  const policy = await deps.policy();
+  const dbs = selectDatabases(policy, flags.database);
   const outcomes: LoginOutcome[] = [];
   const now = deps.now();
   for (const lease of await deps.leases.list()) {
     if (flags.database && lease.database !== flags.database) continue;
-    if (!isDue(lease, now) && !(lease.state === 'intent' && now - Date.parse(lease.createdAt) > 60_000)) continue;
+    if (!isDue(lease, now) && !isAbandonedIntent(lease, now)) continue;
     try {
       const res = await revokeLease(lease, deps, 'reap');
       outcomes.push({ database: lease.database, login: lease.user, ok: true, terminated: res.terminated });
@@ -23,8 +25,7 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
       outcomes.push({ database: lease.database, login: lease.user, ok: false, terminated: 0, error: redact(err instanceof Error ? err.message : String(err)) });
     }
   }
-  const policy = await deps.policy();
-  const found = await discoverLogins(selectDatabases(policy, flags.database), deps);
+  const found = await discoverLogins(policy, dbs, deps);
   for (const f of found) {
     if (f.error) {
       deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);

@@ -31,7 +31,7 @@ export async function run([target]: [string | undefined], flags: RevokeFlags, de
   }
   // A login minted on another machine: find it on the servers through its marker.
   const policy = await deps.policy();
-  const found = await discoverLogins(selectDatabases(policy, flags.database), deps);
+  const found = await discoverLogins(policy, selectDatabases(policy, flags.database), deps);
   const hits = found.filter((f) => f.logins.some((l) => l.login === target));
   if (hits.length === 0) {
     const unreachable = found.filter((f) => f.error).map((f) => f.db.name);
@@ -46,12 +46,13 @@ export async function run([target]: [string | undefined], flags: RevokeFlags, de
 }
 
 async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
+  // A usage error touches no server: refuse before asking any of them.
+  if (!flags.yes && !canPrompt(deps.io)) throw usageError('revoke --all needs confirmation', 'pass --yes to confirm when not on a terminal');
   const policy = await deps.policy();
-  const found = await discoverLogins(selectDatabases(policy, flags.database), deps);
+  const found = await discoverLogins(policy, selectDatabases(policy, flags.database), deps);
   const total = found.reduce((n, f) => n + f.logins.length, 0);
   for (const f of found) if (f.error) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
   if (total > 0 && !flags.yes) {
-    if (!canPrompt(deps.io)) throw usageError(`revoke --all would revoke ${total} login(s)`, 'pass --yes to confirm when not on a terminal');
     const names = found.flatMap((f) => f.logins.map((l) => `  ${f.db.name}  ${l.login}${l.marker ? `  (${l.marker.requester}, ${l.marker.role})` : ''}`));
     deps.io.stderr.write(`${names.join('\n')}\n`);
     const ok = await (await deps.prompter()).confirm(`Revoke these ${total} login(s) and end their sessions?`, false);

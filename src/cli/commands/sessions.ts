@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { selectDatabases, adminRefOfDb } from '../../lifecycle/server-logins.js';
+import { selectDatabases, adminRefOfDb, homeOf } from '../../lifecycle/server-logins.js';
 import { withAdmin } from '../../lifecycle/admin-access.js';
 import { redact } from '../../core/redact.js';
 import { printData, printJson, notice, table } from '../output.js';
@@ -14,7 +14,9 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
       await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
         const [sessions, logins] = await Promise.all([session.sessions(), session.listLogins()]);
         for (const s of sessions) {
-          const m = logins.find((l) => l.login === s.login)?.marker;
+          const m = logins.find((l) => l.login === s.login)?.marker ?? null;
+          // Roles are cluster-wide: show each session under the policy database it belongs to.
+          if (homeOf(policy, db, m).name !== db.name) continue;
           rows.push({
             database: db.name,
             user: s.login,

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { mintLease } from '../../lifecycle/mint.js';
 import { leaseJson, notice, printData, printJson, relative } from '../output.js';
 import { spin } from '../spinner.js';
+import { serverNow } from '../../leases/lease.js';
 import { leaseFields } from '../../leases/audit-log.js';
 
 export interface MintFlags {
@@ -30,6 +31,6 @@ export async function run([database]: [string | undefined], flags: MintFlags, de
   await deps.audit.append({ event: 'handout', ...leaseFields(lease), command: 'uri' });
   if (deps.io.json) printJson(deps.io, leaseJson(lease, uri));
   else printData(deps.io, uri);
-  notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}), expires ${relative(lease.expiresAt, deps.now())} — revoke early with: jit revoke ${lease.id}`);
+  notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}), expires ${relative(lease.expiresAt, serverNow(lease, deps.now()))} — revoke early with: jit revoke ${lease.id}`);
   return 0;
 }

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { makeWorld, roleExists, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
+
+// Two policy databases on one PostgreSQL server share its roles: each login must be listed,
+// revoked and counted once, under the policy database that minted it.
+
+let pg: PgServer;
+let w: JitWorld;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  const second = testPolicy(pg, 'reports-db').replace(/^version: 1\ndatabases:\n/, '');
+  w = await makeWorld(pg, { policy: testPolicy(pg, 'app-db') + second });
+});
+afterAll(async () => {
+  await w?.cleanup();
+  await pg?.stop();
+});
+
+describe('policy databases sharing one server', () => {
+  it('list --all shows each login once; revoke --all --database touches only that database', async () => {
+    const app = JSON.parse((await w.run(['uri', 'app-db', '--role', 'readonly', '--json'])).stdout);
+    const rep = JSON.parse((await w.run(['uri', 'reports-db', '--role', 'readonly', '--json'])).stdout);
+    const all = JSON.parse((await w.run(['list', '--all', '--json'])).stdout);
+    expect(all.filter((r: { user: string }) => r.user === app.user).map((r: { database: string }) => r.database)).toEqual(['app-db']);
+    expect(all.filter((r: { user: string }) => r.user === rep.user).map((r: { database: string }) => r.database)).toEqual(['reports-db']);
+
+    const only = await w.run(['revoke', '--all', '--database', 'reports-db', '--yes']);
+    expect(only.code).toBe(0);
+    expect(await roleExists(pg, rep.user)).toBe(false);
+    expect(await roleExists(pg, app.user)).toBe(true);
+    const left = JSON.parse((await w.run(['list', '--json'])).stdout).map((l: { id: string }) => l.id);
+    expect(left).toContain(app.id);
+    expect(left).not.toContain(rep.id);
+
+    const rest = await w.run(['revoke', '--all', '--yes']);
+    expect(rest.code).toBe(0);
+    expect(rest.stderr).not.toMatch(/failed/);
+    expect(rest.stderr.match(new RegExp(`revoked ${app.user}`, 'g'))).toHaveLength(1);
+    expect(await roleExists(pg, app.user)).toBe(false);
+  });
+
+  it('exec without a database asks for one on a terminal, and without one says which flag is missing', async () => {
+    const r = await w.run(['exec', '--role', 'readonly', '--', 'true']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: missing database/m);
+    expect(r.stderr).toMatch(/^hint: .*app-db, reports-db/m);
+  });
+});
