@@ -2,12 +2,19 @@ import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
-import { credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
+import { assertOwnSocket, credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 
 /** Send one request and wait for its reply; rejects when nobody listens. */
 export function ask(root: string, req: ReaperRequest, timeoutMs = 2000): Promise<ReaperReply> {
   return new Promise((resolve, reject) => {
-    const sock = connect(reaperSocketPath(root));
+    const path = reaperSocketPath(root);
+    try {
+      assertOwnSocket(path);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    const sock = connect(path);
     let buf = '';
     const timer = setTimeout(() => {
       sock.destroy();

@@ -1,4 +1,5 @@
 import { chmod, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
 import type { RevokeCause } from '../leases/audit-log.js';
@@ -10,7 +11,7 @@ import { ensurePrivateDir } from '../core/fs-secure.js';
 import { registerSecret } from '../core/redact.js';
 import { currentRequester } from '../cli/deps.js';
 import { revokeLease } from '../lifecycle/revoke.js';
-import { credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
+import { credentialKey, ensurePrivateSocketDir, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 import { bindSingleInstance, whoAnswers } from './reaper-server.js';
 import { isOwnerAlive } from './process-alive.js';
 import { reaperLogger } from './reaper-log.js';
@@ -61,6 +62,9 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   };
 
   const socketPath = reaperSocketPath(root);
+  if (dirname(socketPath) !== root) ensurePrivateSocketDir(socketPath);
+  // Created 0600 from the start: no window in which another user could connect.
+  process.umask(0o077);
   let server = await bindSingleInstance(socketPath, onRequest);
   if (!server) return 0;
   await chmod(socketPath, 0o600).catch(() => {});
