@@ -25,6 +25,11 @@ export function adminSecret(ref: AdminRef, deps: Deps): Promise<string> {
   return p;
 }
 
+/** After the server refused it (28P01): read the source again next time. */
+export function forgetAdminSecret(database: string, adminSource: string): void {
+  secretCache.delete(`${database}\u0000${adminSource}`);
+}
+
 export interface OpenedAdmin {
   engine: Engine;
   session: AdminSession;

@@ -4,6 +4,7 @@ import { accessSync, constants as fsc } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Minted } from './mint.js';
 import { JitError, usageError } from '../core/errors.js';
+import { inTerminalForeground, sighupIgnoredAtStart } from './signals.js';
 
 /** Variables that would point a child at another database or another lease. */
 const ALWAYS_STALE = ['DATABASE_URL', 'JIT_LEASE_ID', 'JIT_LEASE_EXPIRES_AT', 'JIT_DATABASE', 'JIT_ROLE'];
@@ -72,10 +73,14 @@ export function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, op
     const forward = (sig: NodeJS.Signals) => () => {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     };
-    // Terminal-generated signals reach the child directly (same foreground process group);
-    // forwarding them too would deliver them twice. Sent by kill(1), they are forwarded.
+    // In the terminal's foreground group, Ctrl-C/Ctrl-\ and a hang-up reach the child directly:
+    // forwarding would deliver them twice (kill -INT from elsewhere is then not forwarded — the
+    // price of telling the two apart). Elsewhere (CI, a pipeline, the background) they are
+    // forwarded. connect always leaves them to psql, which cancels the query on Ctrl-C.
+    const foreground = inTerminalForeground() ?? opts.terminal;
     for (const sig of ['SIGINT', 'SIGQUIT', 'SIGHUP'] as NodeJS.Signals[]) {
-      on(sig, opts.terminal || opts.interactive ? () => {} : forward(sig));
+      if (sig === 'SIGHUP' && sighupIgnoredAtStart()) continue;
+      on(sig, foreground || opts.interactive ? () => {} : forward(sig));
     }
     for (const sig of ['SIGTERM', 'SIGUSR1', 'SIGUSR2'] as NodeJS.Signals[]) on(sig, forward(sig));
     const cleanup = () => handlers.forEach(([sig, fn]) => process.off(sig, fn));

@@ -2,6 +2,8 @@ import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
+import { adminSecret } from '../lifecycle/admin-access.js';
+import { adminRefOf } from '../lifecycle/lease-ref.js';
 import { assertOwnSocket, credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 
 /** Send one request and wait for its reply; rejects when nobody listens. */
@@ -41,13 +43,15 @@ export function ask(root: string, req: ReaperRequest, timeoutMs = 2000): Promise
   });
 }
 
+const LEASE_ENV = ['DATABASE_URL', 'PGPASSWORD', 'PGUSER', 'MYSQL_PWD', 'JIT_LEASE_ID', 'JIT_LEASE_EXPIRES_AT', 'JIT_DATABASE', 'JIT_ROLE'];
+
 /** Start a detached reaper for this state directory; it exits at once if another one holds the socket. */
 export function spawnReaper(deps: Deps): void {
-  const child = spawn(process.execPath, [deps.entryScript, '__reaper'], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...deps.env, JIT_HOME: deps.stateDir },
-  });
+  const env: NodeJS.ProcessEnv = { ...deps.env, JIT_HOME: deps.stateDir };
+  // Started from inside `jit exec`/`connect`: the long-lived reaper must not keep that lease's
+  // credential variables.
+  if (env.JIT_LEASE_ID) for (const name of LEASE_ENV) delete env[name];
+  const child = spawn(process.execPath, [deps.entryScript, '__reaper'], { detached: true, stdio: 'ignore', env });
   child.unref();
 }
 
@@ -86,14 +90,25 @@ export async function handToReaper(deps: Deps, lease: Lease, secret: string): Pr
   }
 }
 
-/** Start the reaper when leases exist and none is running (called by commands that read leases). */
+/**
+ * Start the reaper when leases exist and none is running (after a kill -9 or a reboot), and
+ * hand it the admin credentials this process can read, as a minting command would: the reaper
+ * must not depend on reaching them later from the background.
+ */
 export async function ensureReaper(deps: Deps): Promise<void> {
   if (!deps.startReaper) return;
   const leases = await deps.leases.list();
   if (leases.length === 0) return;
   try {
     await ask(deps.stateDir, { type: 'hello' }, 1000);
+    return;
   } catch {
     spawnReaper(deps);
+  }
+  const sources = new Map<string, Lease>();
+  for (const l of leases) sources.set(credentialKey(l.database, l.adminSource), l);
+  for (const [key, lease] of sources) {
+    const secret = await adminSecret(adminRefOf(lease), deps).catch(() => undefined);
+    await deliver(deps, { type: 'lease', id: lease.id, key, ...(secret ? { secret } : {}) });
   }
 }

@@ -11,6 +11,7 @@ import { ensurePrivateDir } from '../core/fs-secure.js';
 import { registerSecret } from '../core/redact.js';
 import { currentRequester } from '../cli/deps.js';
 import { revokeLease } from '../lifecycle/revoke.js';
+import { forgetAdminSecret } from '../lifecycle/admin-access.js';
 import { credentialKey, ensurePrivateSocketDir, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 import { bindSingleInstance, whoAnswers } from './reaper-server.js';
 import { isOwnerAlive } from './process-alive.js';
@@ -116,6 +117,11 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       retry.delete(lease.id);
       log(`revoked ${lease.user} (lease ${lease.id}, ${cause}, ${res.terminated} session(s) ended)`);
     } catch (err) {
+      // A rotated admin password: forget the one handed over and read the source again next time.
+      if ((err as { cause?: { code?: string } })?.cause?.code === '28P01') {
+        credentials.delete(credentialKey(lease.database, lease.adminSource));
+        forgetAdminSecret(lease.database, lease.adminSource);
+      }
       const r = retry.get(lease.id) ?? { attempts: 0, nextAt: 0 };
       r.attempts += 1;
       const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** r.attempts);

@@ -45,6 +45,17 @@ describe('in a real terminal', () => {
     expect(await roleExists(pg, login!)).toBe(false);
   });
 
+  it('exec in the foreground: Ctrl-C reaches the child once, even with stdin redirected', async () => {
+    const child = `n=0; trap 'n=$((n+1))' INT; echo READY; while [ $n -eq 0 ]; do sleep 0.1; done; sleep 1; echo "INTS=$n"`;
+    const t = term('exec-int', `exec testdb --role readonly -- sh -c '${child.replace(/'/g, `'\\''`)}' </dev/null`);
+    expect(await t.waitFor(/READY/)).toBe(true);
+    t.send('C-c');
+    expect(await t.waitFor(/INTS=\d/)).toBe(true);
+    expect(t.screen()).toContain('INTS=1');
+    expect(await t.waitFor(/EXIT=0/)).toBe(true);
+    expect(t.screen()).toMatch(/revoked jit_tester_/);
+  });
+
   it('asks for a missing role with a select prompt and prints the URI', async () => {
     const t = term('prompt', 'uri testdb --ttl 1m');
     expect(await t.waitFor(/Role on testdb/)).toBe(true);
