@@ -20,7 +20,7 @@ export function formatReport({ variants, wall, cpu, target, notes }) {
   ];
   if (cpu.jit?.length && cpu.bare?.length) {
     lines.push(
-      `cpu per run (the process's own user+sys, little moved by other load): jit ${ms(mean(cpu.jit))}, bare ${ms(mean(cpu.bare))}, ` +
+      `cpu per run (the process's own user+sys; less moved by other load than wall time): jit ${ms(mean(cpu.jit))}, bare ${ms(mean(cpu.bare))}, ` +
         `ratio ${(mean(cpu.jit) / mean(cpu.bare)).toFixed(2)}x`,
     );
   }
