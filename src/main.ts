@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { EXIT, isJitError } from './core/errors.js';
 import { redact } from './core/redact.js';
 
@@ -7,13 +6,12 @@ export class ExitRequest {
   constructor(readonly code: number) {}
 }
 
-const entryScript = fileURLToPath(new URL('../bin/jit.js', import.meta.url));
-
 /**
  * Parse, run, and turn whatever happened into an exit code. The only place that prints errors:
  * one `error:` line, an optional `hint:` line, the stack only with --debug, everything redacted.
  */
-export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** entryScript: the path of bin/jit.js, which the detached reaper is started with. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: string): Promise<number> {
   const debug = argv.includes('--debug');
   // A closed terminal (SIGHUP under `jit connect`) turns stderr writes into EIO/EPIPE errors;
   // they must not crash jit before it has revoked.
@@ -25,6 +23,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       const { runReaper } = await import('./reaper/reaper-main.js');
       return await runReaper(env);
     }
+    const { parseFast, runFast } = await import('./cli/fast-path.js');
+    const fast = parseFast(argv);
+    if (fast) return await runFast(fast, env, { entryScript, cwd: process.cwd() });
     const { runProgram } = await import('./cli/program.js');
     return await runProgram(argv, env, { entryScript, cwd: process.cwd() });
   } catch (err) {

@@ -70,7 +70,7 @@ export function systemDeps(opts: SystemDepsOptions): Deps {
     audit: new AuditLog(root),
     requester: currentRequester(opts.env),
     policy: () =>
-      (policy ??= import('../policy/load.js').then((m) => m.loadPolicy({ flag: opts.policyFlag, env: opts.env, cwd: opts.cwd }))),
+      (policy ??= import('../policy/load.js').then((m) => m.loadPolicy({ flag: opts.policyFlag, env: opts.env, cwd: opts.cwd, cacheDir: root }))),
     keychain: () => (keychain ??= import('../secrets/os-keychain.js').then((m) => m.openOsKeychain())),
     prompter: () => import('./prompter.js').then((m) => m.inquirerPrompter(opts.io)),
     engine: (name) => import('../engines/registry.js').then((m) => m.loadEngine(name)),

@@ -2,8 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { systemIO } from './io.js';
 import { systemDeps, type Deps } from './deps.js';
 import { ensureReaper } from '../reaper/reaper-client.js';
+import { ENV_FORMATS, HOT_COMMANDS, MINT_OPTIONS, type Loader } from './hot-commands.js';
 
-const MINTING = new Set(['uri', 'env', 'exec', 'connect']);
+const MINTING = new Set(Object.keys(HOT_COMMANDS));
 
 /** Options every command sees (global flags merged with the command's own). */
 export interface GlobalOptions {
@@ -14,10 +15,6 @@ export interface GlobalOptions {
   debug?: boolean;
 }
 
-/** args: the command's declared positionals in order (a variadic one is an array). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command types its own positionals and flags
-type Runner = (args: any, opts: any, deps: Deps) => Promise<number>;
-type Loader = () => Promise<{ run: Runner }>;
 
 export interface ProgramContext {
   entryScript: string;
@@ -26,28 +23,26 @@ export interface ProgramContext {
   deps?: (opts: GlobalOptions) => Deps;
 }
 
-const mint = (c: Command) =>
-  c
-    .option('--role <role>', 'role from the policy')
-    .option('--ttl <duration>', "lifetime, e.g. 15m or 1h30m (default: the role's ttl)")
-    .option('--reason <text>', 'why you need access (recorded in the audit trail)')
-    .option('--only <tables>', "narrow this request to some of the role's tables, comma-separated");
+const mint = (c: Command) => {
+  for (const o of MINT_OPTIONS) c.option(`--${o.name} ${o.arg}`, o.about);
+  return c;
+};
 
 /** The command table. Each implementation is imported only when its command runs. */
 function commands(): Array<{ spec: string; about: string; load: Loader; setup?: (c: Command) => Command }> {
   return [
-    { spec: 'connect [database]', about: 'open psql with a temporary login; revoked when psql exits', load: () => import('./commands/connect.js'), setup: mint },
-    { spec: 'uri [database]', about: 'print a connection URI for a temporary login', load: () => import('./commands/uri.js'), setup: mint },
+    { spec: 'connect [database]', about: 'open psql with a temporary login; revoked when psql exits', load: HOT_COMMANDS.connect, setup: mint },
+    { spec: 'uri [database]', about: 'print a connection URI for a temporary login', load: HOT_COMMANDS.uri, setup: mint },
     {
       spec: 'env [database]',
       about: 'print DATABASE_URL and the client variables for a temporary login',
-      load: () => import('./commands/env.js'),
-      setup: (c) => mint(c).addOption(new Option('--format <format>', 'output format').choices(['sh', 'dotenv', 'json']).default('sh')),
+      load: HOT_COMMANDS.env,
+      setup: (c) => mint(c).addOption(new Option('--format <format>', 'output format').choices([...ENV_FORMATS]).default('sh')),
     },
     {
       spec: 'exec [database] [command...]',
       about: 'run a command with DATABASE_URL set; revoked when it exits',
-      load: () => import('./commands/exec.js'),
+      load: HOT_COMMANDS.exec,
       setup: mint,
     },
     {

@@ -8,14 +8,17 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   await chmod(dir, 0o700);
 }
 
-/** Write a 0600 file atomically: temp file in the same directory, fsync, rename. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
+/**
+ * Write a 0600 file atomically: temp file in the same directory, rename. With `durable`, the data
+ * is flushed to disk before the rename, so it survives a power loss too.
+ */
+export async function writeFileAtomic(file: string, data: string, durable = true): Promise<void> {
   const tmp = join(dirname(file), `.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }

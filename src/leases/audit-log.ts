@@ -60,10 +60,12 @@ export class AuditLog {
     this.file = statePaths(root).audit;
   }
 
-  async append(entry: Omit<AuditEntry, 'time'> & { time?: string }): Promise<void> {
+  /** Append one entry, or several in one write. */
+  async append(...entries: Array<Omit<AuditEntry, 'time'> & { time?: string }>): Promise<void> {
     await ensurePrivateDir(this.root);
-    const line = redact(JSON.stringify({ time: entry.time ?? new Date().toISOString(), ...entry }));
-    await appendLine(this.file, line);
+    const now = new Date().toISOString();
+    const lines = entries.map((e) => redact(JSON.stringify({ time: e.time ?? now, ...e })));
+    await appendLine(this.file, lines.join('\n'));
   }
 
   async read(): Promise<AuditEntry[]> {

@@ -24,9 +24,13 @@ export class LeaseStore {
     return join(this.dir, `${id}.json`);
   }
 
-  async save(lease: Lease): Promise<void> {
+  /**
+   * `durable` flushes to disk first: needed for the intent record, which must survive anything.
+   * Later updates may be lost to a power cut without harm: the earlier version is still revoked.
+   */
+  async save(lease: Lease, durable = false): Promise<void> {
     await this.init();
-    await writeFileAtomic(this.file(lease.id), `${JSON.stringify(lease, null, 2)}\n`);
+    await writeFileAtomic(this.file(lease.id), `${JSON.stringify(lease, null, 2)}\n`, durable);
   }
 
   async get(id: string): Promise<Lease | null> {

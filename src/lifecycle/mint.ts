@@ -11,7 +11,7 @@ import { registerSecret, redact } from '../core/redact.js';
 import { formatDuration } from '../core/duration.js';
 import { adminSecret, openAdmin } from './admin-access.js';
 import { chooseTarget } from './choose.js';
-import { handToReaper } from '../reaper/reaper-client.js';
+import { handToReaper, prestartReaper } from '../reaper/reaper-client.js';
 
 export interface MintOptions {
   database?: string;
@@ -23,6 +23,8 @@ export interface MintOptions {
   command: 'uri' | 'env' | 'exec' | 'connect';
   /** The process whose exit ends the lease (connect/exec). */
   owner?: LeaseOwner;
+  /** The audit event that records the hand-out, written with the mint in one append. */
+  handout: 'handout' | 'exec' | 'connect';
   /** Checked after validation and before anything touches a server (e.g. the client binary exists). */
   preflight?: (engine: Engine) => Promise<void>;
 }
@@ -85,11 +87,12 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
       command: opts.command,
       ...(opts.owner ? { owner: opts.owner } : {}),
     };
-    await deps.leases.save(lease);
+    await deps.leases.save(lease, true);
   } catch (err) {
     await opened.session.close().catch(() => {});
     throw err;
   }
+  prestartReaper(deps);
 
   const audit = { ...leaseFields(lease), ttl: formatDuration(resolved.ttlMs), command: opts.command };
   try {
@@ -115,7 +118,7 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
     await opened.session.close().catch(() => {});
   }
   await deps.leases.save(lease);
-  await deps.audit.append({ ...audit, event: 'mint' });
+  await deps.audit.append({ ...audit, event: 'mint' }, { ...leaseFields(lease), event: opts.handout, command: opts.command });
   await handToReaper(deps, lease, secret);
 
   return {

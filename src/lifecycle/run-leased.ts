@@ -7,7 +7,6 @@ import { currentOwner } from '../reaper/process-alive.js';
 import { notice } from '../cli/output.js';
 import { spin } from '../cli/spinner.js';
 import { redact } from '../core/redact.js';
-import { leaseFields } from '../leases/audit-log.js';
 
 export interface LeasedRun {
   database?: string;
@@ -32,14 +31,13 @@ export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
   const spinner = await spin(deps.io, 'Creating a temporary login…');
   let minted: Minted;
   try {
-    minted = await mintLease({ ...opts, owner: currentOwner() }, deps);
+    minted = await mintLease({ ...opts, owner: currentOwner(), handout: opts.command }, deps);
   } finally {
     spinner.stop();
   }
   const { lease } = minted;
   const { cmd, args } = opts.child(minted);
   notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) until ${lease.expiresAt}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);
-  await deps.audit.append({ event: opts.command, ...leaseFields(lease), command: opts.command });
 
   let code: number;
   let runError: unknown;

@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JitError } from '../core/errors.js';
-import { loadPolicy, parsePolicy, policyPath } from './load.js';
+import { loadPolicy, policyPath } from './load.js';
+import { parsePolicy } from './parse.js';
 import { starterPolicy } from './starter.js';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples/policies');

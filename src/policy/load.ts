@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { usageError } from '../core/errors.js';
-import { validatePolicy } from './validate.js';
 import type { Policy } from './types.js';
+import { readCachedPolicy, writeCachedPolicy } from './cache.js';
 
 export interface PolicyLocation {
   /** `--policy FILE`, if given. */
@@ -12,6 +12,8 @@ export interface PolicyLocation {
   env: NodeJS.ProcessEnv;
   /** Relative paths (flag, $JIT_POLICY) are resolved against this, and ./jit.yaml is looked for here. */
   cwd: string;
+  /** Where validated policies are cached ($JIT_HOME); no cache when absent. */
+  cacheDir?: string;
 }
 
 const CREATE_HINT = "create one with 'jit init' or pass --policy FILE";
@@ -53,16 +55,17 @@ export async function loadPolicy(opts: PolicyLocation): Promise<Policy> {
     if (code === 'EISDIR') throw usageError(`policy file ${path} is a directory`, 'pass --policy FILE');
     throw usageError(`cannot read policy file ${path}: ${code ?? String(e)}`, 'check its permissions or pass --policy FILE');
   }
-  return parsePolicy(text, path, displayPath(path, opts.cwd));
+  if (opts.cacheDir) {
+    const cached = await readCachedPolicy(opts.cacheDir, path, text);
+    if (cached) return cached;
+  }
+  // Loaded only when the policy is not in the cache: the YAML parser is the largest module jit has.
+  const { parsePolicy } = await import('./parse.js');
+  const policy = parsePolicy(text, path, displayPath(path, opts.cwd));
+  if (opts.cacheDir) await writeCachedPolicy(opts.cacheDir, path, text, policy);
+  return policy;
 }
 
-/**
- * Parse and validate policy text (for tests and `jit policy check`). `file` becomes Policy.file,
- * made absolute; `display` is how error messages name it (default: `file` as given).
- */
-export function parsePolicy(text: string, file: string, display = file): Policy {
-  return validatePolicy(text, file, display);
-}
 
 /** Errors name a file under the working directory relatively, like compilers do (`jit.yaml:12:9`). */
 function displayPath(path: string, cwd: string): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JitError } from '../core/errors.js';
-import { parsePolicy } from './load.js';
+import { parsePolicy } from './parse.js';
 import { resolveRequest, type AccessRequest } from './resolve.js';
 
 const POLICY = parsePolicy(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JitError } from '../core/errors.js';
-import { parsePolicy } from './load.js';
+import { parsePolicy } from './parse.js';
 import type { RoleConfig } from './types.js';
 
 const HOSTILE = ['a"b', "o'neil\\", 'x"; DROP TABLE t; --'];

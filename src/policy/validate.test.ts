@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JitError } from '../core/errors.js';
-import { parsePolicy } from './load.js';
+import { parsePolicy } from './parse.js';
 
 /** The message of the usage error parsing `text` throws; fails the test when it does not throw one. */
 function refusal(text: string): string {

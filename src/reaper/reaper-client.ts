@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { lstatSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
@@ -46,7 +47,10 @@ export function ask(root: string, req: ReaperRequest, timeoutMs = 2000): Promise
 const LEASE_ENV = ['DATABASE_URL', 'PGPASSWORD', 'PGUSER', 'MYSQL_PWD', 'JIT_LEASE_ID', 'JIT_LEASE_EXPIRES_AT', 'JIT_DATABASE', 'JIT_ROLE'];
 
 /** Start a detached reaper for this state directory; it exits at once if another one holds the socket. */
+let spawnedAt = 0;
+
 export function spawnReaper(deps: Deps): void {
+  spawnedAt = Date.now();
   const env: NodeJS.ProcessEnv = { ...deps.env, JIT_HOME: deps.stateDir };
   // Started from inside `jit exec`/`connect`: the long-lived reaper must not keep that lease's
   // credential variables.
@@ -64,7 +68,9 @@ async function deliver(deps: Deps, req: ReaperRequest): Promise<ReaperReply | nu
   } catch {
     // nobody listening (or a stale socket): start one and retry for a few seconds
   }
-  spawnReaper(deps);
+  // One this process started a moment ago (prestartReaper) is still coming up: wait for it
+  // rather than start a second one that would only lose the race for the socket.
+  if (Date.now() - spawnedAt > 5_000) spawnReaper(deps);
   for (let i = 0; i < 40; i++) {
     await sleep(i < 10 ? 25 : 100);
     try {
@@ -74,6 +80,19 @@ async function deliver(deps: Deps, req: ReaperRequest): Promise<ReaperReply | nu
     }
   }
   return null;
+}
+
+/**
+ * Start the reaper early, while the login is being created, when its socket is not even there
+ * (first use, after a reboot): handToReaper then finds it up instead of waiting for it.
+ */
+export function prestartReaper(deps: Deps): void {
+  if (!deps.startReaper) return;
+  try {
+    lstatSync(reaperSocketPath(deps.stateDir));
+  } catch {
+    spawnReaper(deps);
+  }
 }
 
 /**

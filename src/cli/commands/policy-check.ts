@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Deps } from '../deps.js';
 import type { Policy } from '../../policy/types.js';
 import { usageError } from '../../core/errors.js';
-import { parsePolicy } from '../../policy/load.js';
+import { parsePolicy } from '../../policy/parse.js';
 import { printJson, printData } from '../output.js';
 
 /** `jit policy check [FILE]`: validate without connecting to anything. */

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { Policy } from './types.js';
+import { ensurePrivateDir, writeFileAtomic } from '../core/fs-secure.js';
+
+/**
+ * Validated policies, cached in $JIT_HOME keyed on the file's path and exact text and on this
+ * build of jit, so a command does not load the YAML parser and validator when nothing changed
+ * (they are most of `jit uri`'s start-up). Any change to the file or to jit misses the cache.
+ */
+const CACHE_FILE = 'policy-cache.json';
+
+let codeId: Promise<string> | undefined;
+function buildId(): Promise<string> {
+  const self = fileURLToPath(import.meta.url);
+  return (codeId ??= stat(self).then(
+    (st) => `${self}\u0000${st.mtimeMs}\u0000${st.size}`,
+    () => self,
+  ));
+}
+
+async function keyOf(path: string, text: string): Promise<string> {
+  return createHash('sha256').update(`${await buildId()}\u0000${path}\u0000${text}`).digest('hex');
+}
+
+/** Databases and roles are looked up by user-typed names: keep them free of Object.prototype. */
+function revive(policy: Policy): Policy {
+  const databases = Object.create(null) as Policy['databases'];
+  for (const [name, db] of Object.entries(policy.databases)) {
+    databases[name] = { ...db, roles: Object.assign(Object.create(null), db.roles) };
+  }
+  return { ...policy, databases };
+}
+
+export async function readCachedPolicy(dir: string, path: string, text: string): Promise<Policy | null> {
+  try {
+    const entry = JSON.parse(await readFile(join(dir, CACHE_FILE), 'utf8')) as { key: string; policy: Policy };
+    return entry.key === (await keyOf(path, text)) ? revive(entry.policy) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeCachedPolicy(dir: string, path: string, text: string, policy: Policy): Promise<void> {
+  try {
+    await ensurePrivateDir(dir);
+    await writeFileAtomic(join(dir, CACHE_FILE), JSON.stringify({ key: await keyOf(path, text), policy }));
+  } catch {
+    // a cache that cannot be written only costs time
+  }
+}
