@@ -1,21 +1,32 @@
 import type { IO } from './io.js';
 
 export interface Spinner {
-  succeed(text?: string): void;
-  fail(text?: string): void;
   stop(): void;
 }
 
-const silent: Spinner = { succeed() {}, fail() {}, stop() {} };
+const DELAY_MS = 250;
 
-/** An ora spinner on stderr, only for a person at a colour TTY; ora is loaded only then. */
-export async function spin(io: IO, text: string): Promise<Spinner> {
-  if (!io.color || io.quiet || io.json) return silent;
-  const { default: ora } = await import('ora');
-  const s = ora({ text, stream: io.stderr as NodeJS.WritableStream }).start();
+/**
+ * An ora spinner on stderr for a person at a colour terminal — only if the work is still going
+ * after a moment: a fast mint shows nothing and never loads ora. A terminal that reports no
+ * width gets none (ora's clear loop never ends on a width of 0).
+ */
+export function spin(io: IO, text: string): Spinner {
+  const columns = (io.stderr as { columns?: number }).columns ?? 0;
+  if (!io.color || io.quiet || io.json || columns <= 0) return { stop() {} };
+  let stopped = false;
+  let spinner: { stop(): void } | undefined;
+  const timer = setTimeout(() => {
+    void import('ora').then(({ default: ora }) => {
+      if (!stopped) spinner = ora({ text, stream: io.stderr as NodeJS.WritableStream }).start();
+    });
+  }, DELAY_MS);
+  timer.unref();
   return {
-    succeed: (t?: string) => s.succeed(t),
-    fail: (t?: string) => s.fail(t),
-    stop: () => s.stop(),
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      spinner?.stop();
+    },
   };
 }

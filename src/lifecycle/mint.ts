@@ -4,7 +4,8 @@ import type { Lease, LeaseOwner } from '../leases/lease.js';
 import { targetFromConfig } from '../engines/engine.js';
 import { markerOf } from '../leases/lease.js';
 import { leaseFields } from '../leases/audit-log.js';
-import { resolveRequest } from '../policy/resolve.js';
+import { resolveRequest, type ResolvedRequest } from '../policy/resolve.js';
+import { spin } from '../cli/spinner.js';
 import { makeLoginName } from '../core/names.js';
 import { generateLeaseId, generatePassword } from '../core/random.js';
 import { registerSecret, redact } from '../core/redact.js';
@@ -51,6 +52,17 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
   const engine = await deps.engine(db.engine);
   await opts.preflight?.(engine);
 
+  // Questions (database, role, reason) are behind us: from here on a spinner may show.
+  const spinner = spin(deps.io, `Creating a temporary ${role.name} login on ${db.name}…`);
+  try {
+    return await mintResolved(opts, deps, resolved, chosen.reason, engine);
+  } finally {
+    spinner.stop();
+  }
+}
+
+async function mintResolved(opts: MintOptions, deps: Deps, resolved: ResolvedRequest, reason: string | undefined, engine: Engine): Promise<Minted> {
+  const { db, role } = resolved;
   const target = targetFromConfig(db);
   const ref = { database: db.name, target, adminSource: db.admin.password };
   const secret = await adminSecret(ref, deps);
@@ -78,7 +90,7 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
       adminSource: db.admin.password,
       requester: deps.requester.user,
       requesterHost: deps.requester.host,
-      ...(chosen.reason?.trim() ? { reason: chosen.reason.trim() } : {}),
+      ...(reason?.trim() ? { reason: reason.trim() } : {}),
       createdAt: new Date(serverNow).toISOString(),
       expiresAt: new Date(serverNow + resolved.ttlMs).toISOString(),
       maxExpiresAt: new Date(serverNow + role.maxTtlMs).toISOString(),

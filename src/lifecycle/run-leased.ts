@@ -5,7 +5,6 @@ import { revokeLease } from './revoke.js';
 import { childEnv, refuseNesting, runChild } from './child.js';
 import { currentOwner } from '../reaper/process-alive.js';
 import { notice } from '../cli/output.js';
-import { spin } from '../cli/spinner.js';
 import { redact } from '../core/redact.js';
 
 export interface LeasedRun {
@@ -28,13 +27,7 @@ export interface LeasedRun {
  */
 export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
   refuseNesting(deps.env);
-  const spinner = await spin(deps.io, 'Creating a temporary login…');
-  let minted: Minted;
-  try {
-    minted = await mintLease({ ...opts, owner: currentOwner(), handout: opts.command }, deps);
-  } finally {
-    spinner.stop();
-  }
+  const minted: Minted = await mintLease({ ...opts, owner: currentOwner(), handout: opts.command }, deps);
   const { lease } = minted;
   const { cmd, args } = opts.child(minted);
   notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) until ${lease.expiresAt}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);

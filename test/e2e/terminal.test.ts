@@ -17,8 +17,10 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-function term(name: string, args: string): Term {
-  const t = startInTmux(name, w.dir, { ...w.env, TERM: 'xterm-256color', PAGER: 'cat' }, `${process.execPath} ${JIT_BIN} ${args}`);
+function term(name: string, args: string, color = false): Term {
+  const env: NodeJS.ProcessEnv = { ...w.env, TERM: 'xterm-256color', PAGER: 'cat' };
+  if (color) delete env.NO_COLOR;
+  const t = startInTmux(name, w.dir, env, `${process.execPath} ${JIT_BIN} ${args}`);
   terms.push(t);
   return t;
 }
@@ -56,8 +58,8 @@ describe('in a real terminal', () => {
     expect(t.screen()).toMatch(/revoked jit_tester_/);
   });
 
-  it('asks for a missing role with a select prompt and prints the URI', async () => {
-    const t = term('prompt', 'uri testdb --ttl 1m');
+  it('asks for a missing role with a select prompt and prints the URI (in colour, as people see it)', async () => {
+    const t = term('prompt', 'uri testdb --ttl 1m', true);
     expect(await t.waitFor(/Role on testdb/)).toBe(true);
     expect(t.screen()).toMatch(/readonly/);
     t.send('Down');
