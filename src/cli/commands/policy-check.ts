@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import type { Deps } from '../deps.js';
 import type { Policy } from '../../policy/types.js';
 import { usageError } from '../../core/errors.js';
-import { parsePolicy } from '../../policy/parse.js';
 import { printJson, printData } from '../output.js';
 
 /** `jit policy check [FILE]`: validate without connecting to anything. */
@@ -14,6 +13,7 @@ export async function run([file]: [string | undefined], _flags: unknown, deps: D
     const text = await readFile(path, 'utf8').catch(() => {
       throw usageError(`policy file ${path} does not exist`, "create one with 'jit init'");
     });
+    const { parsePolicy } = await import('../../policy/parse.js');
     policy = parsePolicy(text, path, file);
   } else {
     policy = await deps.policy();
