@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('../../dist/bundle/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.js'));
-const staticImports = (file: string) => [...readFileSync(join(dir, file), 'utf8').matchAll(/^import .* from "\.\/([^"]+)";$/gm)].map((m) => m[1]!);
+const staticImports = (file: string) => [...readFileSync(join(dir, file), 'utf8').matchAll(/^(?:import|export) .* from "\.\/([^"]+)";$/gm)].map((m) => m[1]!);
 
 function closure(entry: string): Set<string> {
   const seen = new Set<string>();
