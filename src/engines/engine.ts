@@ -64,6 +64,8 @@ export interface RevokeResult {
   login: string;
   /** True when the login no longer exists on the server (also when it was already gone). */
   gone: boolean;
+  /** True when there was nothing to revoke: someone else (e.g. `revoke --all` from another machine) already had. */
+  alreadyGone?: boolean;
   /** Sessions that were terminated. */
   terminated: number;
   /** Steps that failed; revocation keeps going past them. */

@@ -39,7 +39,14 @@ export async function revokeLease(lease: Lease, deps: Deps, cause: RevokeCause, 
     throw runtimeError(`could not fully revoke ${lease.user}: ${message}`, 'the reaper retries; run `jit revoke ' + lease.id + '` again or `jit reap`');
   }
   await deps.leases.remove(lease.id);
-  await deps.audit.append({ event: 'revoke', cause, ...leaseFields(lease), actor: actorOf(deps), terminated_sessions: result.terminated });
+  await deps.audit.append({
+    event: 'revoke',
+    cause,
+    ...leaseFields(lease),
+    actor: actorOf(deps),
+    terminated_sessions: result.terminated,
+    ...(result.alreadyGone ? { already_gone: true } : {}),
+  });
   return result;
 }
 

@@ -203,7 +203,7 @@ describe('revoke', () => {
     const req = request();
     await session.mint(req);
     await session.revoke(req.login);
-    expect(await session.revoke(req.login)).toEqual({ login: req.login, gone: true, terminated: 0, errors: [] });
+    expect(await session.revoke(req.login)).toEqual({ login: req.login, gone: true, alreadyGone: true, terminated: 0, errors: [] });
   });
 
   it('two revocations of one login at once both succeed without errors (no 42704 half-way)', async () => {

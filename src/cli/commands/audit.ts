@@ -18,7 +18,7 @@ export async function run(_args: unknown[], flags: { since?: string }, deps: Dep
     const bits = [e.time, e.event.padEnd(13), e.login ?? '', e.database ? `db=${e.database}` : '', e.role ? `role=${e.role}` : ''];
     if (e.requester) bits.push(`by=${e.requester}${e.requester_host ? `@${e.requester_host}` : ''}`);
     if (e.ttl) bits.push(`ttl=${e.ttl}`);
-    if (e.cause) bits.push(`cause=${e.cause}`);
+    if (e.cause) bits.push(`cause=${e.cause}${e.already_gone ? ' (already gone)' : ''}`);
     if (e.actor && e.actor !== `${e.requester}@${e.requester_host}`) bits.push(`actor=${e.actor}`);
     if (e.reason) bits.push(`reason=${JSON.stringify(e.reason)}`);
     if (e.error) bits.push(`error=${JSON.stringify(e.error)}`);

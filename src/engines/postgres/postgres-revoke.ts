@@ -69,7 +69,7 @@ export async function revokeLogin(ctx: RevokeContext, login: string): Promise<Re
 
 async function revokeLocked(ctx: RevokeContext, login: string): Promise<RevokeResult> {
   let info = await roleInfo(ctx.client, login);
-  if (!info) return { login, gone: true, terminated: 0, errors: [] };
+  if (!info) return { login, gone: true, alreadyGone: true, terminated: 0, errors: [] };
   assertJitLogin(login, info);
 
   let terminated = 0;
