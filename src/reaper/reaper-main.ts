@@ -45,6 +45,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   const credentials = new Map<string, string>();
   const retry = new Map<string, { attempts: number; nextAt: number }>();
   const inFlight = new Set<string>();
+  const revoked = new Set<string>();
   let wake: (() => void) | null = null;
 
   const onRequest = (req: ReaperRequest): ReaperReply => {
@@ -83,14 +84,24 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   let idleTicks = 0;
   let cached: { mtimeMs: number; leases: Lease[]; at: number } | null = null;
 
+  // The leases this reaper last saw, kept if the whole state directory disappears (an `rm -rf`
+  // of $JIT_HOME): the logins behind them still exist and still have to go at their expiry.
+  let orphans: Lease[] = [];
   const readLeases = async (now: number): Promise<Lease[]> => {
     const st = await stat(store.dir).catch(() => null);
-    if (!st) return [];
+    if (!st) {
+      if (cached?.leases.length) orphans = cached.leases;
+      cached = null;
+      orphans = orphans.filter((l) => !revoked.has(l.id));
+      return orphans;
+    }
     // Every lease write is a rename into the directory, which moves its mtime.
-    if (cached && cached.mtimeMs === st.mtimeMs && now - cached.at < 5_000) return cached.leases;
-    const leases = await store.list();
-    cached = { mtimeMs: st.mtimeMs, leases, at: now };
-    return leases;
+    if (!(cached && cached.mtimeMs === st.mtimeMs && now - cached.at < 5_000)) {
+      cached = { mtimeMs: st.mtimeMs, leases: await store.list(), at: now };
+    }
+    const onDisk = cached.leases;
+    orphans = orphans.filter((o) => !revoked.has(o.id) && !onDisk.some((l) => l.id === o.id));
+    return orphans.length ? [...onDisk, ...orphans] : onDisk;
   };
 
   // Due leases not started yet: refilled every tick, drained as revocations finish, so a burst
@@ -109,12 +120,14 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     let lease = queued;
     try {
       // Queued a while ago: a `jit revoke` may have removed it, or `jit extend` moved it since.
-      const fresh = await store.get(queued.id).catch(() => queued);
+      const orphan = orphans.some((l) => l.id === queued.id);
+      const fresh = orphan ? queued : await store.get(queued.id).catch(() => queued);
       if (!fresh || !dueCause(fresh, Date.now())) return;
       lease = fresh;
       const secret = credentials.get(credentialKey(lease.database, lease.adminSource));
       const res = await revokeLease(lease, deps, cause, secret);
       retry.delete(lease.id);
+      revoked.add(lease.id);
       log(`revoked ${lease.user} (lease ${lease.id}, ${cause}, ${res.terminated} session(s) ended)`);
     } catch (err) {
       // A rotated admin password: forget the one handed over and read the source again next time.
@@ -141,7 +154,9 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       // The path no longer leads here (a racing takeover, see bindSingleInstance). Never close()
       // this server: closing a unix socket server unlinks the path, which may be another's now.
       server!.unref();
-      const again = holder === 'nobody' ? await bindSingleInstance(socketPath, onRequest) : null;
+      // 'nobody' also when $JIT_HOME itself was removed: make it again to listen in.
+      if (holder === 'nobody' && dirname(socketPath) === root) await ensurePrivateDir(root).catch(() => {});
+      const again = holder === 'nobody' ? await bindSingleInstance(socketPath, onRequest).catch(() => null) : null;
       if (!again) {
         log(`reaper ${process.pid} leaving: ${holder === 'nobody' ? 'another reaper took' : `reaper ${holder} holds`} ${socketPath}`);
         lost = true;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startPostgres, type PgServer } from '../helpers/pg-server.js';
 import { JIT_BIN, leaseFiles, makeWorld, roleExists, stopReaper, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { reaperSocketPath } from '../../src/reaper/protocol.js';
-import { canLogin, isAlive, mintUri, reaperPid, sleep, whenGone } from './support.js';
+import { canLogin, isAlive, mintUri, openSession, reaperPid, sessionAlive, sleep, whenGone } from './support.js';
 
 let server: PgServer;
 const worlds: JitWorld[] = [];
@@ -120,5 +120,21 @@ describe('single instance', () => {
     const alive = running(ten);
     expect(alive, `${alive.length} reapers running`).toHaveLength(1);
     expect(await reaperPid(w.home)).toBe(alive[0]!.pid);
+  });
+});
+
+describe('state directory removed under a running reaper', () => {
+  it('the reaper still revokes the leases it knew, at their expiry, and ends their sessions', async () => {
+    const w = await world();
+    const minted = await mintUri(w, ['--role', 'short', '--ttl', '5s']);
+    const session = await openSession(minted.uri);
+    const pid = await reaperPid(w.home);
+    expect(pid).not.toBeNull();
+    await sleep(700); // the reaper has read the lease
+    const { rm } = await import('node:fs/promises');
+    await rm(w.home, { recursive: true, force: true });
+    const gone = await whenGone(server, minted.user, Date.parse(minted.expires_at) + 4_000);
+    expect(gone, 'login still there 4 s after expiry').not.toBeNull();
+    expect(await sessionAlive(session)).toBe(false);
   });
 });
