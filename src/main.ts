@@ -1,16 +1,11 @@
 import { EXIT, isJitError } from './core/errors.js';
 import { redact } from './core/redact.js';
 
-/** The exit code a command asks for without being an error (e.g. `exec` returning its child's code). */
-export class ExitRequest {
-  constructor(readonly code: number) {}
-}
-
 /**
  * Parse, run, and turn whatever happened into an exit code. The only place that prints errors:
  * one `error:` line, an optional `hint:` line, the stack only with --debug, everything redacted.
+ * `entryScript` is the path of bin/jit.js, which the detached reaper is started with.
  */
-/** entryScript: the path of bin/jit.js, which the detached reaper is started with. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: string): Promise<number> {
   const debug = argv.includes('--debug');
   // A closed terminal (SIGHUP under `jit connect`) turns stderr writes into EIO/EPIPE errors;
@@ -29,7 +24,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: 
     const { runProgram } = await import('./cli/program.js');
     return await runProgram(argv, env, { entryScript, cwd: process.cwd() });
   } catch (err) {
-    if (err instanceof ExitRequest) return err.code;
     if (isJitError(err)) {
       errOut(`error: ${err.message}`);
       if (err.hint) errOut(`hint: ${err.hint}`);

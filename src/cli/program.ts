@@ -5,6 +5,7 @@ import { ensureReaper } from '../reaper/reaper-client.js';
 import { ENV_FORMATS, HOT_COMMANDS, MINT_OPTIONS, type Loader } from './hot-commands.js';
 
 const MINTING = new Set(Object.keys(HOT_COMMANDS));
+const SERVER_COMMANDS = new Set(['list', 'revoke', 'extend', 'reap', 'sessions', 'doctor', 'test']);
 
 /** Options every command sees (global flags merged with the command's own). */
 export interface GlobalOptions {
@@ -67,6 +68,20 @@ function commands(): Array<{ spec: string; about: string; load: Loader; setup?: 
   ];
 }
 
+/**
+ * Commander drops `--`; `exec` needs to know where the child's argv starts. The terminator is
+ * the first `--` whose remaining argv is the tail of the operands commander collected (an
+ * earlier `--` was an option's value, e.g. `--reason --`).
+ */
+function argsAfterDashDash(argv: string[], operands: unknown[]): string[] | undefined {
+  const ops = operands.filter((o): o is string => typeof o === 'string');
+  for (let p = argv.indexOf('--'); p >= 0; p = argv.indexOf('--', p + 1)) {
+    const tail = argv.slice(p + 1);
+    if (tail.length <= ops.length && tail.every((a, i) => a === ops[ops.length - tail.length + i])) return tail;
+  }
+  return undefined;
+}
+
 export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: ProgramContext): Promise<number> {
   let exitCode = 0;
   const program = new Command('jit')
@@ -90,15 +105,15 @@ export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: Pr
     c.action(async (...params: unknown[]) => {
       const cmd = params[params.length - 1] as Command;
       const opts = cmd.optsWithGlobals() as Record<string, unknown>;
-      // Commander drops `--`; `exec` needs to know where the child's argv starts.
-      const dashDash = argv.indexOf('--');
-      if (dashDash >= 0) opts.afterDashDash = argv.slice(dashDash + 1);
+      const after = argsAfterDashDash(argv, (cmd.processedArgs as unknown[]).flat());
+      if (after) opts.afterDashDash = after;
       const { run } = await load();
       const deps = makeDeps(opts as GlobalOptions);
       exitCode = await run(cmd.processedArgs as string[], opts, deps);
-      // Any command restarts a reaper that died (kill -9, reboot) while leases remain;
-      // the commands that mint have just handed their lease to it already.
-      if (!MINTING.has(cmd.name())) await ensureReaper(deps).catch(() => {});
+      // Any command restarts a reaper that died (kill -9, reboot) while leases remain; the ones
+      // that deal with servers also hand it the admin credentials (a keychain prompt or an
+      // `op read` would be a surprise from `jit audit`). Minting commands handed theirs already.
+      if (!MINTING.has(cmd.name())) await ensureReaper(deps, { credentials: SERVER_COMMANDS.has(cmd.name()) }).catch(() => {});
     });
   };
 

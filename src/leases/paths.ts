@@ -1,11 +1,12 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 
 /** `$JIT_HOME`, else `$XDG_STATE_HOME/jit`, else `~/.local/state/jit`. */
 export function stateDir(env: NodeJS.ProcessEnv): string {
-  if (env.JIT_HOME) return env.JIT_HOME;
+  // Normalised (no trailing slash, absolute): the reaper compares it with its socket's directory.
+  if (env.JIT_HOME) return resolve(env.JIT_HOME);
   const xdgState = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(xdgState, 'jit');
+  return resolve(xdgState, 'jit');
 }
 
 export interface StatePaths {

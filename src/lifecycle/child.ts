@@ -4,7 +4,7 @@ import { accessSync, constants as fsc } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Minted } from './mint.js';
 import { JitError, usageError } from '../core/errors.js';
-import { inTerminalForeground, sighupIgnoredAtStart } from './signals.js';
+import { inTerminalForeground } from './signals.js';
 
 /** Variables that would point a child at another database or another lease. */
 const ALWAYS_STALE = ['DATABASE_URL', 'JIT_LEASE_ID', 'JIT_LEASE_EXPIRES_AT', 'JIT_DATABASE', 'JIT_ROLE'];
@@ -77,10 +77,10 @@ export function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, op
     // forwarding would deliver them twice (kill -INT from elsewhere is then not forwarded — the
     // price of telling the two apart). Elsewhere (CI, a pipeline, the background) they are
     // forwarded. connect always leaves them to psql, which cancels the query on Ctrl-C.
-    const foreground = inTerminalForeground() ?? opts.terminal;
+    // Asked at each signal: `jit exec … &` then `fg` moves it into the foreground.
+    const foreground = () => inTerminalForeground() ?? opts.terminal;
     for (const sig of ['SIGINT', 'SIGQUIT', 'SIGHUP'] as NodeJS.Signals[]) {
-      if (sig === 'SIGHUP' && sighupIgnoredAtStart()) continue;
-      on(sig, foreground || opts.interactive ? () => {} : forward(sig));
+      on(sig, opts.interactive ? () => {} : () => (foreground() ? undefined : forward(sig)()));
     }
     for (const sig of ['SIGTERM', 'SIGUSR1', 'SIGUSR2'] as NodeJS.Signals[]) on(sig, forward(sig));
     const cleanup = () => handlers.forEach(([sig, fn]) => process.off(sig, fn));

@@ -37,10 +37,12 @@ export function selectDatabases(policy: Policy, only?: string): DatabaseConfig[]
 
 export interface DatabaseLogins {
   db: DatabaseConfig;
-  /** jit logins attributed to this policy database (their marker names it). */
+  /**
+   * jit logins filed under this policy database: the one their lease names, else (no readable
+   * lease comment, e.g. edited by hand) the first policy database on that server. Membership in
+   * the marker role is what makes a login jit's; the engine refuses anything else.
+   */
   logins: ServerLogin[];
-  /** Members of the marker role without a readable lease: shown, never touched. */
-  unmarked: string[];
   serverNow?: Date;
   error?: string;
 }
@@ -76,15 +78,14 @@ export async function discoverLogins(policy: Policy, selected: DatabaseConfig[],
           });
           return members.map((m) => ({
             db: m,
-            logins: logins.filter((l) => l.marker && homeOf(policy, m, l.marker).name === m.name),
-            unmarked: m === members[0] ? logins.filter((l) => !l.marker).map((l) => l.login) : [],
+            logins: logins.filter((l) => homeOf(policy, m, l.marker).name === m.name),
             serverNow,
           }));
         } catch (err) {
           lastError = redact(err instanceof Error ? err.message : String(err));
         }
       }
-      return members.map((m) => ({ db: m, logins: [], unmarked: [], error: lastError }));
+      return members.map((m) => ({ db: m, logins: [], error: lastError }));
     }),
   );
   return results.flat();
@@ -95,6 +96,7 @@ export interface LoginOutcome {
   login: string;
   ok: boolean;
   terminated: number;
+  alreadyGone?: boolean;
   error?: string;
 }
 
@@ -113,7 +115,14 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
           continue;
         }
         const ok = res.gone && res.errors.length === 0;
-        outcomes.push({ database: db.name, login, ok, terminated: res.terminated, ...(ok ? {} : { error: res.errors.join('; ') || 'still exists' }) });
+        outcomes.push({
+          database: db.name,
+          login,
+          ok,
+          terminated: res.terminated,
+          ...(res.alreadyGone ? { alreadyGone: true } : {}),
+          ...(ok ? {} : { error: res.errors.join('; ') || 'still exists' }),
+        });
       }
     });
   } catch (err) {
@@ -134,6 +143,7 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
       ...(lease ? leaseFields(lease) : {}),
       actor: actorOf(deps),
       ...(o.ok ? { terminated_sessions: o.terminated } : { error: o.error }),
+      ...(o.alreadyGone ? { already_gone: true } : {}),
     });
   }
   return outcomes;

@@ -16,18 +16,3 @@ export function inTerminalForeground(): boolean | null {
     return null;
   }
 }
-
-// Read once at start-up, before any handler of ours changes the disposition.
-const ignoredAtStart: bigint | null = (() => {
-  try {
-    const m = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? BigInt(`0x${m[1]}`) : null;
-  } catch {
-    return null;
-  }
-})();
-
-/** SIGHUP ignored by whoever started jit (`nohup jit exec …`): keep it ignored, never forward it. */
-export function sighupIgnoredAtStart(): boolean {
-  return ignoredAtStart !== null && (ignoredAtStart & 1n) === 1n;
-}

@@ -25,17 +25,17 @@ const uid = () => (typeof process.getuid === 'function' ? process.getuid() : -1)
 
 /**
  * The socket lives in $JIT_HOME (0700, ours). When that path is too long for a unix socket it
- * goes to a private directory of ours instead: $XDG_RUNTIME_DIR, else a 0700 `jit-<uid>`
- * directory under the temp dir, which ensurePrivateSocketDir() creates and checks — never a
- * predictable name in a shared directory, where another user could listen for credentials.
+ * goes to a private 0700 `/tmp/jit-<uid>` directory, which ensurePrivateSocketDir() creates and
+ * checks — never a predictable name in a shared directory, where another user could listen for
+ * credentials. The path depends on the state directory alone (not on $TMPDIR or
+ * $XDG_RUNTIME_DIR), so a cron job and a login shell find the same reaper.
  */
 export function reaperSocketPath(root: string): string {
   const p = statePaths(root).reaperSocket;
   if (Buffer.byteLength(p) <= MAX_SOCKET_PATH) return p;
   const digest = createHash('sha256').update(root).digest('hex').slice(0, 16);
-  const runtime = process.env.XDG_RUNTIME_DIR;
-  const dir = runtime && runtime.startsWith('/') ? runtime : join(tmpdir(), `jit-${uid()}`);
-  return join(dir, `jit-${digest}.sock`);
+  const base = process.platform === 'win32' ? tmpdir() : '/tmp';
+  return join(base, `jit-${uid()}`, `jit-${digest}.sock`);
 }
 
 /** Create (0700) or check the directory holding the socket: ours, a real directory, private. */

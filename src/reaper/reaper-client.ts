@@ -114,7 +114,7 @@ export async function handToReaper(deps: Deps, lease: Lease, secret: string): Pr
  * hand it the admin credentials this process can read, as a minting command would: the reaper
  * must not depend on reaching them later from the background.
  */
-export async function ensureReaper(deps: Deps): Promise<void> {
+export async function ensureReaper(deps: Deps, opts: { credentials: boolean } = { credentials: true }): Promise<void> {
   if (!deps.startReaper) return;
   const leases = await deps.leases.list();
   if (leases.length === 0) return;
@@ -124,6 +124,7 @@ export async function ensureReaper(deps: Deps): Promise<void> {
   } catch {
     spawnReaper(deps);
   }
+  if (!opts.credentials) return;
   const sources = new Map<string, Lease>();
   for (const l of leases) sources.set(credentialKey(l.database, l.adminSource), l);
   for (const [key, lease] of sources) {

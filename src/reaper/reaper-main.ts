@@ -64,7 +64,8 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   };
 
   const socketPath = reaperSocketPath(root);
-  if (dirname(socketPath) !== root) ensurePrivateSocketDir(socketPath);
+  const makeSocketDir = async () => (dirname(socketPath) === root ? ensurePrivateDir(root) : ensurePrivateSocketDir(socketPath));
+  await makeSocketDir();
   // Created 0600 from the start: no window in which another user could connect.
   process.umask(0o077);
   let server = await bindSingleInstance(socketPath, onRequest);
@@ -84,24 +85,26 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   let idleTicks = 0;
   let cached: { mtimeMs: number; leases: Lease[]; at: number } | null = null;
 
-  // The leases this reaper last saw, kept if the whole state directory disappears (an `rm -rf`
-  // of $JIT_HOME): the logins behind them still exist and still have to go at their expiry.
-  let orphans: Lease[] = [];
+  // The leases of the last listing, and those kept after the whole state directory disappeared
+  // (an `rm -rf` of $JIT_HOME): the logins behind them still exist and still have to go.
+  let known = new Map<string, Lease>();
+  const orphans = new Map<string, Lease>();
   const readLeases = async (now: number): Promise<Lease[]> => {
     const st = await stat(store.dir).catch(() => null);
     if (!st) {
-      if (cached?.leases.length) orphans = cached.leases;
+      for (const [id, l] of known) if (!revoked.has(id)) orphans.set(id, l);
+      known = new Map();
       cached = null;
-      orphans = orphans.filter((l) => !revoked.has(l.id));
-      return orphans;
+      return [...orphans.values()];
     }
     // Every lease write is a rename into the directory, which moves its mtime.
     if (!(cached && cached.mtimeMs === st.mtimeMs && now - cached.at < 5_000)) {
       cached = { mtimeMs: st.mtimeMs, leases: await store.list(), at: now };
     }
     const onDisk = cached.leases;
-    orphans = orphans.filter((o) => !revoked.has(o.id) && !onDisk.some((l) => l.id === o.id));
-    return orphans.length ? [...onDisk, ...orphans] : onDisk;
+    known = new Map(onDisk.map((l) => [l.id, l]));
+    for (const id of orphans.keys()) if (revoked.has(id) || known.has(id)) orphans.delete(id);
+    return orphans.size ? [...onDisk, ...orphans.values()] : onDisk;
   };
 
   // Due leases not started yet: refilled every tick, drained as revocations finish, so a burst
@@ -120,7 +123,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     let lease = queued;
     try {
       // Queued a while ago: a `jit revoke` may have removed it, or `jit extend` moved it since.
-      const orphan = orphans.some((l) => l.id === queued.id);
+      const orphan = orphans.has(queued.id);
       const fresh = orphan ? queued : await store.get(queued.id).catch(() => queued);
       if (!fresh || !dueCause(fresh, Date.now())) return;
       lease = fresh;
@@ -128,6 +131,8 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       const res = await revokeLease(lease, deps, cause, secret);
       retry.delete(lease.id);
       revoked.add(lease.id);
+      known.delete(lease.id);
+      orphans.delete(lease.id);
       log(`revoked ${lease.user} (lease ${lease.id}, ${cause}, ${res.terminated} session(s) ended)`);
     } catch (err) {
       // A rotated admin password: forget the one handed over and read the source again next time.
@@ -153,17 +158,28 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     if (holder !== process.pid && holder !== 'unknown') {
       // The path no longer leads here (a racing takeover, see bindSingleInstance). Never close()
       // this server: closing a unix socket server unlinks the path, which may be another's now.
-      server!.unref();
-      // 'nobody' also when $JIT_HOME itself was removed: make it again to listen in.
-      if (holder === 'nobody' && dirname(socketPath) === root) await ensurePrivateDir(root).catch(() => {});
-      const again = holder === 'nobody' ? await bindSingleInstance(socketPath, onRequest).catch(() => null) : null;
-      if (!again) {
+      server?.unref();
+      server = null;
+      // 'nobody' also when the socket's directory was removed ($JIT_HOME, or a runtime dir at
+      // logout): make it again and listen; failing that, keep reaping without a socket.
+      let again: Awaited<ReturnType<typeof bindSingleInstance>> | undefined = null;
+      if (holder === 'nobody') {
+        again = await makeSocketDir()
+          .then(() => bindSingleInstance(socketPath, onRequest))
+          .catch((err) => {
+            log(`reaper ${process.pid} cannot listen on ${socketPath} (${err instanceof Error ? err.message : String(err)}); reaping on`);
+            return undefined;
+          });
+      }
+      if (again === null) {
         log(`reaper ${process.pid} leaving: ${holder === 'nobody' ? 'another reaper took' : `reaper ${holder} holds`} ${socketPath}`);
         lost = true;
         break;
       }
-      server = again;
-      await chmod(socketPath, 0o600).catch(() => {});
+      if (again) {
+        server = again;
+        await chmod(socketPath, 0o600).catch(() => {});
+      }
     }
     const now = Date.now();
     const leases = await readLeases(now).catch(() => []);
@@ -180,7 +196,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     idleTicks = leases.length === 0 && inFlight.size === 0 ? idleTicks + 1 : 0;
     if (idleTicks >= IDLE_TICKS_BEFORE_EXIT) {
       // Stop accepting, then look once more: a lease written meanwhile keeps us alive.
-      await new Promise<void>((r) => server!.close(() => r()));
+      if (server) await new Promise<void>((r) => server!.close(() => r()));
       cached = null;
       if ((await store.list()).length === 0) break;
       server = await bindSingleInstance(socketPath, onRequest);

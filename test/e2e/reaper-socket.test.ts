@@ -14,7 +14,6 @@ let w: JitWorld;
 let deepHome: string;
 
 beforeAll(async () => {
-  delete process.env.XDG_RUNTIME_DIR;
   pg = await startPostgres();
   w = await makeWorld(pg);
   deepHome = join(w.dir, 'd'.repeat(60), 'e'.repeat(40), 'state');

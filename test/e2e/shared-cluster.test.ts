@@ -48,3 +48,34 @@ describe('policy databases sharing one server', () => {
     expect(r.stderr).toMatch(/^hint: .*app-db, reports-db/m);
   });
 });
+
+describe('a jit login whose lease comment was edited by hand', () => {
+  it('is still jit\'s (marker membership): revoke --all and reap find it', async () => {
+    // Minted where no reaper runs, so only `jit reap` can clean them up.
+    const minter = await makeWorld(pg, { policy: testPolicy(pg, 'app-db'), env: { JIT_NO_REAPER: '1' } });
+    const a = JSON.parse((await minter.run(['uri', 'app-db', '--role', 'readonly', '--json'])).stdout);
+    const b = JSON.parse((await minter.run(['uri', 'app-db', '--role', 'short', '--ttl', '5s', '--json'])).stdout);
+    await minter.cleanup();
+    const admin = await pg.admin();
+    try {
+      for (const login of [a.user, b.user]) await admin.query(`COMMENT ON ROLE "${login}" IS 'edited by a DBA'`);
+    } finally {
+      await admin.end();
+    }
+    const other = await makeWorld(pg, { policy: testPolicy(pg, 'app-db') });
+    try {
+      await new Promise((r) => setTimeout(r, 6_000));
+      const reaped = await other.run(['reap', '--json']);
+      expect(reaped.code).toBe(0);
+      expect(JSON.parse(reaped.stdout).map((o: { login: string }) => o.login)).toEqual([b.user]);
+      expect(await roleExists(pg, b.user)).toBe(false);
+      expect(await roleExists(pg, a.user)).toBe(true);
+      const all = await other.run(['revoke', '--all', '--yes']);
+      expect(all.code).toBe(0);
+      expect(await roleExists(pg, a.user)).toBe(false);
+    } finally {
+      await other.cleanup();
+    }
+  });
+});
+

@@ -54,9 +54,6 @@ async function listAll(database: string | undefined, deps: Deps): Promise<number
       });
     }
   }
-  for (const f of found) {
-    for (const login of f.unmarked) notice(deps.io, `note: ${login} on ${f.db.name} is in the jit marker role but carries no lease; jit leaves it alone`);
-  }
   const failed = found.filter((f) => f.error);
   for (const f of failed) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
   if (deps.io.json) printJson(deps.io, rows.map(({ server_now: _, ...row }) => row));
