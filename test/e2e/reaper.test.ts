@@ -65,12 +65,15 @@ describe('kill -9 of the reaper', () => {
     expect(list.code, list.stderr).toBe(0);
     const goneAt = await whenGone(server, minted.user, Date.now() + 4_000);
     expect(goneAt, `${minted.user} still exists 4s after \`jit list\` (reaper not restarted?)`).not.toBeNull();
-    // It was a new reaper that did it, and it says so in its log.
+    // It was a new reaper that did it, and it says so in its log (written once the lease is
+    // gone and audited, a moment after the role).
+    const revokedLine = new RegExp(`revoked ${minted.user} \\(lease ${minted.id}, expiry`);
+    await waitFor(async () => revokedLine.test(await readFile(join(w.home, 'reaper.log'), 'utf8')), 2_000);
     const log = await readFile(join(w.home, 'reaper.log'), 'utf8');
     const starts = [...log.matchAll(/reaper (\d+) started/g)].map((m) => Number(m[1]));
     expect(starts).toHaveLength(2);
     expect(starts[1]).not.toBe(pid);
-    expect(log).toMatch(new RegExp(`revoked ${minted.user} \\(lease ${minted.id}, expiry`));
+    expect(log).toMatch(revokedLine);
     expect(await waitFor(async () => (await leaseFiles(w.home)).length === 0, 2_000)).toBe(true);
   });
 });
