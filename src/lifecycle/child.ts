@@ -4,25 +4,38 @@ import { accessSync, constants as fsc } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Minted } from './mint.js';
 import { JitError, usageError } from '../core/errors.js';
+import type { LeaseStore } from '../leases/lease-store.js';
+import type { Policy } from '../policy/types.js';
+import { isDue } from '../leases/lease.js';
 import { inTerminalForeground } from './signals.js';
 
 /** Variables that would point a child at another database or another lease. */
 const ALWAYS_STALE = ['DATABASE_URL', 'JIT_LEASE_ID', 'JIT_LEASE_EXPIRES_AT', 'JIT_DATABASE', 'JIT_ROLE'];
 
-/** Refuse to mint inside another jit child: the inner lease would outlive nothing useful. */
-export function refuseNesting(env: NodeJS.ProcessEnv): void {
-  if (env.JIT_LEASE_ID) {
-    throw usageError(
-      `already inside a jit session (lease ${env.JIT_LEASE_ID})`,
-      'exit that shell first, or use its DATABASE_URL; unset JIT_LEASE_ID to force a nested lease',
-    );
-  }
+/**
+ * Refuse to mint inside another jit session while its lease is alive: the inner lease would
+ * shadow the outer one's variables. A JIT_LEASE_ID left over from `eval "$(jit env …)"` whose
+ * lease is gone (revoked, expired) does not count.
+ */
+export async function refuseNesting(env: NodeJS.ProcessEnv, leases: LeaseStore, nowMs: number): Promise<void> {
+  const id = env.JIT_LEASE_ID;
+  if (!id) return;
+  const lease = await leases.get(id).catch(() => null);
+  if (!lease || isDue(lease, nowMs)) return;
+  throw usageError(
+    `already inside a jit session (lease ${id}, ${lease.user} on ${lease.database})`,
+    `use its DATABASE_URL, or end it first: jit revoke ${id}`,
+  );
 }
 
-/** The child's environment: parent's, minus stale database variables, plus this lease's. */
-export function childEnv(parent: NodeJS.ProcessEnv, minted: Minted): NodeJS.ProcessEnv {
+/**
+ * The child's environment: parent's, minus stale database variables and the variables the
+ * policy reads admin passwords from (`env:NAME`: a migration must not see the admin's password),
+ * plus this lease's.
+ */
+export function childEnv(parent: NodeJS.ProcessEnv, minted: Minted, secretNames: readonly string[] = []): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...parent };
-  for (const name of [...minted.engine.staleEnvNames, ...ALWAYS_STALE]) delete env[name];
+  for (const name of [...minted.engine.staleEnvNames, ...ALWAYS_STALE, ...secretNames]) delete env[name];
   return {
     ...env,
     ...minted.clientEnv,
@@ -32,6 +45,14 @@ export function childEnv(parent: NodeJS.ProcessEnv, minted: Minted): NodeJS.Proc
     JIT_DATABASE: minted.lease.database,
     JIT_ROLE: minted.lease.role,
   };
+}
+
+/** Names of the environment variables any database's admin password is read from. */
+export function adminSecretEnvNames(policy: Policy): string[] {
+  return Object.values(policy.databases)
+    .map((db) => db.admin.password)
+    .filter((src) => src.startsWith('env:'))
+    .map((src) => src.slice(4));
 }
 
 /** Find an executable on PATH (or a path with a slash), or null. */

@@ -2,7 +2,7 @@ import type { Deps } from '../cli/deps.js';
 import type { Engine } from '../engines/engine.js';
 import { mintLease, type Minted } from './mint.js';
 import { revokeLease } from './revoke.js';
-import { childEnv, refuseNesting, runChild } from './child.js';
+import { adminSecretEnvNames, childEnv, refuseNesting, runChild } from './child.js';
 import { currentOwner } from '../reaper/process-alive.js';
 import { notice } from '../cli/output.js';
 import { redact } from '../core/redact.js';
@@ -26,7 +26,7 @@ export interface LeasedRun {
  * owner gone and revokes. Returns the child's exit code unchanged.
  */
 export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
-  refuseNesting(deps.env);
+  await refuseNesting(deps.env, deps.leases, deps.now());
   const minted: Minted = await mintLease({ ...opts, owner: currentOwner(), handout: opts.command }, deps);
   const { lease } = minted;
   const { cmd, args } = opts.child(minted);
@@ -35,7 +35,7 @@ export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
   let code: number;
   let runError: unknown;
   try {
-    code = await runChild(cmd, args, childEnv(deps.env, minted), { interactive: opts.command === 'connect', terminal: deps.io.stdinIsTTY });
+    code = await runChild(cmd, args, childEnv(deps.env, minted, adminSecretEnvNames(await deps.policy())), { interactive: opts.command === 'connect', terminal: deps.io.stdinIsTTY });
   } catch (err) {
     runError = err;
     code = 127;

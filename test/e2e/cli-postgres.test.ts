@@ -172,11 +172,22 @@ describe('jit exec', () => {
     expect(r.stdout.trim()).toMatch(/^jit_tester_[a-z0-9]+ --not-an-option$/);
   });
 
-  it('refuses to nest inside another jit session', async () => {
-    const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'true'], { env: { JIT_LEASE_ID: 'abcdefghij' } });
+  it('refuses to nest inside a live jit session, not after its lease is gone', async () => {
+    const outer = JSON.parse((await w.run(['uri', 'testdb', '--role', 'readonly', '--json'])).stdout);
+    const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'true'], { env: { JIT_LEASE_ID: outer.id } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: already inside a jit session/m);
-    expect(r.stderr).toMatch(/^hint: /m);
+    expect(r.stderr).toMatch(new RegExp(`^hint: .*jit revoke ${outer.id}`, 'm'));
+    // `eval "$(jit env …)"` leaves JIT_LEASE_ID in the shell; once that lease is revoked it is stale.
+    expect((await w.run(['revoke', outer.id])).code).toBe(0);
+    const after = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'true'], { env: { JIT_LEASE_ID: outer.id } });
+    expect(after.code).toBe(0);
+  });
+
+  it('the child never sees the admin password the policy reads from the environment', async () => {
+    const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'sh', '-c', 'echo "[${JIT_TEST_ADMIN_PW:-unset}]"']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('[unset]');
   });
 
   it('never puts the password on any process argv', async () => {
