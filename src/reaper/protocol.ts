@@ -11,7 +11,8 @@ export type ReaperRequest =
   | { type: 'lease'; id: string; key: string; secret?: string }
   | { type: 'stop' };
 
-export type ReaperReply = { ok: true; pid: number; leases?: number } | { ok: false; error: string };
+/** `keys`: the credentials the reaper holds (credentialKey), never the secrets themselves. */
+export type ReaperReply = { ok: true; pid: number; keys?: string[] } | { ok: false; error: string };
 
 /** Key under which the reaper keeps a credential: one per (policy database, admin source). */
 export function credentialKey(database: string, adminSource: string): string {

@@ -118,15 +118,20 @@ export async function ensureReaper(deps: Deps, opts: { credentials: boolean } = 
   if (!deps.startReaper) return;
   const leases = await deps.leases.list();
   if (leases.length === 0) return;
+  let held: string[] = [];
   try {
-    await ask(deps.stateDir, { type: 'hello' }, 1000);
-    return;
+    const reply = await ask(deps.stateDir, { type: 'hello' }, 1000);
+    held = reply.ok ? (reply.keys ?? []) : [];
   } catch {
     spawnReaper(deps);
   }
   if (!opts.credentials) return;
+  // Also a running reaper may lack one (restarted by a command that could not read it).
   const sources = new Map<string, Lease>();
-  for (const l of leases) sources.set(credentialKey(l.database, l.adminSource), l);
+  for (const l of leases) {
+    const key = credentialKey(l.database, l.adminSource);
+    if (!held.includes(key)) sources.set(key, l);
+  }
   for (const [key, lease] of sources) {
     const secret = await adminSecret(adminRefOf(lease), deps).catch(() => undefined);
     await deliver(deps, { type: 'lease', id: lease.id, key, ...(secret ? { secret } : {}) });

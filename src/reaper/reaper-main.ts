@@ -52,6 +52,8 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     if (req.type === 'lease') {
       if (req.secret) {
         registerSecret(req.secret);
+        // A new or better credential: whatever was backing off for the lack of it retries now.
+        if (credentials.get(req.key) !== req.secret) retry.clear();
         credentials.set(req.key, req.secret);
       }
       retry.delete(req.id);
@@ -60,7 +62,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       stopping = true;
       wake?.();
     }
-    return { ok: true, pid: process.pid };
+    return { ok: true, pid: process.pid, keys: [...credentials.keys()] };
   };
 
   const socketPath = reaperSocketPath(root);

@@ -142,3 +142,21 @@ describe('state directory removed under a running reaper', () => {
     expect(await sessionAlive(session)).toBe(false);
   });
 });
+
+describe('a reaper restarted without the admin credential', () => {
+  it('gets it from the next command that can read it, and revokes', async () => {
+    const w = await world();
+    const minted = await mintUri(w, ['--role', 'short', '--ttl', '5s']);
+    const pid = await reaperPid(w.home);
+    process.kill(pid!, 'SIGKILL');
+    expect(await waitFor(() => !isAlive(pid!), 2_000)).toBe(true);
+    // Restarted from a shell that cannot read the password: the lease waits, the role stays.
+    const blind = await w.run(['list'], { env: { JIT_TEST_ADMIN_PW: '' } });
+    expect(blind.code).toBe(0);
+    await sleep(Math.max(0, Date.parse(minted.expires_at) + 1_500 - Date.now()));
+    expect(await roleExists(server, minted.user)).toBe(true);
+    // A command that can read it hands it over to the running reaper.
+    expect((await w.run(['list'])).code).toBe(0);
+    expect(await whenGone(server, minted.user, Date.now() + 5_000)).not.toBeNull();
+  });
+});
