@@ -3,6 +3,7 @@
 // policy, and the real jit binary doing its main job against it. Cleans up after itself.
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -160,6 +161,9 @@ databases:
   failed = true;
   console.error(`demo failed: ${err.message}`);
 } finally {
+  // Every lease is revoked, so the reaper leaves within seconds: let it, or its last log line
+  // would bring the state directory back after we remove it.
+  for (let i = 0; i < 60 && existsSync(join(env.JIT_HOME, 'reaper.sock')); i++) await new Promise((r) => setTimeout(r, 100));
   await server.stop().catch(() => {});
   await rm(work, { recursive: true, force: true });
 }

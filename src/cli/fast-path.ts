@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HOT_COMMANDS, MINT_OPTIONS, ENV_FORMATS } from './hot-commands.js';
+import { systemIO } from './io.js';
+import { systemDeps } from './deps.js';
 
 export interface FastInvocation {
   command: keyof typeof HOT_COMMANDS;
@@ -50,7 +52,7 @@ export function parseFast(argv: string[]): FastInvocation | null {
 
 /** Run a command parsed by parseFast, with the system's deps. */
 export async function runFast(inv: FastInvocation, env: NodeJS.ProcessEnv, ctx: { entryScript: string; cwd: string }): Promise<number> {
-  const [{ systemIO }, { systemDeps }, { run }] = await Promise.all([import('./io.js'), import('./deps.js'), HOT_COMMANDS[inv.command]()]);
+  const { run } = await HOT_COMMANDS[inv.command]();
   const io = systemIO(inv.opts, env);
   return run(inv.args, inv.opts, systemDeps({ io, env, cwd: ctx.cwd, policyFlag: inv.opts.policy as string | undefined, entryScript: ctx.entryScript }));
 }

@@ -2,6 +2,7 @@ import type { Deps } from '../cli/deps.js';
 import type { AdminSession, Engine, ServerTarget } from '../engines/engine.js';
 import type { EngineName } from '../policy/types.js';
 import { resolveAdminSecret } from '../secrets/admin-secret.js';
+import { JitError, isJitError } from '../core/errors.js';
 
 /** Where a database's admin credential lives, and where its server is. */
 export interface AdminRef {
@@ -39,8 +40,24 @@ export interface OpenedAdmin {
 /** Load the secret and connect as the admin. The caller closes the session. */
 export async function openAdmin(ref: AdminRef, deps: Deps, secret?: string): Promise<OpenedAdmin> {
   const [engine, pw] = await Promise.all([deps.engine(ref.target.engine as EngineName), secret ?? adminSecret(ref, deps)]);
-  const session = await engine.connectAdmin(ref.target, pw);
-  return { engine, session, secret: pw };
+  try {
+    const session = await engine.connectAdmin(ref.target, pw);
+    return { engine, session, secret: pw };
+  } catch (err) {
+    throw withSourceHint(err, ref);
+  }
+}
+
+/** A refused admin password: the hint names where that password came from. */
+function withSourceHint(err: unknown, ref: AdminRef): unknown {
+  if (!isJitError(err) || (err.cause as { code?: string } | undefined)?.code !== '28P01') return err;
+  const src = ref.adminSource;
+  const hint = src.startsWith('env:')
+    ? `the environment variable ${src.slice(4)} holds a password the server refuses`
+    : src.startsWith('command:')
+      ? `the admin.password command printed a password the server refuses`
+      : `store the right one with 'jit admin set ${ref.database}'`;
+  return new JitError(err.message, { hint, exitCode: err.exitCode, cause: err.cause });
 }
 
 /** Run fn with an admin session, always closing it. */

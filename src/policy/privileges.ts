@@ -34,7 +34,7 @@ export function checkPrivilege(raw: string, kind: GrantKind, engine: EngineName)
   const list = allowed(kind, engine);
   const hint = `allowed on ${kind === 'sequences' ? 'sequences' : 'tables'}: ${list.join(', ')}`;
   if (p.includes('GRANT')) {
-    return { ok: false, message: `${shown} escalates: a grant option lets the login hand privileges on`, hint };
+    return { ok: false, message: `${shown} escalates: a grant option lets the login hand its privileges on to others`, hint };
   }
   if (p === 'CONNECT') return { ok: false, message: 'CONNECT is granted automatically', hint: 'remove it from privileges' };
   if (p.startsWith('PG_')) {

@@ -134,7 +134,7 @@ describe('privileges', () => {
       expect(table(p)).toBe(`${at}: "${p}" escalates and is refused`);
     }
     for (const p of ['SELECT WITH GRANT OPTION', 'grant option']) {
-      expect(table(p)).toBe(`${at}: "${p}" escalates: a grant option lets the login hand privileges on`);
+      expect(table(p)).toBe(`${at}: "${p}" escalates: a grant option lets the login hand its privileges on to others`);
     }
     for (const p of ['pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files', 'PG_READ_ALL_DATA']) {
       expect(table(p)).toBe(`${at}: "${p}" is a predefined pg_* role, which escalates`);

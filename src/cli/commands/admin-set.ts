@@ -10,6 +10,9 @@ export async function run([database]: [string], flags: { passwordStdin?: boolean
   const policy = await deps.policy().catch(() => null);
   const db = policy?.databases[database];
   if (policy && !db) throw usageError(`database "${database}" is not in ${policy.file}`, `known: ${Object.keys(policy.databases).join(', ')}`);
+  // Find out the keychain is unreachable before asking for a password it cannot store.
+  const keychain = await deps.keychain();
+  await keychain.get(database);
   let secret: string;
   if (flags.passwordStdin) secret = await readSecretFromStdin(deps.io.stdin);
   else if (canPrompt(deps.io)) {
@@ -18,7 +21,6 @@ export async function run([database]: [string], flags: { passwordStdin?: boolean
     if (!secret) throw usageError('empty password; nothing stored', 'type the password, or pipe it with --password-stdin');
   } else throw usageError('no terminal to ask for the password', `pipe it: printf %s "$PW" | jit admin set ${database} --password-stdin`);
   registerSecret(secret);
-  const keychain = await deps.keychain();
   await keychain.set(database, secret);
   notice(deps.io, `stored the admin password for ${database} in the ${keychain.backend} (service jit, account ${database})`);
   if (db && db.admin.password !== 'keychain') {

@@ -31,9 +31,12 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
   }
   if (policy) {
     const dbs = selectDatabases(policy, database);
-    if (dbs.some((d) => d.admin.password === 'keychain')) {
+    const inKeychain = dbs.find((d) => d.admin.password === 'keychain');
+    if (inKeychain) {
       try {
+        // Loading the module proves nothing: a lookup is what talks to the store.
         const k = await deps.keychain();
+        await k.get(inKeychain.name);
         add('keychain', true, `${k.backend} reachable`);
       } catch (err) {
         add('keychain', false, msg(err));
@@ -69,7 +72,8 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
   } catch {
     // not running
   }
-  add('reaper', leases.length === 0 || reaper.startsWith('running'), `${reaper}; ${leases.length} local lease(s)`);
+  if (!deps.startReaper) add('reaper', true, `turned off (JIT_NO_REAPER=1): expiry relies on VALID UNTIL and \`jit reap\`; ${leases.length} local lease(s)`);
+  else add('reaper', leases.length === 0 || reaper.startsWith('running'), `${reaper}; ${leases.length} local lease(s)`);
   const st = await stat(deps.stateDir).catch(() => null);
   add('state directory', !st || (st.mode & 0o077) === 0, st ? `${deps.stateDir} (mode ${(st.mode & 0o777).toString(8)})` : `${deps.stateDir} (not created yet)`);
 

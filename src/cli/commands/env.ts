@@ -1,12 +1,13 @@
 import type { Deps } from '../deps.js';
 import { dotenvQuote, shellQuote } from '../../core/shell-quote.js';
 import { leaseJson, notice, printData, printJson, relative } from '../output.js';
-import { mintForHandout, type MintFlags } from './uri.js';
+import type { MintFlags } from './uri.js';
+import { mintLease } from '../../lifecycle/mint.js';
 import { serverNow } from '../../leases/lease.js';
 
 /** `jit env DB --role R [--format sh|dotenv|json]`: variables safe for `eval "$(jit env …)"`. */
 export async function run([database]: [string | undefined], flags: MintFlags & { format?: string }, deps: Deps): Promise<number> {
-  const { lease, uri, clientEnv } = await mintForHandout(database, flags, deps, 'env');
+  const { lease, uri, clientEnv } = await mintLease({ database, ...flags, command: 'env', handout: 'handout' }, deps);
   const vars: Record<string, string> = { DATABASE_URL: uri, ...clientEnv, JIT_LEASE_ID: lease.id };
   const format = deps.io.json ? 'json' : (flags.format ?? 'sh');
   if (format === 'json') printJson(deps.io, { ...leaseJson(lease, uri), env: vars });

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
-import { usageError } from '../../core/errors.js';
+import { JitError, usageError } from '../../core/errors.js';
+import { which } from '../../lifecycle/child.js';
 import { runLeased } from '../../lifecycle/run-leased.js';
 import type { MintFlags } from './uri.js';
 
@@ -19,5 +20,19 @@ export async function run(
   const before = flags.afterDashDash ? operands.slice(0, operands.length - child.length) : operands.slice(0, 1);
   if (before.length > 1) throw usageError(`unexpected argument "${before[1]}" before --`, USAGE);
   if (child.length === 0) throw usageError('missing command to run', USAGE);
-  return runLeased({ database: before[0], ...flags, command: 'exec', child: () => ({ cmd: child[0]!, args: child.slice(1) }) }, deps);
+  return runLeased(
+    {
+      database: before[0],
+      ...flags,
+      command: 'exec',
+      // A command that cannot run gets no login: check before minting, as a shell would (127).
+      preflight: async () => {
+        if (!which(child[0]!, deps.env)) {
+          throw new JitError(`cannot run ${child[0]}: command not found`, { exitCode: 127, hint: 'check the command after --, and that it is on PATH' });
+        }
+      },
+      child: () => ({ cmd: child[0]!, args: child.slice(1) }),
+    },
+    deps,
+  );
 }

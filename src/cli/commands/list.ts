@@ -57,7 +57,7 @@ async function listAll(database: string | undefined, deps: Deps): Promise<number
   const failed = found.filter((f) => f.error);
   for (const f of failed) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
   if (deps.io.json) printJson(deps.io, rows.map(({ server_now: _, ...row }) => row));
-  else if (rows.length === 0) notice(deps.io, `no jit logins on ${found.length - failed.length} of ${found.length} database(s)`);
+  else if (rows.length === 0 && failed.length === 0) notice(deps.io, 'no jit logins on the configured databases');
   else {
     const t = [['DATABASE', 'LOGIN', 'REQUESTER', 'ROLE', 'EXPIRES', 'SESSIONS', 'REASON']];
     for (const r of rows) {

@@ -46,7 +46,7 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
       if (o.ok) notice(deps.io, `reaped ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}`);
       else deps.io.stderr.write(`failed ${o.login} on ${o.database}: ${o.error}\n`);
     }
-    if (outcomes.length === 0) notice(deps.io, 'nothing expired');
+    if (outcomes.length === 0 && !found.some((f) => f.error)) notice(deps.io, 'nothing expired');
   }
   return outcomes.every((o) => o.ok) && !found.some((f) => f.error) ? 0 : 1;
 }

@@ -60,7 +60,7 @@ async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
   }
   const outcomes = (await Promise.all(found.filter((f) => f.logins.length).map((f) => revokeServerLogins(f.db, f.logins, 'revoke-all', deps)))).flat();
   report(deps, outcomes);
-  if (total === 0) notice(deps.io, 'no jit logins found');
+  if (total === 0 && !found.some((f) => f.error)) notice(deps.io, 'no jit logins found');
   const unreachable = found.some((f) => f.error);
   return outcomes.every((o) => o.ok) && !unreachable ? 0 : 1;
 }

@@ -36,7 +36,7 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
     }
   }
   if (deps.io.json) printJson(deps.io, rows);
-  else if (rows.length === 0) notice(deps.io, 'no sessions of jit logins');
+  else if (rows.length === 0 && !failed) notice(deps.io, 'no sessions of jit logins');
   else {
     const t = [['DATABASE', 'LOGIN', 'REQUESTER', 'PID', 'CLIENT', 'SINCE', 'STATE', 'QUERY']];
     for (const r of rows) {

@@ -10,14 +10,9 @@ export interface MintFlags {
   only?: string;
 }
 
-/** Mint for a hand-out; the reaper revokes at expiry. */
-export function mintForHandout(database: string | undefined, flags: MintFlags, deps: Deps, command: 'uri' | 'env') {
-  return mintLease({ database, ...flags, command, handout: 'handout' }, deps);
-}
-
-/** `jit uri DB --role R`: exactly one line on stdout, the URI. */
+/** `jit uri DB --role R`: exactly one line on stdout, the URI; the reaper revokes at expiry. */
 export async function run([database]: [string | undefined], flags: MintFlags, deps: Deps): Promise<number> {
-  const { lease, uri } = await mintForHandout(database, flags, deps, 'uri');
+  const { lease, uri } = await mintLease({ database, ...flags, command: 'uri', handout: 'handout' }, deps);
   if (deps.io.json) printJson(deps.io, leaseJson(lease, uri));
   else printData(deps.io, uri);
   notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}), expires ${relative(lease.expiresAt, serverNow(lease, deps.now()))} — revoke early with: jit revoke ${lease.id}`);

@@ -106,12 +106,14 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
   if (/does not support SSL/i.test(msg)) {
     return make(`PostgreSQL at ${at} does not accept TLS connections`, 'use tls: disable in the policy only on a trusted network');
   }
-  if (/connection timeout/i.test(msg)) {
+  if (/connection timeout|timeout expired/i.test(msg)) {
     return make(`timed out connecting to PostgreSQL at ${at}`, 'check the host, port and any firewall or VPN in between');
   }
   if (/Connection terminated|Client was closed|not queryable/i.test(msg)) {
     return make(`lost the connection to PostgreSQL at ${at}: ${msg}`, 'retry; the reaper and `jit reap` finish what was left');
   }
-  if (ctx.phase === 'connect') return make(`admin login to ${at} as ${ctx.user} failed: ${msg}`, doctor(ctx.name));
+  if (ctx.phase === 'connect') {
+    return make(`admin login to ${at} as ${ctx.user} failed: ${msg}`, `check host, port and tls${ctx.name ? ` of ${ctx.name}` : ''} in the policy: is PostgreSQL listening there?`);
+  }
   return make(`PostgreSQL at ${at} refused the request: ${msg}${code ? ` (SQLSTATE ${code})` : ''}`, doctor(ctx.name));
 }
