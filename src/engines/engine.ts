@@ -116,6 +116,8 @@ export interface AdminSession {
   serverTime(): Promise<Date>;
   /** Checks the admin can do what jit needs; returns problems found (empty when fine). */
   checkPrivileges(): Promise<string[]>;
+  /** What the admin could not grant of these grants and group roles (missing objects, no grant option). */
+  checkGrants(grants: Grant[], memberOf: string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 

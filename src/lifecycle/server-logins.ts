@@ -1,6 +1,6 @@
 import type { Deps } from '../cli/deps.js';
 import type { DatabaseConfig, Policy } from '../policy/types.js';
-import type { LeaseMarker, RevokeResult, ServerLogin } from '../engines/engine.js';
+import type { AdminSession, LeaseMarker, RevokeResult, ServerLogin } from '../engines/engine.js';
 import type { RevokeCause } from '../leases/audit-log.js';
 import { targetFromConfig } from '../engines/engine.js';
 import { usageError } from '../core/errors.js';
@@ -19,6 +19,15 @@ function markerFields(m: LeaseMarker): Record<string, string> {
     ...(m.reason ? { reason: m.reason } : {}),
     expires_at: m.expires_at,
   };
+}
+
+/** Everything the admin of db lacks to serve the policy: its own privileges, then each role's grants. */
+export async function adminProblems(session: AdminSession, db: DatabaseConfig): Promise<string[]> {
+  const problems = await session.checkPrivileges();
+  for (const role of Object.values(db.roles)) {
+    for (const p of await session.checkGrants(role.grants, role.memberOf)) problems.push(`role ${role.name}: ${p}`);
+  }
+  return problems;
 }
 
 export function adminRefOfDb(db: DatabaseConfig): AdminRef {

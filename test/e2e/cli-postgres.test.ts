@@ -305,6 +305,18 @@ describe('admin credential sources through the CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ok: logged in as postgres@127\.0\.0\.1:\d+\/app/);
   });
+
+  it('admin test and doctor name what a role asks for that the server does not have', async () => {
+    const policy = (await readFile(w.policyFile, 'utf8')).replace('tables: [public.orders, public.customers]', 'tables: [public.orders, public.nope]');
+    const file = join(w.dir, 'missing.yaml');
+    await writeFile(file, policy);
+    const r = await w.run(['admin', 'test', 'testdb', '--policy', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: logged in as postgres@.*role readonly: table public\.nope does not exist/m);
+    const d = await w.run(['doctor', 'testdb', '--policy', file]);
+    expect(d.code).toBe(1);
+    expect(d.stdout).toMatch(/^FAIL  testdb: admin login: role readonly: table public\.nope does not exist/m);
+  });
 });
 
 describe('jit connect with the real psql', () => {

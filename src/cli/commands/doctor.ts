@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js';
 import type { Policy } from '../../policy/types.js';
 import { describeSource } from '../../secrets/admin-secret.js';
 import { withAdmin, adminSecret } from '../../lifecycle/admin-access.js';
-import { adminRefOfDb, selectDatabases } from '../../lifecycle/server-logins.js';
+import { adminProblems, adminRefOfDb, selectDatabases } from '../../lifecycle/server-logins.js';
 import { which } from '../../lifecycle/child.js';
 import { ask } from '../../reaper/reaper-client.js';
 import { redact } from '../../core/redact.js';
@@ -52,8 +52,8 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
         continue;
       }
       try {
-        const problems = await withAdmin(ref, deps, ({ session }) => session.checkPrivileges());
-        add(`${db.name}: admin login`, problems.length === 0, problems.length ? problems.join('; ') : `${db.admin.user}@${db.host}:${db.port}/${db.database} can mint and revoke`);
+        const problems = await withAdmin(ref, deps, ({ session }) => adminProblems(session, db));
+        add(`${db.name}: admin login`, problems.length === 0, problems.length ? problems.join('; ') : `${db.admin.user}@${db.host}:${db.port}/${db.database} can grant every role, and revoke`);
       } catch (err) {
         add(`${db.name}: admin login`, false, msg(err));
       }

@@ -7,6 +7,8 @@ import { redact, registerSecret } from '../../core/redact.js';
 import { translatePgError, type PgErrorContext } from './postgres-errors.js';
 import { assertJitLogin, revokeLogin, roleInfo } from './postgres-revoke.js';
 import { scramVerifier } from './postgres-scram.js';
+import { grantProblems } from './postgres-grant-check.js';
+import type { Grant } from '../../policy/types.js';
 import { ADMIN_PRIVILEGES_SQL, LIST_LOGINS_SQL, SERVER_TIME_SQL, SESSIONS_SQL, extendSql, mintSql } from './postgres-sql.js';
 
 /** 01007: GRANT without grant option on the object only warns, and the login would silently lack it. */
@@ -127,6 +129,14 @@ export class PostgresSession implements AdminSession {
   async checkPrivileges(): Promise<string[]> {
     const { rows } = await this.query(ADMIN_PRIVILEGES_SQL);
     return privilegeProblems(this.target.adminUser, rows[0] ?? {});
+  }
+
+  async checkGrants(grants: Grant[], memberOf: string[]): Promise<string[]> {
+    try {
+      return await grantProblems(this.client, grants, memberOf);
+    } catch (err) {
+      throw translatePgError(err, this.ctx('query'));
+    }
   }
 
   async close(): Promise<void> {
