@@ -13,6 +13,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: 
   process.stderr.on('error', () => {});
   process.stdout.on('error', () => {});
   const errOut = (line: string) => process.stderr.write(`${redact(line)}\n`);
+  const paint = async () => {
+    const color = process.stderr.isTTY && env.NO_COLOR === undefined && env.TERM !== 'dumb' && !argv.includes('--no-color') && !argv.includes('--json');
+    if (!color) return { error: 'error:', hint: 'hint:' };
+    const { default: chalk } = await import('chalk');
+    return { error: chalk.red.bold('error:'), hint: chalk.yellow('hint:') };
+  };
   try {
     if (argv[0] === '__reaper') {
       const { runReaper } = await import('./reaper/reaper-main.js');
@@ -24,16 +30,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: 
     const { runProgram } = await import('./cli/program.js');
     return await runProgram(argv, env, { entryScript, cwd: process.cwd() });
   } catch (err) {
+    const label = await paint();
     if (isJitError(err)) {
-      errOut(`error: ${err.message}`);
-      if (err.hint) errOut(`hint: ${err.hint}`);
+      errOut(`${label.error} ${err.message}`);
+      if (err.hint) errOut(`${label.hint} ${err.hint}`);
       if (debug && err.cause instanceof Error && err.cause.stack) errOut(err.cause.stack);
       if (debug && err.stack) errOut(err.stack);
       return err.exitCode;
     }
     const message = err instanceof Error ? err.message : String(err);
-    errOut(`error: ${message.split('\n')[0]}`);
-    errOut(debug && err instanceof Error && err.stack ? err.stack : 'hint: this is a bug in jit; run again with --debug for the stack trace');
+    errOut(`${label.error} ${message.split('\n')[0]}`);
+    errOut(debug && err instanceof Error && err.stack ? err.stack : `${label.hint} this is a bug in jit; run again with --debug for the stack trace`);
     return EXIT.runtime;
   }
 }

@@ -31,6 +31,7 @@ describe('parseFast (uri/env/exec/connect without commander)', () => {
       ['uri', 'db', '--bogus'],
       ['uri', 'db', '--role'],
       ['uri', 'a', 'b'],
+      ['uri', 'a', '--', 'b'],
       ['env', 'db', '--format', 'xml'],
       ['list'],
       ['revoke', '--all'],

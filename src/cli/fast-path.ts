@@ -42,7 +42,7 @@ export function parseFast(argv: string[]): FastInvocation | null {
   for (const [k, val] of Object.entries(v)) if (val !== undefined && k !== 'no-color') opts[k] = val;
   opts.color = v['no-color'] ? false : true;
   if (command === 'env') opts.format ??= 'sh';
-  if (command === 'exec') {
+  if (command === 'exec' || command === 'connect') {
     if (terminator >= 0) opts.afterDashDash = positionals.slice(beforeTerminator);
     return { command, args: [positionals[0], positionals.slice(1)], opts };
   }

@@ -32,7 +32,7 @@ const mint = (c: Command) => {
 /** The command table. Each implementation is imported only when its command runs. */
 function commands(): Array<{ spec: string; about: string; load: Loader; setup?: (c: Command) => Command }> {
   return [
-    { spec: 'connect [database]', about: 'open psql with a temporary login; revoked when psql exits', load: HOT_COMMANDS.connect, setup: mint },
+    { spec: 'connect [database] [client-args...]', about: 'open psql with a temporary login; revoked when psql exits (psql arguments after --)', load: HOT_COMMANDS.connect, setup: mint },
     { spec: 'uri [database]', about: 'print a connection URI for a temporary login', load: HOT_COMMANDS.uri, setup: mint },
     {
       spec: 'env [database]',

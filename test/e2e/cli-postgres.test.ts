@@ -246,9 +246,15 @@ describe('jit list and revoke', () => {
     expect(after).not.toContain(a.id);
     expect(after).not.toContain(b.id);
 
+    // Revoking again succeeds (revocation succeeds when the login is gone); a typo does not.
     const again = await w.run(['revoke', a.id]);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/^error: no lease/m);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`${a.user} was already revoked`);
+    const byName = await w.run(['revoke', b.user]);
+    expect(byName.code).toBe(0);
+    const typo = await w.run(['revoke', 'nosuchlease']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/^error: no lease "nosuchlease"/m);
   });
 });
 
@@ -327,6 +333,15 @@ describe('jit connect with the real psql', () => {
     expect(login).toBeDefined();
     expect(r.stdout).toMatch(/\b2\b/);
     expect(await roleExists(pg, login!)).toBe(false);
+  });
+
+  it('passes arguments after -- to psql', async () => {
+    const r = await w.run(['connect', 'testdb', '--role', 'readonly', '--', '-XAtc', 'select current_user']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^jit_tester_[a-z0-9]+$/);
+    const bad = await w.run(['connect', 'testdb', 'extra', '--role', 'readonly']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^hint: pass arguments for psql after --/m);
   });
 
   it("returns psql's exit code", async () => {

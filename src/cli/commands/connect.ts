@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { runtimeError } from '../../core/errors.js';
+import { runtimeError, usageError } from '../../core/errors.js';
 import { runLeased } from '../../lifecycle/run-leased.js';
 import { which } from '../../lifecycle/child.js';
 import type { MintFlags } from './uri.js';
@@ -9,12 +9,23 @@ const INSTALL_HINT: Record<string, string> = {
   mysql: 'install the MySQL or MariaDB client (apt install mariadb-client, brew install mysql-client)',
 };
 
-/** `jit connect DB --role R`: psql with the credential in its environment, revoked when it exits. */
-export async function run([database]: [string | undefined], flags: MintFlags, deps: Deps): Promise<number> {
+/**
+ * `jit connect DB --role R [-- PSQL_ARGS…]`: psql with the credential in its environment (never
+ * on its command line), revoked when it exits.
+ */
+export async function run(
+  [database, rest]: [string | undefined, string[] | undefined],
+  flags: MintFlags & { afterDashDash?: string[] },
+  deps: Deps,
+): Promise<number> {
+  const operands = [database, ...(rest ?? [])].filter((a): a is string => a !== undefined);
+  const extra = flags.afterDashDash ?? [];
+  const before = operands.slice(0, operands.length - extra.length);
+  if (before.length > 1) throw usageError(`unexpected argument "${before[1]}"`, 'pass arguments for psql after --, e.g. jit connect DB --role R -- -c "select 1"');
   let client = '';
   return runLeased(
     {
-      database,
+      database: before[0],
       ...flags,
       command: 'connect',
       preflight: async (engine) => {
@@ -22,7 +33,7 @@ export async function run([database]: [string | undefined], flags: MintFlags, de
         if (!found) throw runtimeError(`${engine.capabilities.client} is not installed or not on PATH`, INSTALL_HINT[engine.capabilities.client]);
         client = found;
       },
-      child: (minted) => ({ cmd: client, args: minted.engine.clientArgs(minted.lease.target, minted.lease.user) }),
+      child: (minted) => ({ cmd: client, args: [...minted.engine.clientArgs(minted.lease.target, minted.lease.user), ...extra] }),
     },
     deps,
   );

@@ -13,6 +13,11 @@ function localState(lease: Lease, now: number): string {
 export async function run(_args: unknown[], flags: { all?: boolean; database?: string }, deps: Deps): Promise<number> {
   const now = deps.now();
   if (flags.all) return listAll(flags.database, deps);
+  // A database name that is not in the policy is a typo, as with every other command.
+  if (flags.database) {
+    const policy = await deps.policy().catch(() => null);
+    if (policy) selectDatabases(policy, flags.database);
+  }
   const leases = (await deps.leases.list()).filter((l) => !flags.database || l.database === flags.database);
   if (deps.io.json) {
     printJson(

@@ -19,6 +19,9 @@ export async function run([file]: [string | undefined], _flags: unknown, deps: D
     policy = await deps.policy();
   }
   const dbs = Object.values(policy.databases);
+  for (const db of dbs) {
+    if (db.engine !== 'postgres') deps.io.stderr.write(`warning: ${db.name}: engine ${db.engine} is not available in this version of jit; commands for it will fail\n`);
+  }
   const roles = dbs.reduce((n, d) => n + Object.keys(d.roles).length, 0);
   if (deps.io.json) printJson(deps.io, { file: policy.file, ok: true, databases: dbs.map((d) => ({ name: d.name, engine: d.engine, roles: Object.keys(d.roles) })) });
   else printData(deps.io, `${policy.file}: ok (${dbs.length} database(s), ${roles} role(s))`);

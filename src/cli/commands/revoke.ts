@@ -26,6 +26,14 @@ export async function run([target]: [string | undefined], flags: RevokeFlags, de
     report(deps, [{ database: lease.database, login: lease.user, ok: true, terminated: res.terminated }]);
     return 0;
   }
+  // Revoking twice succeeds, as revocation does when the login is already gone (scripts rely on
+  // it); the audit trail tells a finished revocation from a typo.
+  const done = (await deps.audit.read()).reverse().find((e) => e.event === 'revoke' && (e.lease === target || e.login === target));
+  if (done) {
+    notice(deps.io, `${done.login ?? target} was already revoked (${done.time}, cause ${done.cause ?? 'unknown'})`);
+    if (deps.io.json) printJson(deps.io, [{ database: done.database, login: done.login, ok: true, terminated: 0, alreadyGone: true }]);
+    return 0;
+  }
   if (!target.startsWith(LOGIN_PREFIX)) {
     throw usageError(`no lease "${target}" on this machine`, 'see `jit list`; to revoke a login minted elsewhere pass its name (jit_…)');
   }
@@ -53,7 +61,7 @@ async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
   const total = found.reduce((n, f) => n + f.logins.length, 0);
   for (const f of found) if (f.error) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
   if (total > 0 && !flags.yes) {
-    const names = found.flatMap((f) => f.logins.map((l) => `  ${f.db.name}  ${l.login}${l.marker ? `  (${l.marker.requester}, ${l.marker.role})` : ''}`));
+    const names = found.flatMap((f) => f.logins.map((l) => `  ${f.db.name}  ${l.login}${l.marker ? `  (${l.marker.requester}@${l.marker.requester_host}, ${l.marker.role})` : ''}`));
     deps.io.stderr.write(`${names.join('\n')}\n`);
     const ok = await (await deps.prompter()).confirm(`Revoke these ${total} login(s) and end their sessions?`, false);
     if (!ok) throw new JitError('cancelled; nothing was revoked', { exitCode: EXIT.cancelled });
