@@ -26,6 +26,7 @@ import { startCluster } from './lib/pg-cluster.js';
 import { timedRun } from './lib/timed-run.js';
 import { median, percentile } from './lib/stats.js';
 import { alive, reaperPid, stopReaper } from './lib/reaper.js';
+import { benchPolicy } from './lib/policy.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const JIT = join(ROOT, 'bin', 'jit.js');
@@ -38,25 +39,7 @@ const TARGET_RSS_MB = 80;
 
 const FIXTURES = `CREATE TABLE public.orders (id int PRIMARY KEY, total numeric(10,2)); INSERT INTO public.orders VALUES (1, 10.00);`;
 
-const policy = (port) => `version: 1
-databases:
-  bench:
-    engine: postgres
-    host: 127.0.0.1
-    port: ${port}
-    database: app
-    tls: disable
-    admin:
-      user: postgres
-      password: env:JIT_BENCH_ADMIN_PW
-    roles:
-      expiring:
-        ttl: 30s
-        max_ttl: 1h
-        grants:
-          - privileges: [SELECT]
-            tables: [public.orders]
-`;
+const policy = (port) => benchPolicy(port, { name: 'expiring', ttl: '30s', tables: ['public.orders'] });
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

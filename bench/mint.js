@@ -28,6 +28,7 @@ import { startCluster } from './lib/pg-cluster.js';
 import { timedRun } from './lib/timed-run.js';
 import { formatReport } from './lib/report.js';
 import { alive, reaperPid, stopReaper } from './lib/reaper.js';
+import { benchPolicy } from './lib/policy.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REPO_JIT = join(ROOT, 'bin', 'jit.js');
@@ -55,25 +56,7 @@ INSERT INTO public.orders VALUES (1, 1, 10.00);
 INSERT INTO public.customers VALUES (1, 'Ada');
 `;
 
-const policy = (port) => `version: 1
-databases:
-  bench:
-    engine: postgres
-    host: 127.0.0.1
-    port: ${port}
-    database: app
-    tls: disable
-    admin:
-      user: postgres
-      password: env:JIT_BENCH_ADMIN_PW
-    roles:
-      readonly:
-        ttl: 15m
-        max_ttl: 1h
-        grants:
-          - privileges: [SELECT]
-            tables: [public.orders, public.customers]
-`;
+const policy = (port) => benchPolicy(port, { name: 'readonly', ttl: '15m', tables: ['public.orders', 'public.customers'] });
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const URI = /^postgresql:\/\/\S+\n$/;

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
-import { runtimeError, usageError } from '../../core/errors.js';
+import { runtimeError } from '../../core/errors.js';
+import { splitAtDashDash } from '../operands.js';
 import { runLeased } from '../../lifecycle/run-leased.js';
 import { which } from '../../lifecycle/child.js';
 import type { MintFlags } from './uri.js';
@@ -18,14 +19,12 @@ export async function run(
   flags: MintFlags & { afterDashDash?: string[] },
   deps: Deps,
 ): Promise<number> {
-  const operands = [database, ...(rest ?? [])].filter((a): a is string => a !== undefined);
-  const extra = flags.afterDashDash ?? [];
-  const before = operands.slice(0, operands.length - extra.length);
-  if (before.length > 1) throw usageError(`unexpected argument "${before[1]}"`, 'pass arguments for psql after --, e.g. jit connect DB --role R -- -c "select 1"');
+  const usage = 'pass arguments for psql after --, e.g. jit connect DB --role R -- -c "select 1"';
+  const { database: db, args: extra } = splitAtDashDash(database, rest, flags.afterDashDash, usage, 'refuse');
   let client = '';
   return runLeased(
     {
-      database: before[0],
+      database: db,
       ...flags,
       command: 'connect',
       preflight: async (engine) => {

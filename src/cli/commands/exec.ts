@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { JitError, usageError } from '../../core/errors.js';
 import { which } from '../../lifecycle/child.js';
+import { splitAtDashDash } from '../operands.js';
 import { runLeased } from '../../lifecycle/run-leased.js';
 import type { MintFlags } from './uri.js';
 
@@ -15,14 +16,11 @@ export async function run(
   flags: MintFlags & { afterDashDash?: string[] },
   deps: Deps,
 ): Promise<number> {
-  const operands = [database, ...(rest ?? [])].filter((a): a is string => a !== undefined);
-  const child = flags.afterDashDash ?? operands.slice(1);
-  const before = flags.afterDashDash ? operands.slice(0, operands.length - child.length) : operands.slice(0, 1);
-  if (before.length > 1) throw usageError(`unexpected argument "${before[1]}" before --`, USAGE);
+  const { database: db, args: child } = splitAtDashDash(database, rest, flags.afterDashDash, USAGE, 'child');
   if (child.length === 0) throw usageError('missing command to run', USAGE);
   return runLeased(
     {
-      database: before[0],
+      database: db,
       ...flags,
       command: 'exec',
       // A command that cannot run gets no login: check before minting, as a shell would (127).
