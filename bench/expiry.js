@@ -48,7 +48,7 @@ const ms = (v) => `${Math.round(v)} ms`;
 async function main() {
   if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const t0 = Date.now();
-  const pg = await startCluster({ fixtureSql: FIXTURES });
+  const pg = await startCluster({ fixtureSql: FIXTURES, prefix: 'jit-bench-pg-' });
   const work = await mkdtemp(join(tmpdir(), 'jit-bench-expiry-'));
   const homes = [];
   try {

@@ -78,7 +78,7 @@ async function main() {
   const t0 = Date.now();
   let pg;
   try {
-    pg = await startCluster({ fixtureSql: FIXTURES });
+    pg = await startCluster({ fixtureSql: FIXTURES, prefix: 'jit-bench-pg-' });
   } catch (err) {
     log(`bench failed: ${err.message}`);
     return 1;

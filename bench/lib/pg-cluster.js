@@ -1,7 +1,8 @@
 /**
- * A throwaway PostgreSQL 15 cluster for benchmarks: the plain-JS twin of
- * test/helpers/pg-server.ts (DESIGN §7). Own data dir, port and socket dir, fsync off, SCRAM on
- * TCP. As root, initdb and pg_ctl run as `postgres` (initdb refuses root).
+ * A throwaway PostgreSQL 15 cluster (DESIGN §7), shared by the tests (test/helpers/pg-server.ts
+ * wraps it) and the benchmarks: own data dir, port and socket dir, fsync off, SCRAM on TCP. As
+ * root, initdb and pg_ctl run as `postgres` (initdb refuses root). Missing binaries are an
+ * error, never a skip: a green run must mean the engine was exercised.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -18,19 +19,22 @@ const run = promisify(execFile);
 export const PG_BIN = process.env.JIT_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 /**
- * Start a cluster, create database `app`, run `fixtureSql` in it.
- * @returns {Promise<{host: string, port: number, adminUser: string, adminPassword: string,
- *   database: string, dir: string, logFile: string, admin(db?: string): Promise<pg.Client>,
- *   stop(): Promise<void>}>}
+ * Start a cluster, create database `app`, run `fixtureSql` in it. `logStatements` sets
+ * log_statement=all (every statement lands in logFile); `prefix` names the temp directory.
+ * `pause()`/`resume()` stop and start the same cluster on the same port and socket directory.
+ * Types: pg-cluster.d.ts.
  */
-export async function startCluster({ fixtureSql = '' } = {}) {
+export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-' } = {}) {
   for (const bin of ['initdb', 'pg_ctl', 'postgres']) {
     if (!existsSync(join(PG_BIN, bin))) {
-      throw new Error(`PostgreSQL server binaries not found (${join(PG_BIN, bin)}): apt-get install -y postgresql, or set JIT_PG_BIN`);
+      throw new Error(
+        `PostgreSQL server binaries not found (${join(PG_BIN, bin)}): install them with 'apt-get install -y postgresql' ` +
+          `(PostgreSQL 15), or point JIT_PG_BIN at a bin directory holding initdb, pg_ctl and postgres`,
+      );
     }
   }
   const asRoot = process.getuid?.() === 0;
-  const dir = await mkdtemp(join(tmpdir(), 'jit-bench-pg-'));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
   const pwFile = join(dir, 'pwfile');
@@ -45,26 +49,32 @@ export async function startCluster({ fixtureSql = '' } = {}) {
     asRoot ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]] : [join(PG_BIN, bin), args];
   const pgCmd = (bin, args) => run(...asPostgres(bin, args));
 
-  let stopped = false;
+  let running = false;
   const stopSync = () => {
-    if (!stopped) {
-      stopped = true;
-      spawnSync(...asPostgres('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']), { stdio: 'ignore' });
-    }
+    if (running) spawnSync(...asPostgres('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']), { stdio: 'ignore' });
+    running = false;
     rmSync(dir, { recursive: true, force: true });
   };
-  // A crashed or interrupted benchmark must leave neither a postmaster nor its files behind.
+  // A crashed or interrupted run must leave neither a postmaster nor its files behind.
   process.once('exit', stopSync);
   const stop = async () => {
     process.removeListener('exit', stopSync);
-    if (!stopped) {
-      stopped = true;
-      await pgCmd('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']).catch(() => {});
-    }
+    if (running) await pgCmd('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+    running = false;
     await rm(dir, { recursive: true, force: true });
   };
 
   let port = 0;
+  const start = async () => {
+    const settings = [
+      `-p ${port}`, `-k ${dir}`,
+      '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
+      '-c shared_buffers=16MB', '-c max_connections=100', '-c autovacuum=off', '-c logging_collector=off',
+      ...(logStatements ? ['-c log_statement=all'] : []),
+    ].join(' ');
+    await pgCmd('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', settings, '-w', '-t', '30', 'start']);
+    running = true;
+  };
   try {
     await pgCmd('initdb', [
       '-D', dataDir, '-U', 'postgres', `--pwfile=${pwFile}`,
@@ -73,23 +83,19 @@ export async function startCluster({ fixtureSql = '' } = {}) {
     ]);
     await rm(pwFile, { force: true });
     port = await freePort();
-    const settings = [
-      `-p ${port}`, `-k ${dir}`,
-      '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
-      '-c shared_buffers=16MB', '-c max_connections=100', '-c autovacuum=off', '-c logging_collector=off',
-    ].join(' ');
-    await pgCmd('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', settings, '-w', '-t', '30', 'start']);
+    await start();
   } catch (err) {
     await stop();
-    throw new Error(`could not start PostgreSQL for the benchmark: ${err.message}`, { cause: err });
+    throw new Error(`could not start a throwaway PostgreSQL: ${err.message}`, { cause: err });
   }
 
-  const admin = async (database = 'app') => {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: adminPassword, database, connectionTimeoutMillis: 10_000 });
-    client.on('error', () => {});
+  const connect = async (user, password, database) => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user, password, database, connectionTimeoutMillis: 10_000 });
+    client.on('error', () => {}); // a terminated backend must not crash the caller
     await client.connect();
     return client;
   };
+  const admin = (database = 'app') => connect('postgres', adminPassword, database);
   try {
     const boot = await admin('postgres');
     await boot.query('CREATE DATABASE app').finally(() => boot.end());
@@ -101,7 +107,12 @@ export async function startCluster({ fixtureSql = '' } = {}) {
     await stop();
     throw err;
   }
-  return { host: '127.0.0.1', port, adminUser: 'postgres', adminPassword, database: 'app', dir, logFile, admin, stop };
+  // Fast shutdown: sessions are disconnected, as when a real server goes down.
+  const pause = async () => {
+    await pgCmd('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+    running = false;
+  };
+  return { host: '127.0.0.1', port, adminUser: 'postgres', adminPassword, database: 'app', dir, dataDir, logFile, admin, connect, pause, resume: start, stop };
 }
 
 /** As root the cluster runs as the `postgres` OS user that the apt package creates. */

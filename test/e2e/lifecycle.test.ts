@@ -23,8 +23,6 @@ import {
   roleRecord,
   sessionAlive,
   sleep,
-  startServer,
-  stopServer,
   whenGone,
 } from './support.js';
 
@@ -81,17 +79,17 @@ describe('expiry', () => {
     const w = await world();
     const minted = await mintUri(w, ['--role', 'short', '--ttl', '5s']);
     const expiresAt = Date.parse(minted.expires_at);
-    await stopServer(server);
+    await server.pause();
     let restarted = false;
     try {
       await sleep(Math.max(0, expiresAt + 2_000 - Date.now()));
       // The reaper keeps the lease until the server confirms the login is gone.
       expect(await leaseFiles(w.home)).toEqual([`${minted.id}.json`]);
       expect(await reaperPid(w.home), 'the reaper gave up while the server was down').not.toBeNull();
-      await startServer(server);
+      await server.resume();
       restarted = true;
     } finally {
-      if (!restarted) await startServer(server).catch(() => {});
+      if (!restarted) await server.resume().catch(() => {});
     }
     const back = Date.now();
     const goneAt = await whenGone(server, minted.user, back + 6_000);

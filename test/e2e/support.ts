@@ -2,17 +2,14 @@
  * Shared pieces of the lifecycle e2e tests (not a test file itself): minting through the real
  * binary, proving a login works or not, finding a world's processes, stopping/starting the server.
  */
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import pg from 'pg';
-import { PG_BIN, type PgServer } from '../helpers/pg-server.js';
+import type { PgServer } from '../helpers/pg-server.js';
 import type { JitWorld, RunOptions } from '../helpers/jit-cli.js';
 import { ask } from '../../src/reaper/reaper-client.js';
 
-const execFileP = promisify(execFile);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -38,8 +35,8 @@ export function passwordOf(uri: string): string {
   return decodeURIComponent(new URL(uri).password);
 }
 
-/** Try a brand-new login with the URI's credentials: true when the server lets it in. */
-export async function canLogin(uri: string): Promise<boolean> {
+/** A client for the URI's login, not yet connected; terminated backends must not crash the test. */
+function clientFor(uri: string): pg.Client {
   const u = new URL(uri);
   const client = new pg.Client({
     host: u.hostname,
@@ -50,6 +47,12 @@ export async function canLogin(uri: string): Promise<boolean> {
     connectionTimeoutMillis: 5_000,
   });
   client.on('error', () => {});
+  return client;
+}
+
+/** Try a brand-new login with the URI's credentials: true when the server lets it in. */
+export async function canLogin(uri: string): Promise<boolean> {
+  const client = clientFor(uri);
   try {
     await client.connect();
     await client.query('SELECT 1');
@@ -63,16 +66,7 @@ export async function canLogin(uri: string): Promise<boolean> {
 
 /** An open session as the minted login (the caller ends it). */
 export async function openSession(uri: string): Promise<pg.Client> {
-  const u = new URL(uri);
-  const client = new pg.Client({
-    host: u.hostname,
-    port: Number(u.port),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: u.pathname.slice(1),
-    connectionTimeoutMillis: 5_000,
-  });
-  client.on('error', () => {}); // the backend is terminated on purpose
+  const client = clientFor(uri);
   await client.connect();
   await client.query('SELECT 1');
   return client;
@@ -138,23 +132,6 @@ export async function roleRecord(server: PgServer, login: string): Promise<{ val
   } finally {
     await c.end();
   }
-}
-
-const asRoot = process.getuid?.() === 0;
-function pgCtl(args: string[]) {
-  const bin = join(PG_BIN, 'pg_ctl');
-  return asRoot ? execFileP('runuser', ['-u', 'postgres', '--', bin, ...args]) : execFileP(bin, args);
-}
-
-/** Stop the test server (fast shutdown: sessions are disconnected). */
-export async function stopServer(server: PgServer): Promise<void> {
-  await pgCtl(['-D', server.dataDir, '-m', 'fast', '-w', 'stop']);
-}
-
-/** Start it again on the same port and socket directory. */
-export async function startServer(server: PgServer): Promise<void> {
-  const opts = `-p ${server.port} -k ${dirname(server.dataDir)} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c autovacuum=off`;
-  await pgCtl(['-D', server.dataDir, '-l', server.logFile, '-o', opts, '-w', '-t', '30', 'start']);
 }
 
 /** Poll until the role is gone; the time it was first seen gone (ms since epoch), or null at the deadline. */
