@@ -8,6 +8,12 @@ import { statePaths } from './paths.js';
  * One JSON file per lease under `$JIT_HOME/leases/`: every write is an atomic rename of that
  * lease's own file, so concurrent jit processes and the reaper never need a lock.
  */
+/** What scan() found: leases it could read, and files it could not. */
+export interface LeaseScan {
+  leases: Lease[];
+  unreadable: Array<{ id: string; reason: string }>;
+}
+
 export class LeaseStore {
   readonly dir: string;
 
@@ -49,25 +55,36 @@ export class LeaseStore {
     });
   }
 
-  /** Every lease on this machine, oldest first. Unreadable files (a crash mid-write) are skipped. */
+  /** Every readable lease on this machine, oldest first. */
   async list(): Promise<Lease[]> {
+    return (await this.scan()).leases;
+  }
+
+  /**
+   * Every lease file: the readable ones, oldest first, and the ids of those present but not
+   * readable as a lease (emptied, truncated, edited), which the reaper must not forget.
+   */
+  async scan(): Promise<LeaseScan> {
     let names: string[];
     try {
       names = await readdir(this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { leases: [], unreadable: [] };
       throw err;
     }
     const leases: Lease[] = [];
+    const unreadable: LeaseScan['unreadable'] = [];
     for (const name of names) {
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
       try {
         leases.push(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as Lease);
-      } catch {
-        // a file removed between readdir and read, or a torn write from a killed process
+      } catch (err) {
+        // a file removed between readdir and read is simply gone
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        unreadable.push({ id: name.slice(0, -'.json'.length), reason: err instanceof Error ? err.message : String(err) });
       }
     }
-    return leases.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return { leases: leases.sort((a, b) => a.createdAt.localeCompare(b.createdAt)), unreadable };
   }
 
   /** Find by lease id or by login name. */
