@@ -104,22 +104,30 @@ describe('command source', () => {
     expect(await cmd('cat; echo done')).toBe('done');
   });
 
-  it('reports the exit code and the last stderr line', async () => {
+  it('reports the exit code and never the stderr', async () => {
     const err = await failure(cmd('echo first >&2; echo "item not found" >&2; exit 3'));
-    expect(err.message).toBe('admin password command exited with code 3: item not found');
+    expect(err.message).toBe('admin password command exited with code 3');
+    expect(err.message).not.toMatch(/item not found|first/);
     expect(err.exitCode).toBe(1);
     expect(err.hint).toMatch(/admin\.password/);
   });
 
   it('never quotes the secret, even when the failing command echoes it to stderr', async () => {
     const err = await failure(cmd('printf "%s\\n" "$PW"; echo "bad token $PW" >&2; exit 1', { PW: SECRET }));
-    expect(err.message).toBe('admin password command exited with code 1: bad token ***');
+    expect(err.message).toBe('admin password command exited with code 1');
     expectNoSecret(err);
+  });
+
+  it('does not print a secret the failing command wrote only to stderr', async () => {
+    // Nothing on stdout, so redact() has never been told about this value.
+    const err = await failure(cmd('echo "vault token s.Zq8unregisteredSecretValue42" >&2; exit 1'));
+    expect(err.message).toBe('admin password command exited with code 1');
+    expectNoSecret(err, 's.Zq8unregisteredSecretValue42');
   });
 
   it('redacts secret-looking text in stderr it was never told about', async () => {
     const err = await failure(cmd('echo "connect postgres://admin:hunter2x@db failed" >&2; exit 2'));
-    expect(err.message).toBe('admin password command exited with code 2: connect postgres://admin:***@db failed');
+    expect(err.message).toBe('admin password command exited with code 2');
     expectNoSecret(err, 'hunter2x');
   });
 

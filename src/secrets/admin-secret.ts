@@ -57,20 +57,23 @@ export async function resolveAdminSecret(source: string, account: string, deps: 
   return secret;
 }
 
-/** Runs CMD through the shell; stdout is the secret, stderr is kept for the error message only. */
+/**
+ * Runs CMD through the shell; stdout is the secret. Its stderr is never shown: a failing secret
+ * command (a vault CLI, a script) may write the secret, a token or a URL holding one there, in a
+ * form redact() cannot recognise. The user reruns the command by hand to read it.
+ */
 async function runSecretCommand(command: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   const windows = process.platform === 'win32';
   const [shell, args] = windows ? [env.ComSpec ?? 'cmd.exe', ['/d', '/s', '/c', `"${command}"`]] : ['/bin/sh', ['-c', command]];
-  const hint = `run the admin.password command by hand to see why, or ${POLICY_HINT}`;
-  const { code, signal, stdout, stderr, timedOut, spawnError } = await run(shell, args, env, windows, timeoutMs);
+  const hint = `run the admin.password command by hand to see its error output (jit never shows it: it may hold a secret), or ${POLICY_HINT}`;
+  const { code, signal, stdout, timedOut, spawnError } = await run(shell, args, env, windows, timeoutMs);
   if (spawnError) throw runtimeError(`could not run the admin password command: ${redact(spawnError.message)}`, hint);
   // Whatever reached stdout may be (part of) the secret; mask it before quoting stderr.
   registerSecret(stdout.trim());
-  const last = lastLine(stderr);
   if (timedOut) throw runtimeError(`admin password command did not finish within ${timeoutMs / 1000} s`, hint);
   if (code !== 0) {
     const why = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
-    throw runtimeError(`admin password command ${why}${last ? `: ${last}` : ''}`, hint);
+    throw runtimeError(`admin password command ${why}`, hint);
   }
   // Only the newline the command itself ends with: a secret may legitimately end in spaces.
   const secret = stdout.replace(/\r?\n$/, '');
@@ -78,11 +81,6 @@ async function runSecretCommand(command: string, env: NodeJS.ProcessEnv, timeout
   return secret;
 }
 
-function lastLine(text: string): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-  const line = lines.at(-1) ?? '';
-  return redact(line.length > 200 ? `${line.slice(0, 199)}…` : line);
-}
 
 interface RunResult {
   code: number | null;
