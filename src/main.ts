@@ -1,5 +1,6 @@
 import { EXIT, isJitError } from './core/errors.js';
 import { redact } from './core/redact.js';
+import { escapeControl } from './core/terminal-text.js';
 
 /**
  * Parse, run, and turn whatever happened into an exit code. The only place that prints errors:
@@ -12,7 +13,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: 
   // they must not crash jit before it has revoked.
   process.stderr.on('error', () => {});
   process.stdout.on('error', () => {});
-  const errOut = (line: string) => process.stderr.write(`${redact(line)}\n`);
+  // Messages carry server, driver and policy text others wrote: escape their control characters
+  // (the stack keeps its line breaks); the coloured label is jit's own and stays raw.
+  const errOut = (label: string, text: string, keep = '') => process.stderr.write(`${label}${escapeControl(redact(text), keep)}\n`);
   const paint = async () => {
     const color = process.stderr.isTTY && env.NO_COLOR === undefined && env.TERM !== 'dumb' && !argv.includes('--no-color') && !argv.includes('--json');
     if (!color) return { error: 'error:', hint: 'hint:' };
@@ -32,15 +35,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: 
   } catch (err) {
     const label = await paint();
     if (isJitError(err)) {
-      errOut(`${label.error} ${err.message}`);
-      if (err.hint) errOut(`${label.hint} ${err.hint}`);
-      if (debug && err.cause instanceof Error && err.cause.stack) errOut(err.cause.stack);
-      if (debug && err.stack) errOut(err.stack);
+      errOut(`${label.error} `, err.message);
+      if (err.hint) errOut(`${label.hint} `, err.hint);
+      if (debug && err.cause instanceof Error && err.cause.stack) errOut('', err.cause.stack, '\n');
+      if (debug && err.stack) errOut('', err.stack, '\n');
       return err.exitCode;
     }
     const message = err instanceof Error ? err.message : String(err);
-    errOut(`${label.error} ${message.split('\n')[0]}`);
-    errOut(debug && err instanceof Error && err.stack ? err.stack : `${label.hint} this is a bug in jit; run again with --debug for the stack trace`);
+    errOut(`${label.error} `, message.split('\n')[0]!);
+    if (debug && err instanceof Error && err.stack) errOut('', err.stack, '\n');
+    else errOut(`${label.hint} `, 'this is a bug in jit; run again with --debug for the stack trace');
     return EXIT.runtime;
   }
 }

@@ -1,22 +1,37 @@
 import type { IO } from './io.js';
 import type { Lease } from '../leases/lease.js';
+import { escapeControl, safeJson } from '../core/terminal-text.js';
 
-/** One data line on stdout. */
+// Everything below prints text that may hold what others wrote (a reason, a query, a server's
+// message): control and bidi characters are shown escaped, never sent to the terminal raw.
+
+/** Data on stdout; jit's own line breaks (and tabs) kept, every other control character escaped. */
 export function printData(io: IO, text: string): void {
-  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const safe = escapeControl(text, '\n\t');
+  io.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);
 }
 
+/** JSON on stdout, with DEL, C1 and bidi characters escaped as \uXXXX too. */
 export function printJson(io: IO, value: unknown): void {
-  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  io.stdout.write(`${safeJson(value, 2)}\n`);
 }
 
 /** A notice for people on stderr; silent with --quiet or --json. */
 export function notice(io: IO, text: string): void {
   if (io.quiet || io.json) return;
   try {
-    io.stderr.write(`${text}\n`);
+    io.stderr.write(`${escapeControl(text, '\n')}\n`);
   } catch {
     // the terminal may be gone (SIGHUP); notices are best effort
+  }
+}
+
+/** A problem line on stderr (`error: DB: …`, `failed …`, `warning: …`); shown even with --json. */
+export function problem(io: IO, text: string): void {
+  try {
+    io.stderr.write(`${escapeControl(text, '\n')}\n`);
+  } catch {
+    // the terminal may be gone (SIGHUP)
   }
 }
 
@@ -34,8 +49,10 @@ export function relative(targetIso: string, nowMs: number): string {
 }
 
 /** Plain fixed-width table for people. */
-export function table(rows: string[][]): string {
-  if (rows.length === 0) return '';
+export function table(rawRows: string[][]): string {
+  if (rawRows.length === 0) return '';
+  // Escape before measuring, so the columns line up with what the terminal shows.
+  const rows = rawRows.map((r) => r.map((c) => escapeControl(c)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }

@@ -1,3 +1,4 @@
+import { escapeControl } from '../core/terminal-text.js';
 import { Command, CommanderError, Option } from 'commander';
 import { systemIO } from './io.js';
 import { systemDeps, type Deps } from './deps.js';
@@ -94,7 +95,7 @@ export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: Pr
     .option('--debug', 'show stack traces')
     .exitOverride()
     .showHelpAfterError('hint: run the command with --help for usage')
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(escapeControl(s, '\n')), writeOut: (s) => process.stdout.write(s) });
 
   const makeDeps = (opts: GlobalOptions): Deps =>
     ctx.deps ? ctx.deps(opts) : systemDeps({ io: systemIO(opts, env), env, cwd: ctx.cwd, policyFlag: opts.policy, entryScript: ctx.entryScript });

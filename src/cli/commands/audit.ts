@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { parseDuration } from '../../core/duration.js';
 import { printData, printJson, notice } from '../output.js';
+import { quoteText } from '../../core/terminal-text.js';
 
 /** `jit audit [--since D] [--json]`: the local audit trail. */
 export async function run(_args: unknown[], flags: { since?: string }, deps: Deps): Promise<number> {
@@ -20,8 +21,8 @@ export async function run(_args: unknown[], flags: { since?: string }, deps: Dep
     if (e.ttl) bits.push(`ttl=${e.ttl}`);
     if (e.cause) bits.push(`cause=${e.cause}${e.already_gone ? ' (already gone)' : ''}`);
     if (e.actor && e.actor !== `${e.requester}@${e.requester_host}`) bits.push(`actor=${e.actor}`);
-    if (e.reason) bits.push(`reason=${JSON.stringify(e.reason)}`);
-    if (e.error) bits.push(`error=${JSON.stringify(e.error)}`);
+    if (e.reason) bits.push(`reason=${quoteText(e.reason)}`);
+    if (e.error) bits.push(`error=${quoteText(e.error)}`);
     return bits.filter(Boolean).join('  ');
   });
   printData(deps.io, lines.join('\n'));

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import type { Lease } from '../../leases/lease.js';
 import { isDue, serverNow } from '../../leases/lease.js';
 import { discoverLogins, selectDatabases } from '../../lifecycle/server-logins.js';
-import { notice, printData, printJson, relative, table } from '../output.js';
+import { notice, printData, printJson, relative, table, problem } from '../output.js';
 
 function localState(lease: Lease, now: number): string {
   if (lease.state !== 'active') return lease.state;
@@ -60,7 +60,7 @@ async function listAll(database: string | undefined, deps: Deps): Promise<number
     }
   }
   const failed = found.filter((f) => f.error);
-  for (const f of failed) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
+  for (const f of failed) problem(deps.io, `error: ${f.db.name}: ${f.error}`);
   if (deps.io.json) printJson(deps.io, rows.map(({ server_now: _, ...row }) => row));
   else if (rows.length === 0 && failed.length === 0) notice(deps.io, 'no jit logins on the configured databases');
   else {

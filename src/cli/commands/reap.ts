@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { isAbandonedIntent, isDue } from '../../leases/lease.js';
 import { revokeLease } from '../../lifecycle/revoke.js';
 import { discoverLogins, revokeServerLogins, selectDatabases, type LoginOutcome } from '../../lifecycle/server-logins.js';
-import { notice, printJson } from '../output.js';
+import { notice, printJson, problem } from '../output.js';
 import { redact } from '../../core/redact.js';
 
 /**
@@ -28,7 +28,7 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
   const found = await discoverLogins(policy, dbs, deps);
   for (const f of found) {
     if (f.error) {
-      deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
+      problem(deps.io, `error: ${f.db.name}: ${f.error}`);
       continue;
     }
     const serverNow = (f.serverNow ?? new Date()).getTime();
@@ -44,7 +44,7 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
   else {
     for (const o of outcomes) {
       if (o.ok) notice(deps.io, `reaped ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}`);
-      else deps.io.stderr.write(`failed ${o.login} on ${o.database}: ${o.error}\n`);
+      else problem(deps.io, `failed ${o.login} on ${o.database}: ${o.error}`);
     }
     if (outcomes.length === 0 && !found.some((f) => f.error)) notice(deps.io, 'nothing expired');
   }

@@ -4,7 +4,7 @@ import { EXIT, JitError, usageError } from '../../core/errors.js';
 import { revokeLease } from '../../lifecycle/revoke.js';
 import { discoverLogins, revokeServerLogins, selectDatabases, type LoginOutcome } from '../../lifecycle/server-logins.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
-import { notice, printJson } from '../output.js';
+import { notice, printJson, problem } from '../output.js';
 
 interface RevokeFlags {
   all?: boolean;
@@ -59,10 +59,10 @@ async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
   const policy = await deps.policy();
   const found = await discoverLogins(policy, selectDatabases(policy, flags.database), deps);
   const total = found.reduce((n, f) => n + f.logins.length, 0);
-  for (const f of found) if (f.error) deps.io.stderr.write(`error: ${f.db.name}: ${f.error}\n`);
+  for (const f of found) if (f.error) problem(deps.io, `error: ${f.db.name}: ${f.error}`);
   if (total > 0 && !flags.yes) {
     const names = found.flatMap((f) => f.logins.map((l) => `  ${f.db.name}  ${l.login}${l.marker ? `  (${l.marker.requester}@${l.marker.requester_host}, ${l.marker.role})` : ''}`));
-    deps.io.stderr.write(`${names.join('\n')}\n`);
+    problem(deps.io, names.join('\n'));
     const ok = await (await deps.prompter()).confirm(`Revoke these ${total} login(s) and end their sessions?`, false);
     if (!ok) throw new JitError('cancelled; nothing was revoked', { exitCode: EXIT.cancelled });
   }
@@ -80,6 +80,6 @@ function report(deps: Deps, outcomes: LoginOutcome[]): void {
   }
   for (const o of outcomes) {
     if (o.ok) notice(deps.io, `revoked ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}`);
-    else deps.io.stderr.write(`failed ${o.login} on ${o.database}: ${o.error}\n`);
+    else problem(deps.io, `failed ${o.login} on ${o.database}: ${o.error}`);
   }
 }

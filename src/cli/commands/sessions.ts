@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { selectDatabases, adminRefOfDb, homeOf } from '../../lifecycle/server-logins.js';
 import { withAdmin } from '../../lifecycle/admin-access.js';
 import { redact } from '../../core/redact.js';
-import { printData, printJson, notice, table } from '../output.js';
+import { printData, printJson, notice, table, problem } from '../output.js';
 
 /** `jit sessions [DB]`: live sessions of jit logins, for on-call. */
 export async function run([database]: [string | undefined], _flags: unknown, deps: Deps): Promise<number> {
@@ -32,7 +32,7 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
       });
     } catch (err) {
       failed++;
-      deps.io.stderr.write(`error: ${db.name}: ${redact(err instanceof Error ? err.message : String(err))}\n`);
+      problem(deps.io, `error: ${db.name}: ${redact(err instanceof Error ? err.message : String(err))}`);
     }
   }
   if (deps.io.json) printJson(deps.io, rows);
