@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { parseDuration, formatDuration, MIN_TTL_MS } from '../../core/duration.js';
 import { usageError } from '../../core/errors.js';
-import { markerOf, serverNow } from '../../leases/lease.js';
+import { isDue, markerOf, serverNow } from '../../leases/lease.js';
 import { leaseFields } from '../../leases/audit-log.js';
 import { withAdmin } from '../../lifecycle/admin-access.js';
 import { adminRefOf } from '../../lifecycle/lease-ref.js';
@@ -15,6 +15,10 @@ export async function run([id]: [string], flags: { ttl: string }, deps: Deps): P
   if (!lease) throw usageError(`no lease "${id}" on this machine`, 'see `jit list`');
   if (lease.state !== 'active') throw usageError(`lease ${lease.id} is ${lease.state}`, 'only an active lease can be extended');
   const now = serverNow(lease, deps.now());
+  // Expired is final: moving VALID UNTIL out again would bring a dead login back to life.
+  if (isDue(lease, deps.now())) {
+    throw usageError(`lease ${lease.id} (${lease.user}) expired ${relative(lease.expiresAt, now)}; expired is final`, 'mint a new login (jit uri / jit connect)');
+  }
   const expiresAt = now + ttlMs;
   const max = Date.parse(lease.maxExpiresAt);
   if (expiresAt > max) {

@@ -1,6 +1,6 @@
 import { EXIT, JitError, isJitError } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
-import { MARKER_CONFLICT_SQLSTATE } from './postgres-sql.js';
+import { EXPIRED_SQLSTATE, MARKER_CONFLICT_SQLSTATE } from './postgres-sql.js';
 
 /** Where the error happened, for messages that say which server, user and step. */
 export interface PgErrorContext {
@@ -97,6 +97,8 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
       return make(`PostgreSQL at ${at} reported a conflict with concurrent work: ${msg}`, 'retry the command');
     case '57014':
       return make(`a statement timed out on ${at}: ${msg}`, 'the server is busy or a lock is held; retry later');
+    case EXPIRED_SQLSTATE:
+      return make(`login ${ctx.login ?? '?'} has already expired by the clock of ${at}; expired is final`, 'mint a new login (jit uri / jit connect)');
     case MARKER_CONFLICT_SQLSTATE:
       return make(`${msg} on ${at}`, 'rename that role: jit finds its logins through a NOLOGIN role named jit');
   }

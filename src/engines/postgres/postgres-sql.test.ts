@@ -175,6 +175,9 @@ describe('extend', () => {
   it.each(HOSTILE)('moves VALID UNTIL and the marker in one transaction: %s', (name) => {
     expect(extendSql(name, new Date('2030-01-01T01:00:00Z'), marker).split(';\n')).toEqual([
       'BEGIN',
+      `DO ${dollarQuote(
+        `BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${escapeLiteral(name)} AND rolvaliduntil IS NOT NULL AND rolvaliduntil <= pg_catalog.now()) THEN RAISE EXCEPTION 'login has expired on the server' USING ERRCODE = 'JIT02'; END IF; END`,
+      )}`,
       `ALTER ROLE ${Q[name]} VALID UNTIL '2030-01-01T01:00:00.000+00'`,
       commentSql(name, marker),
       'COMMIT',

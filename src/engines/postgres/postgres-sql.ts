@@ -14,6 +14,9 @@ export const MINT_LOCK_KEY = '7667787793781321332'; // 'jit_mint' as a big-endia
 /** Raised by the marker check below; translated in postgres-errors.ts. */
 export const MARKER_CONFLICT_SQLSTATE = 'JIT01';
 
+/** Raised by extendSql when the login's VALID UNTIL is already past on the server's clock. */
+export const EXPIRED_SQLSTATE = 'JIT02';
+
 const TABLE_PRIVILEGES = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']);
 const SEQUENCE_PRIVILEGES = new Set(['USAGE', 'SELECT', 'UPDATE']);
 
@@ -143,8 +146,16 @@ export function commentSql(login: string, marker: LeaseMarker): string {
 }
 
 export function extendSql(login: string, validUntil: Date, marker: LeaseMarker): string {
+  // Expired is final, by the server's clock: a laptop with a skewed clock or a stale lease file
+  // must not bring a login back to life by moving VALID UNTIL out again.
+  const refuse = dollarQuote(
+    `BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${escapeLiteral(login)} ` +
+      `AND rolvaliduntil IS NOT NULL AND rolvaliduntil <= pg_catalog.now()) THEN ` +
+      `RAISE EXCEPTION 'login has expired on the server' USING ERRCODE = '${EXPIRED_SQLSTATE}'; END IF; END`,
+  );
   return [
     'BEGIN',
+    `DO ${refuse}`,
     `ALTER ROLE ${ident(login)} VALID UNTIL ${timestampLiteral(validUntil)}`,
     commentSql(login, marker),
     'COMMIT',

@@ -1,0 +1,66 @@
+/**
+ * Lifecycle edges: extend after expiry, leases revoked from another machine, a login this admin
+ * cannot drop.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
+import { canLogin, mintUri } from './support.js';
+
+let server: PgServer;
+const worlds: JitWorld[] = [];
+const world = async (env?: NodeJS.ProcessEnv, policy?: string) => {
+  const w = await makeWorld(server, { env, policy });
+  worlds.push(w);
+  return w;
+};
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+
+afterAll(async () => {
+  for (const w of worlds) await w.cleanup().catch(() => {});
+  await server?.stop();
+});
+
+async function validUntil(login: string): Promise<string | null> {
+  const admin = await server.admin();
+  try {
+    const { rows } = await admin.query('SELECT rolvaliduntil::text AS v FROM pg_roles WHERE rolname = $1', [login]);
+    return rows[0]?.v ?? null;
+  } finally {
+    await admin.end();
+  }
+}
+
+describe('extend on an expired lease', () => {
+  it('refuses locally once the lease is past its expiry, and the login stays dead', async () => {
+    // No reaper: the expired login is still on the server, as after a laptop sleep.
+    const w = await world({ JIT_NO_REAPER: '1' });
+    const minted = await mintUri(w, ['--role', 'short', '--ttl', '5s']);
+    expect(await waitFor(async () => !(await canLogin(minted.uri)), 15_000, 250)).toBe(true);
+    const before = await validUntil(minted.user);
+    const res = await w.run(['extend', minted.id, '--ttl', '30s']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/^error: lease \S+ \(jit_\S+\) expired .* ago; expired is final\nhint: mint a new login/);
+    expect(await validUntil(minted.user)).toBe(before);
+    expect(await canLogin(minted.uri)).toBe(false);
+  });
+
+  it("refuses on the server when the server's clock says the login expired, whatever the lease file says", async () => {
+    const w = await world({ JIT_NO_REAPER: '1' });
+    const minted = await mintUri(w, ['--role', 'readonly', '--ttl', '15m']);
+    const admin = await server.admin();
+    try {
+      await admin.query(`ALTER ROLE "${minted.user}" VALID UNTIL '2001-01-01 00:00:00+00'`);
+    } finally {
+      await admin.end();
+    }
+    const res = await w.run(['extend', minted.id, '--ttl', '30m']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(new RegExp(`^error: login ${minted.user} has already expired by the clock of 127\\.0\\.0\\.1:\\d+; expired is final\\nhint: mint a new login`));
+    expect(await validUntil(minted.user)).toBe('2001-01-01 00:00:00+00');
+    expect(await canLogin(minted.uri)).toBe(false);
+  });
+});
