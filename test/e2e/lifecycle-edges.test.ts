@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PgServer } from '../helpers/pg-server.js';
-import { makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
+import { makeWorld, roleExists, testPolicy as testPolicyFor, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { canLogin, mintUri } from './support.js';
 
 let server: PgServer;
@@ -62,5 +62,40 @@ describe('extend on an expired lease', () => {
     expect(res.stderr).toMatch(new RegExp(`^error: login ${minted.user} has already expired by the clock of 127\\.0\\.0\\.1:\\d+; expired is final\\nhint: mint a new login`));
     expect(await validUntil(minted.user)).toBe('2001-01-01 00:00:00+00');
     expect(await canLogin(minted.uri)).toBe(false);
+  });
+});
+
+/** The test policy with another admin, e.g. a non-superuser one. */
+function policyWithAdmin(user: string, env: string): string {
+  return testPolicyFor(server).replace('user: postgres', `user: ${user}`).replace('env:JIT_TEST_ADMIN_PW', `env:${env}`);
+}
+
+describe('a login minted through a superuser admin, revoked by a non-superuser admin', () => {
+  it('is reported in one line naming the login, why, and what to do; exit 1', async () => {
+    const admin = await server.admin();
+    try {
+      await admin.query(`CREATE ROLE limited_rev LOGIN CREATEROLE PASSWORD 'limited-rev-pw'`);
+      await admin.query('GRANT pg_signal_backend TO limited_rev');
+      await admin.query('GRANT SELECT ON public.orders, public.customers TO limited_rev WITH GRANT OPTION');
+    } finally {
+      await admin.end();
+    }
+    const minter = await world({ JIT_NO_REAPER: '1' });
+    const minted = await mintUri(minter, ['--role', 'readonly']);
+    const oncall = await world({ LIMITED_PW: 'limited-rev-pw', JIT_NO_REAPER: '1' }, policyWithAdmin('limited_rev', 'LIMITED_PW'));
+    const res = await oncall.run(['revoke', minted.user]);
+    const why = (login: string) =>
+      `${login} is blocked (NOLOGIN) but not dropped: limited_rev cannot remove what another admin granted it (2BP01); ` +
+      'revoke it with the policy whose admin minted it, or as a superuser';
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`failed ${minted.user} on testdb: ${why(minted.user)}\n`);
+    expect(await roleExists(server, minted.user)).toBe(true);
+    expect(await canLogin(minted.uri)).toBe(false);
+    const all = await oncall.run(['revoke', '--all', '--yes']);
+    expect(all.code).toBe(1);
+    expect(all.stderr).toBe(`failed ${minted.user} on testdb: ${why(minted.user)}\n`);
+    // The superuser policy still revokes it.
+    expect((await minter.run(['revoke', minted.id])).code).toBe(0);
+    expect(await roleExists(server, minted.user)).toBe(false);
   });
 });

@@ -115,7 +115,22 @@ async function revokeLocked(ctx: RevokeContext, login: string): Promise<RevokeRe
     info = again;
   }
   const still = await roleInfo(ctx.client, login).catch(() => info);
+  if (still && errors.some((e) => /\((2BP01|42501)\)$/.test(e))) errors = [notOursToDrop(login, ctx.target.adminUser, errors)];
   return { login, gone: still === null, terminated, errors };
+}
+
+/**
+ * A login whose grants or memberships another admin gave (e.g. one minted through a superuser
+ * admin's policy) keeps them after this admin's DROP OWNED, so DROP ROLE fails with 2BP01, or
+ * 42501 when this admin may not alter it at all. Say so plainly instead of listing steps.
+ */
+function notOursToDrop(login: string, adminUser: string, errors: string[]): string {
+  const blocked = !errors.some((e) => e.startsWith('block login:'));
+  const code = errors.some((e) => e.endsWith('(42501)')) ? '42501' : '2BP01';
+  return (
+    `${login} is ${blocked ? 'blocked (NOLOGIN) but' : 'still able to log in and'} not dropped: ${adminUser} cannot remove ` +
+    `what another admin granted it (${code}); revoke it with the policy whose admin minted it, or as a superuser`
+  );
 }
 
 async function dropOwnedIn(ctx: RevokeContext, database: string, login: string): Promise<void> {
