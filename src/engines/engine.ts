@@ -12,6 +12,8 @@ export interface ServerTarget {
   adminUser: string;
   /** Postgres: role that receives what a login owned (REASSIGN OWNED) instead of dropping it. */
   owner?: string;
+  /** Give up connecting after this long (default 10 s); set per call, never stored in a lease. */
+  connectTimeoutMs?: number;
 }
 
 export function targetFromConfig(db: DatabaseConfig): ServerTarget {

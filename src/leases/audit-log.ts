@@ -15,7 +15,7 @@ export type AuditEvent =
   | 'revoke-failed';
 
 /** Why a login was revoked. */
-export type RevokeCause = 'exit' | 'expiry' | 'manual' | 'revoke-all' | 'reap' | 'mint-failed' | 'crash-recovery';
+export type RevokeCause = 'exit' | 'expiry' | 'manual' | 'revoke-all' | 'reap' | 'mint-failed' | 'crash-recovery' | 'revoked-elsewhere';
 
 export interface AuditEntry {
   time: string;

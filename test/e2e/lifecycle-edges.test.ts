@@ -99,3 +99,42 @@ describe('a login minted through a superuser admin, revoked by a non-superuser a
     expect(await roleExists(server, minted.user)).toBe(false);
   });
 });
+
+describe('jit list after the login was revoked from another machine', () => {
+  it('no longer lists the lease as active: it says revoked-elsewhere once, removes the file and audits it', async () => {
+    const w = await world({ JIT_NO_REAPER: '1' });
+    const gone = await mintUri(w, ['--role', 'readonly']);
+    const kept = await mintUri(w, ['--role', 'writer']);
+    // Another machine's `revoke --all` (or a DBA): the role disappears behind this machine's back.
+    const admin = await server.admin();
+    try {
+      await admin.query(`DROP OWNED BY "${gone.user}"`);
+      await admin.query(`DROP ROLE "${gone.user}"`);
+    } finally {
+      await admin.end();
+    }
+    const res = await w.run(['list']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(new RegExp(`${gone.id} .*${gone.user} .* revoked-elsewhere \\(login gone from the server; lease removed\\)`));
+    expect(res.stdout).toMatch(new RegExp(`${kept.id} .*${kept.user} .* active$`, 'm'));
+
+    const json = JSON.parse((await w.run(['list', '--json'])).stdout) as Array<{ id: string; state: string }>;
+    expect(json.map((l) => [l.id, l.state])).toEqual([[kept.id, 'active']]);
+    const audit = JSON.parse((await w.run(['audit', '--json'])).stdout) as Array<Record<string, unknown>>;
+    expect(audit).toContainEqual(expect.objectContaining({ event: 'revoke', cause: 'revoked-elsewhere', lease: gone.id, login: gone.user }));
+    expect((await w.run(['revoke', kept.id])).code).toBe(0);
+  });
+
+  it('says when the server could not be reached, and shows the lease as active, unverified', async () => {
+    const w = await world({ JIT_NO_REAPER: '1' });
+    const minted = await mintUri(w, ['--role', 'readonly']);
+    const blind = await w.run(['list'], { env: { JIT_TEST_ADMIN_PW: 'wrong-password' } });
+    expect(blind.code).toBe(0);
+    expect(blind.stdout).toMatch(new RegExp(`${minted.id} .* active \\(unverified\\)$`, 'm'));
+    expect(blind.stderr).toMatch(/^warning: testdb: could not check its leases on the server \(.*password authentication failed.*\); they are shown as active, unverified$/m);
+    const json = JSON.parse((await w.run(['list', '--json'], { env: { JIT_TEST_ADMIN_PW: 'wrong-password' } })).stdout) as Array<Record<string, unknown>>;
+    expect(json).toEqual([expect.objectContaining({ id: minted.id, state: 'active', verified: false })]);
+    expect(await roleExists(server, minted.user)).toBe(true);
+    expect((await w.run(['revoke', minted.id])).code).toBe(0);
+  });
+});

@@ -2,9 +2,11 @@ import type { Deps } from '../deps.js';
 import type { Lease } from '../../leases/lease.js';
 import { isDue, serverNow } from '../../leases/lease.js';
 import { discoverLogins, selectDatabases } from '../../lifecycle/server-logins.js';
+import { reconcileLeases, type Reconciled } from '../../lifecycle/reconcile.js';
 import { notice, printData, printJson, relative, table, problem } from '../output.js';
 
-function localState(lease: Lease, now: number): string {
+function localState(lease: Lease, now: number, checked: Reconciled): string {
+  if (checked.revokedElsewhere.has(lease.id)) return 'revoked-elsewhere';
   if (lease.state !== 'active') return lease.state;
   return isDue(lease, now) ? 'expired' : 'active';
 }
@@ -19,10 +21,22 @@ export async function run(_args: unknown[], flags: { all?: boolean; database?: s
     if (policy) selectDatabases(policy, flags.database);
   }
   const leases = (await deps.leases.list()).filter((l) => !flags.database || l.database === flags.database);
+  // After `revoke --all` from another machine (or a DBA's DROP ROLE) the servers know better.
+  const checked = await reconcileLeases(leases, deps);
+  for (const p of checked.problems) problem(deps.io, `warning: ${p}`);
   if (deps.io.json) {
     printJson(
       deps.io,
-      leases.map((l) => ({ id: l.id, database: l.database, role: l.role, user: l.user, created_at: l.createdAt, expires_at: l.expiresAt, state: localState(l, now) })),
+      leases.map((l) => ({
+        id: l.id,
+        database: l.database,
+        role: l.role,
+        user: l.user,
+        created_at: l.createdAt,
+        expires_at: l.expiresAt,
+        state: localState(l, now, checked),
+        ...(checked.unverified.has(l.id) ? { verified: false } : {}),
+      })),
     );
     return 0;
   }
@@ -31,7 +45,11 @@ export async function run(_args: unknown[], flags: { all?: boolean; database?: s
     return 0;
   }
   const rows = [['ID', 'DATABASE', 'ROLE', 'LOGIN', 'EXPIRES', 'STATE']];
-  for (const l of leases) rows.push([l.id, l.database, l.role, l.user, relative(l.expiresAt, serverNow(l, now)), localState(l, now) + (l.lastError ? ` (${l.lastError})` : '')]);
+  for (const l of leases) {
+    const state = localState(l, now, checked);
+    const note = state === 'revoked-elsewhere' ? ' (login gone from the server; lease removed)' : checked.unverified.has(l.id) ? ' (unverified)' : l.lastError ? ` (${l.lastError})` : '';
+    rows.push([l.id, l.database, l.role, l.user, relative(l.expiresAt, serverNow(l, now)), state + note]);
+  }
   printData(deps.io, table(rows).trimEnd());
   return 0;
 }

@@ -22,7 +22,7 @@ export function adminClientConfig(target: ServerTarget, password: string, databa
     user: target.adminUser,
     password,
     ssl,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: target.connectTimeoutMs ?? 10_000,
     application_name: 'jit',
   };
 }
