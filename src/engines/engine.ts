@@ -1,4 +1,4 @@
-import type { DatabaseConfig, EngineName, Grant, TlsMode } from '../policy/types.js';
+import type { AdminAuth, DatabaseConfig, EngineName, Grant, TlsMode } from '../policy/types.js';
 
 /** Everything needed to reach a server as the admin; carried in leases so revocation outlives the policy. */
 export interface ServerTarget {
@@ -12,6 +12,8 @@ export interface ServerTarget {
   adminUser: string;
   /** Postgres: role that receives what a login owned (REASSIGN OWNED) instead of dropping it. */
   owner?: string;
+  /** The weakest password request the admin login answers (policy `admin.auth`); absent: SCRAM only. */
+  adminAuth?: AdminAuth;
 }
 
 export function targetFromConfig(db: DatabaseConfig): ServerTarget {
@@ -24,6 +26,7 @@ export function targetFromConfig(db: DatabaseConfig): ServerTarget {
     tls: db.tls,
     adminUser: db.admin.user,
     ...(db.owner ? { owner: db.owner } : {}),
+    ...(db.admin.auth && db.admin.auth !== 'scram-sha-256' ? { adminAuth: db.admin.auth } : {}),
   };
 }
 

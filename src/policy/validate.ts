@@ -3,11 +3,12 @@ import { usageError } from '../core/errors.js';
 import { IDENT, IDENT_RULE, KEY_NAME, KEY_NAME_RULE } from './names.js';
 import { validateRole } from './validate-role.js';
 import { PolicyReader, type Spot } from './yaml-reader.js';
-import type { AdminConfig, DatabaseConfig, EngineName, Policy, RoleConfig, TlsMode } from './types.js';
+import type { AdminAuth, AdminConfig, DatabaseConfig, EngineName, Policy, RoleConfig, TlsMode } from './types.js';
 
 const TOP_KEYS = ['version', 'databases'];
 const DB_KEYS = ['engine', 'host', 'port', 'database', 'tls', 'admin', 'owner', 'roles'];
-const ADMIN_KEYS = ['user', 'password'];
+const ADMIN_KEYS = ['user', 'password', 'auth'];
+const ADMIN_AUTH: readonly AdminAuth[] = ['scram-sha-256', 'md5', 'password'];
 const ENGINES: readonly EngineName[] = ['postgres', 'mysql'];
 const TLS: readonly TlsMode[] = ['disable', 'require', 'verify-full'];
 const DEFAULT_PORT: Record<EngineName, number> = { postgres: 5432, mysql: 3306 };
@@ -94,7 +95,16 @@ function adminConfig(r: PolicyReader, s: Spot): AdminConfig {
   const user = r.string(userSpot, 'a login name');
   if (/[\s\p{Cc}]/u.test(user)) r.fail(userSpot, 'must not contain whitespace or control characters');
   const pw = f.get('password');
-  return { user, password: pw ? passwordSource(r, pw) : 'keychain' };
+  const auth = f.get('auth');
+  return { user, password: pw ? passwordSource(r, pw) : 'keychain', ...(auth ? { auth: adminAuth(r, auth) } : {}) };
+}
+
+function adminAuth(r: PolicyReader, s: Spot): AdminAuth {
+  const v = r.scalar(s);
+  if (!ADMIN_AUTH.includes(v as AdminAuth)) {
+    r.fail(s, `must be one of ${ADMIN_AUTH.join(', ')}`, 'scram-sha-256 never reveals the password; md5 and password hand it to whichever server asks');
+  }
+  return v as AdminAuth;
 }
 
 // Never echo the value: someone may have pasted the password itself here.
