@@ -37,3 +37,5 @@ export function formatDuration(ms: number): string {
 }
 
 export const MIN_TTL_MS = 5_000;
+/** Upper bound for a role's ttl and max_ttl: a login meant to be temporary lives 30 days at most. */
+export const MAX_TTL_MS = 30 * 86_400_000;

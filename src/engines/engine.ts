@@ -1,4 +1,4 @@
-import type { DatabaseConfig, EngineName, Grant, TlsMode } from '../policy/types.js';
+import type { AdminAuth, DatabaseConfig, EngineName, Grant, TlsMode } from '../policy/types.js';
 
 /** Everything needed to reach a server as the admin; carried in leases so revocation outlives the policy. */
 export interface ServerTarget {
@@ -14,6 +14,8 @@ export interface ServerTarget {
   owner?: string;
   /** Give up connecting after this long (default 10 s); set per call, never stored in a lease. */
   connectTimeoutMs?: number;
+  /** The weakest password request the admin login answers (policy `admin.auth`); absent: SCRAM only. */
+  adminAuth?: AdminAuth;
 }
 
 export function targetFromConfig(db: DatabaseConfig): ServerTarget {
@@ -26,6 +28,7 @@ export function targetFromConfig(db: DatabaseConfig): ServerTarget {
     tls: db.tls,
     adminUser: db.admin.user,
     ...(db.owner ? { owner: db.owner } : {}),
+    ...(db.admin.auth && db.admin.auth !== 'scram-sha-256' ? { adminAuth: db.admin.auth } : {}),
   };
 }
 

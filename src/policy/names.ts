@@ -66,3 +66,15 @@ export function parseSchemaName(text: string): SchemaResult {
   if (!IDENT.test(t)) return { ok: false, message: `${JSON.stringify(text)} is not a schema name`, hint: `a schema name has ${IDENT_RULE}` };
   return { ok: true, schema: t };
 }
+
+/**
+ * Schemas of the server itself. A grant there reads or writes the catalog: `pg_catalog.pg_authid`
+ * holds every password verifier. Postgres reserves every `pg_` schema name (pg_toast, pg_temp_N,
+ * pg_toast_temp_N); MySQL's are databases.
+ */
+export function systemSchema(schema: string, engine: 'postgres' | 'mysql'): boolean {
+  const s = schema.toLowerCase();
+  if (s === 'information_schema') return true;
+  if (engine === 'postgres') return s.startsWith('pg_');
+  return s === 'mysql' || s === 'performance_schema' || s === 'sys';
+}

@@ -80,6 +80,9 @@ describe('resolveRequest', () => {
     expect(high.message).toBe("--ttl 2h is above the role's max_ttl 1h");
     expect(high.hint).toBe('ask for at most 1h, or raise max_ttl in the policy');
     expect(refusal({ database: 'prod-db', role: 'readonly', ttl: 'soon' }).message).toBe('--ttl "soon" is not a duration');
+    // Hostile input corpus: once an "Invalid time value" bug; max_ttl (at most 30d) bounds it now.
+    expect(refusal({ database: 'prod-db', role: 'readonly', ttl: '200000000d' }).message).toBe("--ttl 200000000d is above the role's max_ttl 1h");
+    expect(refusal({ database: 'prod-db', role: 'readonly', ttl: '99999999999999999999d' }).message).toMatch(/is above the role's max_ttl 1h$/);
   });
 
   it('requires a non-blank reason when the role says so', () => {

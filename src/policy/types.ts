@@ -28,7 +28,14 @@ export interface AdminConfig {
   user: string;
   /** `keychain` (default), `env:NAME` or `command:…`, exactly as written in the policy. */
   password: string;
+  /**
+   * The weakest password request the admin login answers, named as in pg_hba.conf: `scram-sha-256`
+   * (the default, when absent), `md5` (also MD5) or `password` (also cleartext).
+   */
+  auth?: AdminAuth;
 }
+
+export type AdminAuth = 'scram-sha-256' | 'md5' | 'password';
 
 export interface RoleConfig {
   /** The key under `roles:`. */

@@ -67,8 +67,8 @@ describe('role fields', () => {
 
   it('refuses a non-boolean require_reason and a connection_limit below 1', () => {
     expect(refusal(withRole('        require_reason: yes'))).toBe(`jit.yaml:11:25: ${P}.require_reason: must be true or false`);
-    expect(refusal(withRole('        connection_limit: 0'))).toBe(`jit.yaml:11:27: ${P}.connection_limit: must be an integer of at least 1`);
-    expect(refusal(withRole('        connection_limit: -1'))).toBe(`jit.yaml:11:27: ${P}.connection_limit: must be an integer of at least 1`);
+    expect(refusal(withRole('        connection_limit: 0'))).toBe(`jit.yaml:11:27: ${P}.connection_limit: must be an integer from 1 to 10000`);
+    expect(refusal(withRole('        connection_limit: -1'))).toBe(`jit.yaml:11:27: ${P}.connection_limit: must be an integer from 1 to 10000`);
   });
 
   it('refuses a role that grants nothing', () => {
@@ -164,6 +164,88 @@ describe('member_of', () => {
     expect(refusal(withRole('        member_of: [ops_admin]').replace('user: jit_admin', 'user: ops_admin'))).toBe(
       `${at}: "ops_admin" is the admin login; membership escalates`,
     );
+  });
+});
+
+// Inputs an attack on the validator used; each once got past it (issue 6, item 11 and item 8).
+describe('hostile input corpus', () => {
+  const grantOk = '        grants: [{privileges: [SELECT], tables: [t]}]';
+
+  it('refuses a connection_limit beyond int4 that reached the server as a syntax error', () => {
+    expect(refusal(withRole(`        connection_limit: 2147483648\n${grantOk}`))).toBe(
+      `jit.yaml:11:27: ${P}.connection_limit: must be an integer from 1 to 10000`,
+    );
+    expect(refusal(withRole(`        connection_limit: 10001\n${grantOk}`))).toMatch(/must be an integer from 1 to 10000$/);
+    expect(refusal(withRole(`        connection_limit: 1e400\n${grantOk}`))).toMatch(/must be an integer from 1 to 10000$/);
+    expect(role(withRole(`        connection_limit: 10000\n${grantOk}`)).connectionLimit).toBe(10_000);
+  });
+
+  it('refuses max_ttl 200000000d, which gave "Invalid time value", and any ttl above 30 days', () => {
+    expect(refusal(withRole(`        max_ttl: 200000000d\n${grantOk}`))).toBe(
+      `jit.yaml:11:18: ${P}.max_ttl: max_ttl "200000000d" is above the 30d maximum`,
+    );
+    expect(refusal(withRole(`        max_ttl: 31d\n${grantOk}`))).toMatch(/max_ttl "31d" is above the 30d maximum$/);
+    expect(refusal(withRole(`        max_ttl: 720h1s\n${grantOk}`))).toMatch(/max_ttl "720h1s" is above the 30d maximum$/);
+    expect(refusal(withRole(`        ttl: 99999999999999999999d\n${grantOk}`))).toMatch(/ttl "99999999999999999999d" is above the 30d maximum$/);
+    expect(role(withRole(`        ttl: 30d\n        max_ttl: 720h\n${grantOk}`))).toMatchObject({ ttlMs: 30 * 86_400_000, maxTtlMs: 30 * 86_400_000 });
+  });
+
+  it.each([
+    ['tables: [pg_catalog.pg_authid]', 'pg_catalog'],
+    ['tables: [information_schema.tables]', 'information_schema'],
+    ['tables: [pg_toast.pg_toast_1260]', 'pg_toast'],
+    ['tables: [pg_temp_3.t]', 'pg_temp_3'],
+    ['tables: [PG_CATALOG.pg_authid]', 'PG_CATALOG'],
+    ['schema: pg_catalog', 'pg_catalog'],
+    ['schema: information_schema', 'information_schema'],
+    ['schema: pg_toast_temp_1', 'pg_toast_temp_1'],
+    ['schema: pg_temp', 'pg_temp'],
+  ])('refuses the system schema in %s', (target, schema) => {
+    const at = target.startsWith('schema') ? '13:21' : '13:22';
+    const kind = target.startsWith('schema') ? 'schema' : 'tables';
+    expect(refusal(withGrant('[SELECT]', target))).toBe(
+      `jit.yaml:${at}: ${P}.grants[0].${kind}: schema "${schema}" belongs to the server itself, and a grant there escalates`,
+    );
+  });
+
+  it('refuses system sequences, and mysql system schemas', () => {
+    expect(refusal(withGrant('[USAGE]', 'sequences: [pg_catalog.s]'))).toMatch(/schema "pg_catalog" belongs to the server itself/);
+    expect(refusal(withGrant('[SELECT]', 'tables: [mysql.user]', 'mysql'))).toMatch(/schema "mysql" belongs to the server itself/);
+    expect(refusal(withGrant('[SELECT]', 'schema: performance_schema', 'mysql'))).toMatch(/belongs to the server itself/);
+    // An application schema whose name merely starts like one is fine.
+    expect(role(withGrant('[SELECT]', 'tables: [pgdata.t, mysql_app.t]')).grants[0].tables).toHaveLength(2);
+  });
+
+  it('refuses owner: postgres and the admin itself as owner', () => {
+    for (const owner of ['postgres', 'jit_admin']) {
+      expect(refusal(withRole(grantOk).replace('    roles:', `    owner: ${owner}\n    roles:`))).toBe(
+        `jit.yaml:9:12: databases.prod-db.owner: "${owner}" cannot own what logins leave behind`,
+      );
+    }
+  });
+
+  it('bounds list sizes: 1001 tables in one grant, 101 grants, 101 member_of roles', () => {
+    const tables = Array.from({ length: 1001 }, (_, i) => `t${i}`).join(', ');
+    expect(refusal(withGrant('[SELECT]', `tables: [${tables}]`))).toBe(
+      `jit.yaml:13:21: ${P}.grants[0].tables: lists 1001 tables; at most 1000 are accepted`,
+    );
+    expect(role(withGrant('[SELECT]', `tables: [${tables.replace(/, t1000$/, '')}]`)).grants[0].tables).toHaveLength(1000);
+    const grants = Array.from({ length: 101 }, (_, i) => `          - {privileges: [SELECT], tables: [t${i}]}`).join('\n');
+    expect(refusal(withRole(`        grants:\n${grants}`))).toMatch(/grants: lists 101 grants; at most 100 are accepted$/);
+    const roles = Array.from({ length: 101 }, (_, i) => `g${i}`).join(', ');
+    expect(refusal(withRole(`        member_of: [${roles}]`))).toMatch(/member_of: lists 101 roles; at most 100 are accepted$/);
+  });
+
+  it('refuses a policy over 1 MiB before parsing it (a 10 MB policy was still validating after 300 s)', () => {
+    const huge = withGrant('[SELECT]', 'tables: [t]') + `# ${'x'.repeat(1024 * 1024)}\n`;
+    expect(refusal(huge)).toMatch(/^jit\.yaml: the policy is \d+ bytes; at most 1048576 \(1 MiB\) are accepted$/);
+  });
+
+  it('finds a duplicate key among 10 000 roles (checked in one pass, not key by key)', () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => `      r${i}: {member_of: [g]}`);
+    many.push('      r5: {member_of: [g]}');
+    const text = withRole('        member_of: [g]').replace('      r:\n        member_of: [g]\n', `${many.join('\n')}\n`);
+    expect(refusal(text)).toBe('jit.yaml:10010:7: duplicate key "r5"');
   });
 });
 

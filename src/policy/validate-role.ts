@@ -1,5 +1,5 @@
-import { MIN_TTL_MS, formatDuration, tryParseDuration } from '../core/duration.js';
-import { KEY_NAME, KEY_NAME_RULE, parseQualifiedName, parseSchemaName, type NameResult } from './names.js';
+import { MAX_TTL_MS, MIN_TTL_MS, formatDuration, tryParseDuration } from '../core/duration.js';
+import { KEY_NAME, KEY_NAME_RULE, parseQualifiedName, parseSchemaName, systemSchema, type NameResult } from './names.js';
 import { checkMemberOf, checkPrivilege, type GrantKind } from './privileges.js';
 import type { Entry, PolicyReader, Spot } from './yaml-reader.js';
 import type { EngineName, Grant, QualifiedName, RoleConfig } from './types.js';
@@ -18,6 +18,12 @@ const TARGETS: readonly GrantKind[] = ['tables', 'schema', 'sequences'];
 const DEFAULT_TTL_MS = 15 * 60_000;
 const DEFAULT_MAX_TTL_MS = 60 * 60_000;
 const DEFAULT_CONNECTION_LIMIT = 5;
+/** Postgres takes any int4 as CONNECTION LIMIT; no temporary login needs more than this. */
+export const MAX_CONNECTION_LIMIT = 10_000;
+/** Input bounds: a policy is written by people, and every name ends up in one mint transaction. */
+export const MAX_NAMES_PER_GRANT = 1_000;
+export const MAX_GRANTS_PER_ROLE = 100;
+export const MAX_MEMBER_OF = 100;
 
 export function validateRole(r: PolicyReader, e: Entry, parent: Spot, ctx: RoleContext): RoleConfig {
   if (!KEY_NAME.test(e.name)) r.fail({ ...parent, at: e.keyAt }, `${JSON.stringify(e.name)} is not a role name`, `use ${KEY_NAME_RULE}`);
@@ -33,7 +39,7 @@ export function validateRole(r: PolicyReader, e: Entry, parent: Spot, ctx: RoleC
   }
   const requireReason = f.has('require_reason') ? bool(r, f.get('require_reason')!) : false;
   const connections = f.has('connection_limit') ? connectionLimit(r, f.get('connection_limit')!) : DEFAULT_CONNECTION_LIMIT;
-  const grants = f.has('grants') ? r.items(f.get('grants')!, true).map((g) => grant(r, g, ctx)) : [];
+  const grants = f.has('grants') ? bounded(r, f.get('grants')!, true, MAX_GRANTS_PER_ROLE, 'grants').map((g) => grant(r, g, ctx)) : [];
   const memberOf = f.has('member_of') ? memberList(r, f.get('member_of')!, ctx) : [];
   if (grants.length === 0 && memberOf.length === 0) {
     r.fail({ ...s, at: e.keyAt }, `role "${e.name}" grants nothing`, 'add grants: or member_of:');
@@ -54,6 +60,7 @@ function duration(r: PolicyReader, s: Spot, what: string): number {
   const ms = typeof v === 'string' ? tryParseDuration(v) : null;
   if (ms === null) r.fail(s, `${JSON.stringify(v ?? '')} is not a duration`, 'use a duration such as 30s, 15m, 2h or 1h30m');
   if (ms < MIN_TTL_MS) r.fail(s, `${what} ${formatDuration(ms)} is below the ${formatDuration(MIN_TTL_MS)} minimum`);
+  if (ms > MAX_TTL_MS) r.fail(s, `${what} ${JSON.stringify(v)} is above the ${formatDuration(MAX_TTL_MS)} maximum`, 'a jit login is temporary; use at most 30d');
   return ms;
 }
 
@@ -65,13 +72,15 @@ function bool(r: PolicyReader, s: Spot): boolean {
 
 function connectionLimit(r: PolicyReader, s: Spot): number {
   const v = r.scalar(s);
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) r.fail(s, 'must be an integer of at least 1');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_CONNECTION_LIMIT) {
+    r.fail(s, `must be an integer from 1 to ${MAX_CONNECTION_LIMIT}`);
+  }
   return v;
 }
 
 function memberList(r: PolicyReader, s: Spot, ctx: RoleContext): string[] {
   const out: string[] = [];
-  for (const item of r.items(s, false)) {
+  for (const item of bounded(r, s, false, MAX_MEMBER_OF, 'roles')) {
     const c = checkMemberOf(r.string(item, 'a role name'), ctx.adminUser);
     if (!c.ok) r.fail(item, c.message, c.hint);
     if (!out.includes(c.value)) out.push(c.value);
@@ -98,24 +107,48 @@ function grant(r: PolicyReader, s: Spot, ctx: RoleContext): Grant {
   if (kind === 'schema') {
     const c = parseSchemaName(r.string(target, 'a schema name'));
     if (!c.ok) r.fail(target, c.message, c.hint);
+    if (systemSchema(c.schema, ctx.engine)) r.fail(target, refuseSystem(c.schema), SYSTEM_HINT);
     return { privileges, schema: c.schema };
   }
   // Postgres puts bare names in `public`; MySQL's schemas are databases, so the policy's database.
   const defaultSchema = ctx.engine === 'postgres' ? 'public' : ctx.database;
   if (kind === 'sequences' && ctx.engine !== 'postgres') r.fail(target, 'sequences are only supported for postgres');
   const what = kind === 'tables' ? 'table' : 'sequence';
-  const names = nameList(r, target, (t) => parseQualifiedName(t, defaultSchema, what), what);
+  const names = nameList(r, target, (t) => systemCheck(parseQualifiedName(t, defaultSchema, what), ctx.engine), what);
   return kind === 'tables' ? { privileges, tables: names } : { privileges, sequences: names };
 }
 
 function nameList(r: PolicyReader, s: Spot, parse: (t: string) => NameResult, what: string): QualifiedName[] {
-  const items = r.items(s, false);
+  const items = bounded(r, s, false, MAX_NAMES_PER_GRANT, `${what}s`);
   if (items.length === 0) r.fail(s, `must list at least one ${what}`);
   const out: QualifiedName[] = [];
+  // A set, not out.some(): duplicate checks by scanning made validation quadratic in the list length.
+  const seen = new Set<string>();
   for (const item of items) {
     const c = parse(r.string(item, `a ${what} name`));
     if (!c.ok) r.fail(item, c.message, c.hint);
-    if (!out.some((q) => q.schema === c.name.schema && q.name === c.name.name)) out.push(c.name);
+    const key = `${c.name.schema}.${c.name.name}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(c.name);
+    }
   }
   return out;
+}
+
+const SYSTEM_HINT = 'grant on the application\'s own schemas; the catalog is not for temporary logins';
+
+function refuseSystem(schema: string): string {
+  return `schema ${JSON.stringify(schema)} belongs to the server itself, and a grant there escalates`;
+}
+
+function systemCheck(c: NameResult, engine: EngineName): NameResult {
+  if (c.ok && systemSchema(c.name.schema, engine)) return { ok: false, message: refuseSystem(c.name.schema), hint: SYSTEM_HINT };
+  return c;
+}
+
+function bounded(r: PolicyReader, s: Spot, indexed: boolean, max: number, what: string): Spot[] {
+  const items = r.items(s, indexed);
+  if (items.length > max) r.fail(s, `lists ${items.length} ${what}; at most ${max} are accepted`, 'split the list across several roles');
+  return items;
 }

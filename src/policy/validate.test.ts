@@ -136,7 +136,7 @@ describe('parsePolicy refuses bad top-level and database fields', () => {
     expect(hintOf(db({ extra: '    hots: x' }))).toBe('did you mean "host"?');
     expect(hintOf(db({ extra: '    <<: {port: 1}' }))).toMatch(/^merge keys are not supported/);
     expect(refusal(db({ admin: '    admin:\n      user: a\n      pass: keychain' }))).toBe(
-      'jit.yaml:9:7: databases.prod-db.admin: unknown key "pass"; allowed: user, password',
+      'jit.yaml:9:7: databases.prod-db.admin: unknown key "pass"; allowed: user, password, auth',
     );
   });
 
@@ -157,6 +157,14 @@ describe('parsePolicy refuses bad top-level and database fields', () => {
     }
     expect(refusal(db().replace('    database: app\n', ''))).toBe('jit.yaml:3:3: databases.prod-db: "database" is required');
     expect(refusal(db({ extra: '    tls: verify' }))).toBe('jit.yaml:9:10: databases.prod-db.tls: must be one of disable, require, verify-full');
+  });
+
+  it('reads admin.auth, the weakest password request the admin answers (SCRAM only when absent)', () => {
+    const auth = (v: string) => db({ admin: `    admin:\n      user: a\n      auth: ${v}` });
+    expect(parsePolicy(db(), 'x').databases['prod-db'].admin.auth).toBeUndefined();
+    for (const v of ['scram-sha-256', 'md5', 'password'] as const) expect(parsePolicy(auth(v), 'x').databases['prod-db'].admin.auth).toBe(v);
+    expect(refusal(auth('cleartext'))).toBe('jit.yaml:9:13: databases.prod-db.admin.auth: must be one of scram-sha-256, md5, password');
+    expect(refusal(auth('trust'))).toMatch(/admin\.auth: must be one of scram-sha-256, md5, password$/);
   });
 
   it('checks admin and the password source, never echoing a literal password', () => {

@@ -1,15 +1,19 @@
 import { resolve } from 'node:path';
+import { usageError } from '../core/errors.js';
 import { IDENT, IDENT_RULE, KEY_NAME, KEY_NAME_RULE } from './names.js';
 import { validateRole } from './validate-role.js';
 import { PolicyReader, type Spot } from './yaml-reader.js';
-import type { AdminConfig, DatabaseConfig, EngineName, Policy, RoleConfig, TlsMode } from './types.js';
+import type { AdminAuth, AdminConfig, DatabaseConfig, EngineName, Policy, RoleConfig, TlsMode } from './types.js';
 
 const TOP_KEYS = ['version', 'databases'];
 const DB_KEYS = ['engine', 'host', 'port', 'database', 'tls', 'admin', 'owner', 'roles'];
-const ADMIN_KEYS = ['user', 'password'];
+const ADMIN_KEYS = ['user', 'password', 'auth'];
+const ADMIN_AUTH: readonly AdminAuth[] = ['scram-sha-256', 'md5', 'password'];
 const ENGINES: readonly EngineName[] = ['postgres', 'mysql'];
 const TLS: readonly TlsMode[] = ['disable', 'require', 'verify-full'];
 const DEFAULT_PORT: Record<EngineName, number> = { postgres: 5432, mysql: 3306 };
+/** A policy is written by people; far larger input is an attack on the parser, refused before it. */
+export const MAX_POLICY_BYTES = 1024 * 1024;
 const SOURCE_HINT = 'use keychain (then run: jit admin set DB), env:NAME, or command:CMD';
 
 /**
@@ -17,6 +21,10 @@ const SOURCE_HINT = 'use keychain (then run: jit admin set DB), env:NAME, or com
  * messages name the file. The first problem found is thrown as a usage error (exit 2).
  */
 export function validatePolicy(text: string, file: string, display = file): Policy {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_POLICY_BYTES) {
+    throw usageError(`${display}: the policy is ${bytes} bytes; at most ${MAX_POLICY_BYTES} (1 MiB) are accepted`, 'a policy this large is not one a person wrote; check the file');
+  }
   const { reader: r, root } = PolicyReader.parse(text, display);
   if (r.scalar(root) !== undefined) r.fail(root, 'the policy must be a mapping with version and databases');
   const top = r.fields(root, TOP_KEYS);
@@ -64,7 +72,7 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
     database: dbName,
     tls: f.has('tls') ? tls(r, f.get('tls')!) : 'require',
     admin,
-    ...(owner ? { owner: ownerRole(r, owner, eng) } : {}),
+    ...(owner ? { owner: ownerRole(r, owner, eng, admin.user) } : {}),
     roles,
   };
 }
@@ -87,7 +95,16 @@ function adminConfig(r: PolicyReader, s: Spot): AdminConfig {
   const user = r.string(userSpot, 'a login name');
   if (/[\s\p{Cc}]/u.test(user)) r.fail(userSpot, 'must not contain whitespace or control characters');
   const pw = f.get('password');
-  return { user, password: pw ? passwordSource(r, pw) : 'keychain' };
+  const auth = f.get('auth');
+  return { user, password: pw ? passwordSource(r, pw) : 'keychain', ...(auth ? { auth: adminAuth(r, auth) } : {}) };
+}
+
+function adminAuth(r: PolicyReader, s: Spot): AdminAuth {
+  const v = r.scalar(s);
+  if (!ADMIN_AUTH.includes(v as AdminAuth)) {
+    r.fail(s, `must be one of ${ADMIN_AUTH.join(', ')}`, 'scram-sha-256 never reveals the password; md5 and password hand it to whichever server asks');
+  }
+  return v as AdminAuth;
 }
 
 // Never echo the value: someone may have pasted the password itself here.
@@ -107,11 +124,15 @@ function passwordSource(r: PolicyReader, s: Spot): string {
   r.fail(s, 'must be keychain, env:NAME or command:CMD; a password written in the policy is refused', SOURCE_HINT);
 }
 
-function ownerRole(r: PolicyReader, s: Spot, engine: EngineName): string {
+function ownerRole(r: PolicyReader, s: Spot, engine: EngineName, adminUser: string): string {
   // REASSIGN OWNED is Postgres-only; MySQL objects have no owner to hand over.
   if (engine !== 'postgres') r.fail(s, 'owner is only supported for postgres');
   const v = r.string(s, 'a role name');
   if (!IDENT.test(v)) r.fail(s, `${JSON.stringify(v)} is not a role name`, `a role name has ${IDENT_RULE}`);
-  if (/^(pg_|jit)/i.test(v)) r.fail(s, `${JSON.stringify(v)} cannot own what logins leave behind`, 'name an ordinary NOLOGIN role such as app_owner');
+  // Objects handed to a superuser or the admin keep running with its rights (a login's SECURITY
+  // DEFINER function became superuser-owned at revoke). The server is asked again at mint.
+  if (/^(pg_|jit)/i.test(v) || v === 'postgres' || v === adminUser) {
+    r.fail(s, `${JSON.stringify(v)} cannot own what logins leave behind`, 'name an ordinary NOLOGIN role such as app_owner');
+  }
   return v;
 }

@@ -4,10 +4,11 @@ import type { AdminSession, Engine, ServerTarget } from '../engine.js';
 import { registerSecret } from '../../core/redact.js';
 import { translatePgError } from './postgres-errors.js';
 import { PostgresSession } from './postgres-session.js';
+import { guardedAdminClient } from './postgres-auth.js';
 import { PG_ENV_NAMES, buildUri, clientArgs, clientEnv } from './postgres-uri.js';
 
 /** node-postgres settings for an admin connection; `tls` maps onto libpq's sslmode meanings. */
-export function adminClientConfig(target: ServerTarget, password: string, database = target.database): ClientConfig {
+export function adminClientConfig(target: ServerTarget, password: string, database = target.database): ClientConfig & { password: string } {
   const ssl =
     target.tls === 'disable'
       ? false
@@ -30,7 +31,8 @@ export function adminClientConfig(target: ServerTarget, password: string, databa
 /** Connect one admin client. `pg` is imported here so merely loading the engine loads no driver. */
 async function openClient(target: ServerTarget, password: string, database: string): Promise<Client> {
   const { default: pg } = await import('pg');
-  const client = new pg.Client(adminClientConfig(target, password, database));
+  const at = `${target.host}:${target.port}`;
+  const client = guardedAdminClient(pg.Client, adminClientConfig(target, password, database), target.adminAuth ?? 'scram-sha-256', at);
   // An idle client whose backend is terminated emits 'error'; unhandled, that would end jit.
   // The next query fails and is translated like any other error.
   client.on('error', () => {});

@@ -8,6 +8,7 @@ import { translatePgError, type PgErrorContext } from './postgres-errors.js';
 import { assertJitLogin, revokeLogin, roleInfo } from './postgres-revoke.js';
 import { scramVerifier } from './postgres-scram.js';
 import { grantProblems } from './postgres-grant-check.js';
+import { checkOwner } from './postgres-owner.js';
 import type { Grant } from '../../policy/types.js';
 import { ADMIN_PRIVILEGES_SQL, LIST_LOGINS_SQL, SERVER_TIME_SQL, SESSIONS_SQL, extendSql, mintSql } from './postgres-sql.js';
 
@@ -37,6 +38,11 @@ export class PostgresSession implements AdminSession {
 
   async mint(req: MintRequest): Promise<MintResult> {
     registerSecret(req.password);
+    if (this.target.owner) {
+      await checkOwner(this.client, this.target.owner).catch((err) => {
+        throw translatePgError(err, this.ctx('mint', req.login));
+      });
+    }
     const sql = mintSql({
       login: req.login,
       verifier: scramVerifier(req.password),

@@ -243,3 +243,16 @@ export const ADMIN_PRIVILEGES_SQL =
   `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
   `FROM pg_catalog.pg_roles a LEFT JOIN pg_catalog.pg_roles j ON j.rolname = ${escapeLiteral(MARKER_ROLE)} ` +
   `WHERE a.rolname = current_user`;
+
+/** Predefined roles whose rights an owner must not hold: objects handed to it at revoke would run with them. */
+const OWNER_FORBIDDEN_ROLES = ['pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files', 'pg_read_all_data', 'pg_write_all_data'];
+
+/** The policy's `owner` as the server sees it; no row when the role does not exist. $1 = owner. */
+export const OWNER_CHECK_SQL =
+  `SELECT r.rolsuper AS superuser, r.rolcreaterole AS createrole, r.rolbypassrls AS bypassrls, ` +
+  `r.rolreplication AS replication, r.rolcanlogin AS can_login, r.rolname = current_user AS is_admin, ` +
+  `(pg_catalog.starts_with(r.rolname, 'jit_') OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m ` +
+  `JOIN pg_catalog.pg_roles j ON j.oid = m.roleid WHERE m.member = r.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)})) AS jit_login, ` +
+  `ARRAY(SELECT p.rolname::text FROM pg_catalog.pg_roles p WHERE p.rolname IN (${OWNER_FORBIDDEN_ROLES.map(escapeLiteral).join(', ')}) ` +
+  `AND pg_catalog.pg_has_role(r.oid, p.oid, 'USAGE') ORDER BY p.rolname) AS powerful ` +
+  `FROM pg_catalog.pg_roles r WHERE r.rolname = $1`;

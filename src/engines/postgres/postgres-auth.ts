@@ -1,0 +1,55 @@
+import type { EventEmitter } from 'node:events';
+import type { Client, ClientConfig } from 'pg';
+import { runtimeError } from '../../core/errors.js';
+import type { AdminAuth } from '../../policy/types.js';
+
+type Asked = 'cleartext' | 'md5' | 'scram';
+
+const METHOD: Record<Asked, string> = { cleartext: 'in cleartext', md5: 'as an MD5 hash', scram: 'by SCRAM' };
+/** How weak a method is: a policy's admin.auth allows its own method and every stronger one. */
+const WEAKNESS: Record<AdminAuth, number> = { 'scram-sha-256': 0, md5: 1, password: 2 };
+const ASKED_WEAKNESS: Record<Asked, number> = { scram: 0, md5: 1, cleartext: 2 };
+const OPT_IN: Record<Asked, AdminAuth> = { scram: 'scram-sha-256', md5: 'md5', cleartext: 'password' };
+
+/**
+ * A pg client for the admin login that answers only the password requests `auth` allows.
+ * A server asking for the password in cleartext receives it as is; an MD5 hash is as good as the
+ * password for logging in to that server. Anyone who can answer the TCP connection can ask (with
+ * `tls: require` an impostor's self-signed certificate is accepted), so by default only SCRAM,
+ * which never reveals the password, gets an answer; with TLS, SCRAM-SHA-256-PLUS binds the
+ * exchange to the certificate the client saw, so a relay in the middle cannot complete it.
+ *
+ * pg asks for a function password lazily, only once the server has said which method it wants;
+ * the connection's authentication events (emitted before the client's own listeners, which
+ * connect() attaches later) tell which one it was. Throwing there sends nothing.
+ */
+export function guardedAdminClient(
+  Pg: new (config: ClientConfig) => Client,
+  config: ClientConfig & { password: string },
+  auth: AdminAuth,
+  at: string,
+): Client {
+  let asked: Asked | undefined;
+  const secret = config.password;
+  const client = new Pg({
+    ...config,
+    enableChannelBinding: config.ssl !== false && config.ssl !== undefined,
+    password: () => {
+      const method = asked ?? 'cleartext';
+      if (ASKED_WEAKNESS[method] > WEAKNESS[auth]) throw refusal(at, method);
+      return secret;
+    },
+  });
+  const con = (client as unknown as { connection: EventEmitter }).connection;
+  con.on('authenticationCleartextPassword', () => (asked = 'cleartext'));
+  con.on('authenticationMD5Password', () => (asked = 'md5'));
+  con.on('authenticationSASL', () => (asked = 'scram'));
+  return client;
+}
+
+function refusal(at: string, method: Asked) {
+  return runtimeError(
+    `the server at ${at} asked for the admin password ${METHOD[method]}; jit refused to send it`,
+    `if that server is yours, use scram-sha-256 in its pg_hba.conf, or allow it with admin.auth: ${OPT_IN[method]} in the policy (with tls: verify-full, so the server is authenticated)`,
+  );
+}
