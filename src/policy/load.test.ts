@@ -70,6 +70,15 @@ describe('loadPolicy', () => {
     expect(e.hint).toBe("create one with 'jit init' or pass --policy FILE");
   });
 
+  it('refuses a policy over 1 MiB without reading all of it, also from a file that never ends', async () => {
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, MINIMAL + `# ${'x'.repeat(10 * 1024 * 1024)}\n`);
+    const e = await loadError({ flag: big, env: {}, cwd: dir });
+    expect(e.message).toBe('big.yaml: the policy is larger than 1048576 bytes (1 MiB), the most accepted');
+    const zero = await loadError({ flag: '/dev/zero', env: {}, cwd: dir });
+    expect(zero.message).toBe('/dev/zero: the policy is larger than 1048576 bytes (1 MiB), the most accepted');
+  });
+
   it('refuses a directory', async () => {
     mkdirSync(join(dir, 'p.yaml'));
     expect((await loadError({ flag: 'p.yaml', env: {}, cwd: dir })).message).toBe(`policy file ${join(dir, 'p.yaml')} is a directory`);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { usageError } from '../core/errors.js';
@@ -42,7 +42,7 @@ export async function loadPolicy(opts: PolicyLocation): Promise<Policy> {
   const { path, explicit } = policyPath(opts);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readBounded(path, displayPath(path, opts.cwd));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && explicit) {
@@ -52,6 +52,7 @@ export async function loadPolicy(opts: PolicyLocation): Promise<Policy> {
     if (code === 'ENOENT') {
       throw usageError(`no policy file found (looked for ${join(opts.cwd, 'jit.yaml')} and ${path})`, CREATE_HINT);
     }
+    if (e instanceof Error && 'exitCode' in e) throw e;
     if (code === 'EISDIR') throw usageError(`policy file ${path} is a directory`, 'pass --policy FILE');
     throw usageError(`cannot read policy file ${path}: ${code ?? String(e)}`, 'check its permissions or pass --policy FILE');
   }
@@ -66,6 +67,32 @@ export async function loadPolicy(opts: PolicyLocation): Promise<Policy> {
   return policy;
 }
 
+
+/** Size limit of a policy file; the validator checks it again for text from elsewhere. */
+const MAX_POLICY_BYTES = 1024 * 1024;
+
+/**
+ * Read at most MAX_POLICY_BYTES (+1 to notice more): a 10 MB policy once kept the validator busy
+ * for minutes, and `--policy /dev/zero` would never end a plain readFile.
+ */
+export async function readBounded(path: string, display: string): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_POLICY_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n > MAX_POLICY_BYTES) {
+      throw usageError(`${display}: the policy is larger than ${MAX_POLICY_BYTES} bytes (1 MiB), the most accepted`, 'a policy this large is not one a person wrote; check the file');
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
 
 /** Errors name a file under the working directory relatively, like compilers do (`jit.yaml:12:9`). */
 function displayPath(path: string, cwd: string): string {

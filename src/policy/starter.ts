@@ -26,6 +26,9 @@ databases:
       # command:CMD   stdout of a command, e.g. command:op read op://ops/prod-db/password
       # A password written here is refused.
       password: keychain
+      # The admin password goes only to a SCRAM request (scram-sha-256, the default). md5 or
+      # password also answer MD5 or cleartext requests: only with tls: verify-full.
+      # auth: scram-sha-256
 
     # Optional, postgres only: objects a login created are handed to this role on revoke
     # (REASSIGN OWNED) instead of being dropped with it.

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Deps } from '../deps.js';
 import type { Policy } from '../../policy/types.js';
@@ -10,7 +9,9 @@ export async function run([file]: [string | undefined], _flags: unknown, deps: D
   let policy: Policy;
   if (file) {
     const path = resolve(deps.cwd, file);
-    const text = await readFile(path, 'utf8').catch(() => {
+    const { readBounded } = await import('../../policy/load.js');
+    const text = await readBounded(path, file).catch((e: unknown) => {
+      if (e instanceof Error && 'exitCode' in e) throw e;
       throw usageError(`policy file ${path} does not exist`, "create one with 'jit init'");
     });
     const { parsePolicy } = await import('../../policy/parse.js');
