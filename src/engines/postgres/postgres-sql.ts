@@ -243,3 +243,6 @@ export const ADMIN_PRIVILEGES_SQL =
   `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
   `FROM pg_catalog.pg_roles a LEFT JOIN pg_catalog.pg_roles j ON j.rolname = ${escapeLiteral(MARKER_ROLE)} ` +
   `WHERE a.rolname = current_user`;
+
+/** pg_hba.conf as the server parsed it; superusers only unless EXECUTE on pg_hba_file_rules() was granted (42501). */
+export const HBA_RULES_SQL = 'SELECT line_number, type, database, user_name, auth_method, error FROM pg_catalog.pg_hba_file_rules ORDER BY line_number';
