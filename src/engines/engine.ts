@@ -123,6 +123,12 @@ export interface AdminSession {
   checkPrivileges(): Promise<string[]>;
   /** What the admin could not grant of these grants and group roles (missing objects, no grant option). */
   checkGrants(grants: Grant[], memberOf: string[]): Promise<string[]>;
+  /**
+   * The server's authentication rules through which a minted login for `database` (a member of
+   * `memberOf`) could log in without its password, so past its expiry (Postgres: trust, cert,
+   * peer, ident lines of pg_hba.conf). null when the admin may not read the rules.
+   */
+  loginsWithoutExpiry?(database: string, memberOf: string[]): Promise<string[] | null>;
   close(): Promise<void>;
 }
 

@@ -68,7 +68,7 @@ async function runSecretCommand(command: string, env: NodeJS.ProcessEnv, timeout
   const hint = `run the admin.password command by hand to see its error output (jit never shows it: it may hold a secret), or ${POLICY_HINT}`;
   const { code, signal, stdout, timedOut, spawnError } = await run(shell, args, env, windows, timeoutMs);
   if (spawnError) throw runtimeError(`could not run the admin password command: ${redact(spawnError.message)}`, hint);
-  // Whatever reached stdout may be (part of) the secret; mask it before quoting stderr.
+  // Whatever reached stdout may be (part of) the secret: mask it in anything printed later.
   registerSecret(stdout.trim());
   if (timedOut) throw runtimeError(`admin password command did not finish within ${timeoutMs / 1000} s`, hint);
   if (code !== 0) {
@@ -86,7 +86,6 @@ interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
-  stderr: string;
   timedOut: boolean;
   spawnError?: Error;
 }
@@ -94,13 +93,11 @@ interface RunResult {
 function run(file: string, args: string[], env: NodeJS.ProcessEnv, windows: boolean, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
     // Own process group (POSIX) so a timeout kills the shell's children too, not only the shell.
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: !windows, windowsHide: true, windowsVerbatimArguments: windows });
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'ignore'], detached: !windows, windowsHide: true, windowsVerbatimArguments: windows });
     const out: Buffer[] = [];
-    const err: Buffer[] = [];
     let timedOut = false;
     let spawnError: Error | undefined;
     child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
     const timer = setTimeout(() => {
       timedOut = true;
       try {
@@ -114,7 +111,7 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, windows: bool
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
-      resolve({ code, signal, stdout: text(out), stderr: text(err), timedOut, spawnError });
+      resolve({ code, signal, stdout: text(out), timedOut, spawnError });
     });
   });
 }

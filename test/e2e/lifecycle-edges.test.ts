@@ -3,6 +3,8 @@
  * cannot drop.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startPostgres, type PgServer } from '../helpers/pg-server.js';
 import { makeWorld, roleExists, testPolicy as testPolicyFor, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { canLogin, mintUri } from './support.js';
@@ -93,7 +95,7 @@ describe('a login minted through a superuser admin, revoked by a non-superuser a
     expect(await canLogin(minted.uri)).toBe(false);
     const all = await oncall.run(['revoke', '--all', '--yes']);
     expect(all.code).toBe(1);
-    expect(all.stderr).toBe(`failed ${minted.user} on testdb: ${why(minted.user)}\n`);
+    expect(all.stderr.split('\n')).toContain(`failed ${minted.user} on testdb: ${why(minted.user)}`);
     // The superuser policy still revokes it.
     expect((await minter.run(['revoke', minted.id])).code).toBe(0);
     expect(await roleExists(server, minted.user)).toBe(false);
@@ -136,5 +138,30 @@ describe('jit list after the login was revoked from another machine', () => {
     expect(json).toEqual([expect.objectContaining({ id: minted.id, state: 'active', verified: false })]);
     expect(await roleExists(server, minted.user)).toBe(true);
     expect((await w.run(['revoke', minted.id])).code).toBe(0);
+  });
+});
+
+describe('doctor and pg_hba.conf', () => {
+  it('warns of a trust line that lets minted logins in past VALID UNTIL', async () => {
+    const w = await world();
+    // initdb's default `local all all trust` (the test clusters keep it) already lets a minted
+    // login in over the unix socket without its password, expired or not.
+    const before = await w.run(['doctor', 'testdb']);
+    expect(before.stdout).toMatch(/^warn {2}testdb: pg_hba\.conf: .* through line \d+: local all all trust$/m);
+
+    await appendFile(join(server.dataDir, 'pg_hba.conf'), '\nhost app all 10.255.255.1/32 trust\n');
+    const admin = await server.admin();
+    try {
+      await admin.query('SELECT pg_reload_conf()');
+      expect(await waitFor(async () => (await admin.query("SELECT 1 FROM pg_hba_file_rules WHERE address = '10.255.255.1'")).rowCount === 1, 5_000)).toBe(true);
+    } finally {
+      await admin.end();
+    }
+    const res = await w.run(['doctor', 'testdb']);
+    expect(res.stdout).toMatch(
+      /^warn {2}testdb: pg_hba\.conf: minted logins could log in past their expiry \(VALID UNTIL only applies to password methods\) through line \d+: local all all trust; line \d+: host app all trust$/m,
+    );
+    const json = JSON.parse((await w.run(['doctor', 'testdb', '--json'])).stdout) as Array<Record<string, unknown>>;
+    expect(json).toContainEqual(expect.objectContaining({ name: 'testdb: pg_hba.conf', ok: true, warning: true }));
   });
 });

@@ -13,6 +13,8 @@ interface Check {
   name: string;
   ok: boolean;
   detail: string;
+  /** Worth knowing, not a failure: doctor still exits 0. */
+  warning?: true;
 }
 
 const msg = (err: unknown) => redact(err instanceof Error ? err.message : String(err));
@@ -21,6 +23,7 @@ const msg = (err: unknown) => redact(err instanceof Error ? err.message : String
 export async function run([database]: [string | undefined], _flags: unknown, deps: Deps): Promise<number> {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  const warn = (name: string, detail: string) => checks.push({ name, ok: true, detail, warning: true });
 
   let policy: Policy | null = null;
   try {
@@ -52,8 +55,16 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
         continue;
       }
       try {
-        const problems = await withAdmin(ref, deps, ({ session }) => adminProblems(session, db));
+        const memberOf = [...new Set(Object.values(db.roles).flatMap((r) => r.memberOf))];
+        const [problems, noExpiry] = await withAdmin(ref, deps, async ({ session }) => [
+          await adminProblems(session, db),
+          session.loginsWithoutExpiry ? await session.loginsWithoutExpiry(db.database, memberOf).catch(() => null) : undefined,
+        ] as const);
         add(`${db.name}: admin login`, problems.length === 0, problems.length ? problems.join('; ') : `${db.admin.user}@${db.host}:${db.port}/${db.database} can grant every role, and revoke`);
+        // VALID UNTIL is a password expiry: trust, cert, peer or ident lines let a login in past it.
+        if (noExpiry === null) add(`${db.name}: pg_hba.conf`, true, `cannot read pg_hba_file_rules as ${db.admin.user} (superuser only), so cannot tell whether a trust, cert, peer or ident line lets minted logins in past their expiry`);
+        else if (noExpiry && noExpiry.length > 0) warn(`${db.name}: pg_hba.conf`, `minted logins could log in past their expiry (VALID UNTIL only applies to password methods) through ${noExpiry.join('; ')}`);
+        else if (noExpiry) add(`${db.name}: pg_hba.conf`, true, 'every line that could match minted logins checks their password, so VALID UNTIL applies');
       } catch (err) {
         add(`${db.name}: admin login`, false, msg(err));
       }
@@ -78,6 +89,6 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
   add('state directory', !st || (st.mode & 0o077) === 0, st ? `${deps.stateDir} (mode ${(st.mode & 0o777).toString(8)})` : `${deps.stateDir} (not created yet)`);
 
   if (deps.io.json) printJson(deps.io, checks);
-  else printData(deps.io, checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`).join('\n'));
+  else printData(deps.io, checks.map((c) => `${c.warning ? 'warn' : c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`).join('\n'));
   return checks.every((c) => c.ok) ? 0 : 1;
 }

@@ -11,6 +11,8 @@ import { grantProblems } from './postgres-grant-check.js';
 import { checkOwner } from './postgres-owner.js';
 import type { Grant } from '../../policy/types.js';
 import { ADMIN_PRIVILEGES_SQL, LIST_LOGINS_SQL, SERVER_TIME_SQL, SESSIONS_SQL, extendSql, mintSql } from './postgres-sql.js';
+import { HBA_RULES_SQL, MARKER_ROLE } from './postgres-sql.js';
+import { hbaWarnings, type HbaRule } from './postgres-hba.js';
 
 /** 01007: GRANT without grant option on the object only warns, and the login would silently lack it. */
 const PRIVILEGE_NOT_GRANTED = '01007';
@@ -103,6 +105,17 @@ export class PostgresSession implements AdminSession {
       await this.client.query('ROLLBACK').catch(() => {});
       throw translatePgError(err, this.ctx('extend', login));
     }
+  }
+
+  async loginsWithoutExpiry(database: string, memberOf: string[]): Promise<string[] | null> {
+    let rows: HbaRule[];
+    try {
+      rows = (await this.client.query(HBA_RULES_SQL)).rows as HbaRule[];
+    } catch (err) {
+      if ((err as { code?: string }).code === '42501') return null;
+      throw translatePgError(err, this.ctx('query'));
+    }
+    return hbaWarnings(rows, database, [MARKER_ROLE, ...memberOf]).map((w) => w.text);
   }
 
   async listLogins(): Promise<ServerLogin[]> {

@@ -256,3 +256,6 @@ export const OWNER_CHECK_SQL =
   `ARRAY(SELECT p.rolname::text FROM pg_catalog.pg_roles p WHERE p.rolname IN (${OWNER_FORBIDDEN_ROLES.map(escapeLiteral).join(', ')}) ` +
   `AND pg_catalog.pg_has_role(r.oid, p.oid, 'USAGE') ORDER BY p.rolname) AS powerful ` +
   `FROM pg_catalog.pg_roles r WHERE r.rolname = $1`;
+
+/** pg_hba.conf as the server parsed it; superusers only unless EXECUTE on pg_hba_file_rules() was granted (42501). */
+export const HBA_RULES_SQL = 'SELECT line_number, type, database, user_name, auth_method, error FROM pg_catalog.pg_hba_file_rules ORDER BY line_number';
