@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { appendLine, ensurePrivateDir } from '../core/fs-secure.js';
 import { redact } from '../core/redact.js';
+import { safeJson } from '../core/terminal-text.js';
 import { statePaths } from './paths.js';
 import type { Lease } from './lease.js';
 
@@ -52,7 +53,10 @@ export function leaseFields(lease: Lease): Omit<AuditEntry, 'time' | 'event'> {
   };
 }
 
-/** Append-only JSONL under `$JIT_HOME/audit.jsonl` (0600). Every line passes redact(). */
+/**
+ * Append-only JSONL under `$JIT_HOME/audit.jsonl` (0600). Every line passes redact(), and holds no raw
+ * DEL, C1 or bidi character, so `cat` or `tail -f` of the file cannot be steered by a reason or an error text.
+ */
 export class AuditLog {
   readonly file: string;
 
@@ -64,7 +68,7 @@ export class AuditLog {
   async append(...entries: Array<Omit<AuditEntry, 'time'> & { time?: string }>): Promise<void> {
     await ensurePrivateDir(this.root);
     const now = new Date().toISOString();
-    const lines = entries.map((e) => redact(JSON.stringify({ time: e.time ?? now, ...e })));
+    const lines = entries.map((e) => redact(safeJson({ time: e.time ?? now, ...e })));
     await appendLine(this.file, lines.join('\n'));
   }
 
