@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { appendLine, ensurePrivateDir } from '../core/fs-secure.js';
+import { appendLine, checkPrivateDir, ensurePrivateDir, readPrivateFile } from '../core/fs-secure.js';
 import { redact } from '../core/redact.js';
 import { safeJson } from '../core/terminal-text.js';
 import { statePaths } from './paths.js';
@@ -74,8 +73,9 @@ export class AuditLog {
 
   async read(): Promise<AuditEntry[]> {
     let text: string;
+    await checkPrivateDir(this.root);
     try {
-      text = await readFile(this.file, 'utf8');
+      text = await readPrivateFile(this.file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

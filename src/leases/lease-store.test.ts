@@ -87,3 +87,20 @@ describe('AuditLog', () => {
     expect(Date.parse(entries[0]!.time)).not.toBeNaN();
   });
 });
+
+describe('LeaseStore temp files', () => {
+  it('a leases/.*.tmp left by a crash is removed by scan once older than a minute; a fresh one is kept', async () => {
+    const store = new LeaseStore(dir);
+    await store.save(sampleLease());
+    const { utimes } = await import('node:fs/promises');
+    const stale = join(store.dir, '.0123456789ab.tmp');
+    const fresh = join(store.dir, '.ba9876543210.tmp');
+    await writeFile(stale, '{"half":');
+    await writeFile(fresh, '{"half":');
+    const old = new Date(Date.now() - 2 * 60_000);
+    await utimes(stale, old, old);
+    const scan = await store.scan();
+    expect(scan.leases.map((l) => l.id)).toEqual(['abcdefghij']);
+    expect((await readdir(store.dir)).sort()).toEqual(['.ba9876543210.tmp', 'abcdefghij.json']);
+  });
+});

@@ -1,7 +1,9 @@
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lease } from './lease.js';
-import { ensurePrivateDir, writeFileAtomic } from '../core/fs-secure.js';
+import { checkPrivateDir, ensurePrivateDir, readPrivateFile, TEMP_FILE, writeFileAtomic } from '../core/fs-secure.js';
+import { JitError } from '../core/errors.js';
+import { LeaseKey } from './lease-mac.js';
 import { statePaths } from './paths.js';
 
 /**
@@ -14,16 +16,30 @@ export interface LeaseScan {
   unreadable: Array<{ id: string; reason: string }>;
 }
 
+/** Older than any atomic write can take. */
+export const STALE_TEMP_MS = 60_000;
+
 export class LeaseStore {
   readonly dir: string;
 
+  private readonly key: LeaseKey;
+
   constructor(readonly root: string) {
     this.dir = statePaths(root).leases;
+    this.key = new LeaseKey(root);
   }
 
   async init(): Promise<void> {
     await ensurePrivateDir(this.root);
     await ensurePrivateDir(this.dir);
+  }
+
+  /** Parse and check one lease file: a lease without this user's MAC is never trusted. */
+  private async readLease(file: string): Promise<Lease> {
+    const lease = JSON.parse(await readPrivateFile(file)) as Lease;
+    const problem = await this.key.problem(lease);
+    if (problem) throw new JitError(`lease file ${file} is not trusted: ${problem}`, { hint: 'remove it; `jit reap` revokes its login on the server' });
+    return lease;
   }
 
   private file(id: string): string {
@@ -36,13 +52,13 @@ export class LeaseStore {
    */
   async save(lease: Lease, durable = false): Promise<void> {
     await this.init();
-    await writeFileAtomic(this.file(lease.id), `${JSON.stringify(lease, null, 2)}\n`, durable);
+    await writeFileAtomic(this.file(lease.id), `${JSON.stringify(await this.key.sign(lease), null, 2)}\n`, durable);
   }
 
   async get(id: string): Promise<Lease | null> {
     if (!/^[a-z0-9]+$/.test(id)) return null;
     try {
-      return JSON.parse(await readFile(this.file(id), 'utf8')) as Lease;
+      return await this.readLease(this.file(id));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -66,6 +82,8 @@ export class LeaseStore {
    */
   async scan(): Promise<LeaseScan> {
     let names: string[];
+    await checkPrivateDir(this.root);
+    await checkPrivateDir(this.dir);
     try {
       names = await readdir(this.dir);
     } catch (err) {
@@ -74,10 +92,16 @@ export class LeaseStore {
     }
     const leases: Lease[] = [];
     const unreadable: LeaseScan['unreadable'] = [];
+    // The leases directory itself must be the user's own before anything in it is believed.
+    await this.init();
     for (const name of names) {
+      if (TEMP_FILE.test(name)) {
+        await this.dropStaleTemp(join(this.dir, name));
+        continue;
+      }
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
       try {
-        leases.push(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as Lease);
+        leases.push(await this.readLease(join(this.dir, name)));
       } catch (err) {
         // a file removed between readdir and read is simply gone
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
@@ -85,6 +109,15 @@ export class LeaseStore {
       }
     }
     return { leases: leases.sort((a, b) => a.createdAt.localeCompare(b.createdAt)), unreadable };
+  }
+
+  /**
+   * A temp file of an atomic write that a crash left behind. Older than a minute (no write
+   * takes that long), it is removed; a newer one may be a write in progress.
+   */
+  private async dropStaleTemp(file: string): Promise<void> {
+    const st = await lstat(file).catch(() => null);
+    if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) await unlink(file).catch(() => {});
   }
 
   /** Find by lease id or by login name. */

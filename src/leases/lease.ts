@@ -45,6 +45,8 @@ export interface Lease {
   revoker?: LeaseOwner;
   /** Why that revocation was started, so the reaper's retry is recorded with the same cause. */
   revokeCause?: import('./audit-log.js').RevokeCause;
+  /** HMAC-SHA256 of the rest, keyed by `$JIT_HOME/lease.key` (lease-mac.ts). */
+  mac?: string;
 }
 
 export function markerOf(lease: Lease): LeaseMarker {

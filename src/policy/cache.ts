@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Policy } from './types.js';
-import { ensurePrivateDir, writeFileAtomic } from '../core/fs-secure.js';
+import { ensurePrivateDir, readPrivateFile, writeFileAtomic } from '../core/fs-secure.js';
 
 /**
  * Validated policies, cached in $JIT_HOME keyed on the file's path and exact text and on this
@@ -36,7 +36,7 @@ function revive(policy: Policy): Policy {
 
 export async function readCachedPolicy(dir: string, path: string, text: string): Promise<Policy | null> {
   try {
-    const entry = JSON.parse(await readFile(join(dir, CACHE_FILE), 'utf8')) as { key: string; policy: Policy };
+    const entry = JSON.parse(await readPrivateFile(join(dir, CACHE_FILE))) as { key: string; policy: Policy };
     return entry.key === (await keyOf(path, text)) ? revive(entry.policy) : null;
   } catch {
     return null;

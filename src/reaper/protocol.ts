@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { lstatSync, mkdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { statePaths } from '../leases/paths.js';
 
@@ -30,13 +31,69 @@ const uid = () => (typeof process.getuid === 'function' ? process.getuid() : -1)
  * checks — never a predictable name in a shared directory, where another user could listen for
  * credentials. The path depends on the state directory alone (not on $TMPDIR or
  * $XDG_RUNTIME_DIR), so a cron job and a login shell find the same reaper.
+ * When another user squatted `/tmp/jit-<uid>`, a fresh mkdtemp directory is used instead and its
+ * name recorded in `$JIT_HOME/reaper-socket-dir`, so every jit process of this state directory
+ * finds it.
  */
 export function reaperSocketPath(root: string): string {
   const p = statePaths(root).reaperSocket;
   if (Buffer.byteLength(p) <= MAX_SOCKET_PATH) return p;
   const digest = createHash('sha256').update(root).digest('hex').slice(0, 16);
+  const name = `jit-${digest}.sock`;
+  const recorded = recordedSocketDir(root);
+  if (recorded && privateDirProblem(recorded) === null) return join(recorded, name);
   const base = process.platform === 'win32' ? tmpdir() : '/tmp';
-  return join(base, `jit-${uid()}`, `jit-${digest}.sock`);
+  const dir = join(base, `jit-${uid()}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  if (privateDirProblem(dir) === null) return join(dir, name);
+  // Squatted: an unpredictable directory nobody else can have created.
+  const fresh = mkdtempSync(join(base, 'jit-'));
+  recordSocketDir(root, fresh);
+  return join(fresh, name);
+}
+
+const SOCKET_DIR_RECORD = 'reaper-socket-dir';
+
+function recordedSocketDir(root: string): string | null {
+  try {
+    const fd = openSync(join(root, SOCKET_DIR_RECORD), constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    try {
+      const st = fstatSync(fd);
+      if (uid() >= 0 && (st.uid !== uid() || (st.mode & 0o022) !== 0)) return null;
+      const dir = readFileSync(fd, 'utf8').trim();
+      return dir.startsWith('/') ? dir : null;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
+function recordSocketDir(root: string, dir: string): void {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const tmp = join(root, `.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    writeSync(fd, `${dir}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(root, SOCKET_DIR_RECORD));
+}
+
+/** Null when `dir` is a real directory of this user that nobody else can read or write. */
+function privateDirProblem(dir: string): string | null {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return 'missing';
+  if (!st.isDirectory()) return 'not a directory';
+  if (uid() >= 0 && st.uid !== uid()) return `owned by uid ${st.uid}`;
+  if ((st.mode & 0o077) !== 0) return `mode ${(st.mode & 0o777).toString(8)}`;
+  return null;
 }
 
 /** Create (0700) or check the directory holding the socket: ours, a real directory, private. */
@@ -47,10 +104,8 @@ export function ensurePrivateSocketDir(socketPath: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  const st = lstatSync(dir);
-  if (!st.isDirectory() || (uid() >= 0 && st.uid !== uid()) || (st.mode & 0o077) !== 0) {
-    throw new Error(`refusing to use ${dir} for the reaper socket: not a private directory of this user`);
-  }
+  const problem = privateDirProblem(dir);
+  if (problem) throw new Error(`refusing to use ${dir} for the reaper socket: not a private directory of this user (${problem})`);
 }
 
 /** Before sending a credential: the socket must be one this user created. */

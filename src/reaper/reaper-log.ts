@@ -1,4 +1,4 @@
-import { appendFileSync, renameSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { redact } from '../core/redact.js';
 
 const MAX_BYTES = 1 << 20;
@@ -8,7 +8,13 @@ export function reaperLogger(file: string): (line: string) => void {
   return (line: string) => {
     try {
       if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) > MAX_BYTES) renameSync(file, `${file}.1`);
-      appendFileSync(file, `${new Date().toISOString()} ${redact(line)}\n`, { mode: 0o600 });
+      // O_NOFOLLOW: a symlink planted as reaper.log must not make the reaper append elsewhere.
+      const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
+      try {
+        writeSync(fd, `${new Date().toISOString()} ${redact(line)}\n`);
+      } finally {
+        closeSync(fd);
+      }
     } catch {
       // logging must never stop revocation
     }

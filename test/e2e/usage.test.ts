@@ -77,12 +77,17 @@ describe('usage', () => {
     const { writeFile } = await import('node:fs/promises');
     const notADir = join(dir, 'state-file');
     await writeFile(notADir, '');
-    const r = jit(['list'], { JIT_HOME: notADir });
+    // Below a regular file: lstat fails with ENOTDIR. (A JIT_HOME that is itself a file is a clean
+    // "refusing to use …: not a directory" error.)
+    const r = jit(['list'], { JIT_HOME: join(notADir, 'sub') });
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2);
     expect(r.stderr).toMatch(/^error: ENOTDIR/m);
     expect(r.stderr).toMatch(/^hint: this is a bug in jit; run again with --debug/m);
-    const d = jit(['list', '--debug'], { JIT_HOME: notADir });
+    const d = jit(['list', '--debug'], { JIT_HOME: join(notADir, 'sub') });
+    const clean = jit(['list'], { JIT_HOME: notADir });
+    expect(clean.code).toBe(1);
+    expect(clean.stderr).toMatch(/^error: refusing to use .*state-file: not a directory$/m);
     expect(d.stderr).toMatch(/\n\s+at /);
   });
 });
