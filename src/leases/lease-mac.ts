@@ -55,7 +55,7 @@ export class LeaseKey {
   async problem(lease: Lease): Promise<string | null> {
     if (!lease || typeof lease !== 'object') return 'not a lease object';
     const { mac, ...body } = lease;
-    if (typeof mac !== 'string') return 'no MAC: written by an older jit or not by this user; `jit reap` finds its login on the server';
+    if (typeof mac !== 'string') return 'no MAC (written by an older jit, or not by this user)';
     const want = createHmac('sha256', await this.load()).update(canonical(body)).digest();
     const got = Buffer.from(mac, 'hex');
     if (got.length !== want.length || !timingSafeEqual(got, want)) return 'MAC does not match: the file was edited or forged';

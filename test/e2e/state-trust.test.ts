@@ -93,6 +93,16 @@ describe('a lease jit did not sign is never acted on', () => {
     expect((await new LeaseStore(home).scan()).unreadable[0]?.reason).toMatch(/no MAC/);
   }, 120_000);
 
+  it('jit list says which lease files it does not use, and why', async () => {
+    const home = join(base, 'listed');
+    await mkdir(join(home, 'leases'), { recursive: true, mode: 0o700 });
+    await writeFile(join(home, 'leases', 'listedaaaaa.json'), JSON.stringify(plantedLease('listedaaaaa', join(base, 'pwned-listed'))), { mode: 0o600 });
+    const r = await jit(['list'], { JIT_HOME: home, JIT_POLICY: await policyIn(base), NOPE_PW: 'x' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^warning: lease file \S+listedaaaaa\.json is not trusted: no MAC \(.*\); jit does not act on it\nhint: jit reap \(or revoke --all\) finds its login on the server/m);
+    expect(r.stdout).not.toContain('listedaaaaa');
+  }, 60_000);
+
   it('a signed lease edited to point at another host is never contacted', async () => {
     const home = join(base, 'edited');
     const pwned = join(base, 'pwned-edited');

@@ -20,7 +20,15 @@ export async function run(_args: unknown[], flags: { all?: boolean; database?: s
     const policy = await deps.policy().catch(() => null);
     if (policy) selectDatabases(policy, flags.database);
   }
-  const leases = (await deps.leases.list()).filter((l) => !flags.database || l.database === flags.database);
+  const scan = await deps.leases.scan();
+  const leases = scan.leases.filter((l) => !flags.database || l.database === flags.database);
+  // A planted, edited or truncated lease file is never acted on; say so rather than hide it.
+  for (const u of scan.unreadable) {
+    problem(deps.io, `warning: ${u.reason}; jit does not act on it`);
+  }
+  if (scan.unreadable.length > 0) {
+    problem(deps.io, 'hint: jit reap (or revoke --all) finds its login on the server, if it has one; delete the file once you know where it came from');
+  }
   // After `revoke --all` from another machine (or a DBA's DROP ROLE) the servers know better.
   const checked = await reconcileLeases(leases, deps);
   for (const p of checked.problems) problem(deps.io, `warning: ${p}`);
