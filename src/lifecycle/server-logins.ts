@@ -134,11 +134,12 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
     for (const login of logins) if (!outcomes.some((o) => o.login === login)) outcomes.push({ database: db.name, login, ok: false, terminated: 0, error });
   }
   const local = await deps.leases.list();
+  const entries: Parameters<Deps['audit']['append']> = [];
   for (const o of outcomes) {
     const lease = local.find((l) => l.user === o.login && l.database === db.name);
     if (o.ok && lease) await deps.leases.remove(lease.id);
     const marker = found.find((l) => l.login === o.login)?.marker;
-    await deps.audit.append({
+    entries.push({
       event: o.ok ? 'revoke' : 'revoke-failed',
       cause,
       database: db.name,
@@ -150,5 +151,7 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
       ...(o.alreadyGone ? { already_gone: true } : {}),
     });
   }
+  // One append for the whole batch: `revoke --all` over 1000 logins writes the trail once.
+  await deps.audit.append(...entries);
   return outcomes;
 }
