@@ -10,7 +10,7 @@ import { stateDir, statePaths } from '../leases/paths.js';
 import { ensurePrivateDir } from '../core/fs-secure.js';
 import { registerSecret } from '../core/redact.js';
 import { currentRequester } from '../cli/deps.js';
-import { revokeLease } from '../lifecycle/revoke.js';
+import { adminKeyOf, revokeLeases } from '../lifecycle/revoke.js';
 import { forgetAdminSecret } from '../lifecycle/admin-access.js';
 import { credentialKey, ensurePrivateSocketDir, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 import { bindSingleInstance, whoAnswers } from './reaper-server.js';
@@ -113,43 +113,62 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   // of expiries is not rationed to CONCURRENCY per tick.
   let queue: Array<[Lease, RevokeCause]> = [];
   let lost = false;
+  // The due leases of one server (adminKeyOf) go together, through one admin session (one
+  // SCRAM login) and revokeMany; CONCURRENCY bounds the servers handled at once.
+  const serversInFlight = new Set<string>();
   const pump = () => {
-    while (!stopping && !lost && inFlight.size < CONCURRENCY && queue.length > 0) {
-      const [lease, cause] = queue.shift()!;
-      if (!inFlight.has(lease.id)) void revokeOne(lease, cause);
+    while (!stopping && !lost && serversInFlight.size < CONCURRENCY && queue.length > 0) {
+      const i = queue.findIndex(([l]) => !serversInFlight.has(adminKeyOf(l)));
+      if (i < 0) break;
+      const key = adminKeyOf(queue[i]![0]);
+      const batch = queue.filter(([l]) => adminKeyOf(l) === key && !inFlight.has(l.id));
+      queue = queue.filter(([l]) => adminKeyOf(l) !== key);
+      if (batch.length > 0) void revokeBatch(key, batch);
     }
   };
 
-  const revokeOne = async (queued: Lease, cause: RevokeCause) => {
-    inFlight.add(queued.id);
-    let lease = queued;
+  const failed = (lease: Lease, err: unknown) => {
+    // A rotated admin password: forget the one handed over and read the source again next time.
+    if ((err as { cause?: { code?: string } })?.cause?.code === '28P01') {
+      credentials.delete(credentialKey(lease.database, lease.adminSource));
+      forgetAdminSecret(lease.database, lease.adminSource);
+    }
+    const r = retry.get(lease.id) ?? { attempts: 0, nextAt: 0 };
+    r.attempts += 1;
+    const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** r.attempts);
+    r.nextAt = Date.now() + base / 2 + Math.random() * (base / 2);
+    retry.set(lease.id, r);
+    log(`revoke ${lease.user} (lease ${lease.id}) failed, attempt ${r.attempts}: ${err instanceof Error ? err.message : String(err)}`);
+  };
+
+  const revokeBatch = async (key: string, queued: Array<[Lease, RevokeCause]>) => {
+    serversInFlight.add(key);
+    for (const [l] of queued) inFlight.add(l.id);
     try {
-      // Queued a while ago: a `jit revoke` may have removed it, or `jit extend` moved it since.
-      const orphan = orphans.has(queued.id);
-      const fresh = orphan ? queued : await store.get(queued.id).catch(() => queued);
-      if (!fresh || !dueCause(fresh, Date.now())) return;
-      lease = fresh;
-      const secret = credentials.get(credentialKey(lease.database, lease.adminSource));
-      const res = await revokeLease(lease, deps, cause, secret);
-      retry.delete(lease.id);
-      revoked.add(lease.id);
-      known.delete(lease.id);
-      orphans.delete(lease.id);
-      log(`revoked ${lease.user} (lease ${lease.id}, ${cause}, ${res.terminated} session(s) ended)`);
-    } catch (err) {
-      // A rotated admin password: forget the one handed over and read the source again next time.
-      if ((err as { cause?: { code?: string } })?.cause?.code === '28P01') {
-        credentials.delete(credentialKey(lease.database, lease.adminSource));
-        forgetAdminSecret(lease.database, lease.adminSource);
+      // Queued a while ago: a `jit revoke` may have removed one, or `jit extend` moved it since.
+      const items: Array<{ lease: Lease; cause: RevokeCause }> = [];
+      for (const [q, cause] of queued) {
+        const fresh = orphans.has(q.id) ? q : await store.get(q.id).catch(() => q);
+        if (fresh && dueCause(fresh, Date.now())) items.push({ lease: fresh, cause });
       }
-      const r = retry.get(lease.id) ?? { attempts: 0, nextAt: 0 };
-      r.attempts += 1;
-      const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** r.attempts);
-      r.nextAt = Date.now() + base / 2 + Math.random() * (base / 2);
-      retry.set(lease.id, r);
-      log(`revoke ${lease.user} (lease ${lease.id}) failed, attempt ${r.attempts}: ${err instanceof Error ? err.message : String(err)}`);
+      if (items.length === 0) return;
+      const first = items[0]!.lease;
+      const secret = credentials.get(credentialKey(first.database, first.adminSource));
+      const outcomes = await revokeLeases(items, deps, secret).catch((err: unknown) => items.map(({ lease, cause }) => ({ lease, cause, error: err, result: undefined })));
+      for (const { lease, cause, result, error } of outcomes) {
+        if (!result) {
+          failed(lease, error);
+          continue;
+        }
+        retry.delete(lease.id);
+        revoked.add(lease.id);
+        known.delete(lease.id);
+        orphans.delete(lease.id);
+        log(`revoked ${lease.user} (lease ${lease.id}, ${cause}, ${result.terminated} session(s) ended)`);
+      }
     } finally {
-      inFlight.delete(queued.id);
+      for (const [l] of queued) inFlight.delete(l.id);
+      serversInFlight.delete(key);
       cached = null;
       pump();
     }
