@@ -22,6 +22,8 @@ const TICK_MS = 500;
 const IDLE_TICKS_BEFORE_EXIT = 6;
 const CONCURRENCY = 8;
 const MAX_BACKOFF_MS = 5_000;
+/** Without a directory change, lease files are stat'ed (and changed ones re-read) this often. */
+const FULL_SCAN_MS = 30_000;
 
 /** Why a lease must go now, or null. */
 export function dueCause(lease: Lease, nowMs: number): RevokeCause | null {
@@ -103,8 +105,9 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       cached = null;
       return [...orphans.values()];
     }
-    // Every lease write is a rename into the directory, which moves its mtime.
-    if (!(cached && cached.mtimeMs === st.mtimeMs && now - cached.at < 5_000)) {
+    // Every lease write is a rename into the directory, which moves its mtime; a file edited in
+    // place (by hand) is noticed by the full stat pass every FULL_SCAN_MS.
+    if (!(cached && cached.mtimeMs === st.mtimeMs && now - cached.at < FULL_SCAN_MS)) {
       cached = { mtimeMs: st.mtimeMs, leases: (await leaseFiles.scan()).leases, at: now };
     }
     const onDisk = cached.leases;
