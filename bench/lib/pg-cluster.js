@@ -20,11 +20,12 @@ export const PG_BIN = process.env.JIT_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 /**
  * Start a cluster, create database `app`, run `fixtureSql` in it. `logStatements` sets
- * log_statement=all (every statement lands in logFile); `prefix` names the temp directory.
+ * log_statement=all (every statement lands in logFile); `prefix` names the temp directory;
+ * `maxConnections` sets max_connections (default 100).
  * `pause()`/`resume()` stop and start the same cluster on the same port and socket directory.
  * Types: pg-cluster.d.ts.
  */
-export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-' } = {}) {
+export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-', maxConnections = 100 } = {}) {
   for (const bin of ['initdb', 'pg_ctl', 'postgres']) {
     if (!existsSync(join(PG_BIN, bin))) {
       throw new Error(
@@ -69,7 +70,7 @@ export async function startCluster({ fixtureSql = '', logStatements = false, pre
     const settings = [
       `-p ${port}`, `-k ${dir}`,
       '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
-      '-c shared_buffers=16MB', '-c max_connections=100', '-c autovacuum=off', '-c logging_collector=off',
+      '-c shared_buffers=16MB', `-c max_connections=${Math.floor(maxConnections)}`, '-c autovacuum=off', '-c logging_collector=off',
       ...(logStatements ? ['-c log_statement=all'] : []),
     ].join(' ');
     await pgCmd('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', settings, '-w', '-t', '30', 'start']);

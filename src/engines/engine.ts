@@ -77,6 +77,11 @@ export interface RevokeResult {
   errors: string[];
 }
 
+/** One login for AdminSession.revokeMany. */
+export interface RevokeRequest {
+  login: string;
+}
+
 /** A jit login found on the server through its marker (never through its name alone). */
 export interface ServerLogin {
   login: string;
@@ -112,6 +117,12 @@ export interface AdminSession {
   mint(req: MintRequest): Promise<MintResult>;
   /** Block login, end sessions, remove what it owns, drop it. Succeeds when the login is already gone. */
   revoke(login: string): Promise<RevokeResult>;
+  /**
+   * Revoke many logins of this server together: block them all in one transaction, end every
+   * session at once, then drop them in batches. One result per request, in request order; a
+   * login whose session survives stays blocked and is reported, not dropped.
+   */
+  revokeMany(requests: RevokeRequest[]): Promise<RevokeResult[]>;
   /** Move the server-side expiry and the marker. */
   extend(login: string, expiresAt: Date, marker: LeaseMarker): Promise<void>;
   /** Every jit login on this server, found through the marker. */

@@ -62,3 +62,63 @@ async function recordFailure(lease: Lease, deps: Deps, cause: RevokeCause, messa
 export function actorOf(deps: Deps): string {
   return `${deps.requester.user}@${deps.requester.host}`;
 }
+
+/** What revokeLeases did for one lease: the result when it is fully gone, else the error. */
+export interface LeaseRevokeOutcome {
+  lease: Lease;
+  cause: RevokeCause;
+  result?: RevokeResult;
+  error?: Error;
+}
+
+/** Leases revoked through one admin session share the server, the database and the admin. */
+export function adminKeyOf(lease: Lease): string {
+  const t = lease.target;
+  return [t.engine, t.host.toLowerCase(), t.port, t.database, t.adminUser, lease.database, lease.adminSource].join('\u0000');
+}
+
+/**
+ * revokeLease for many leases of one server (same adminKeyOf): one admin session, and the
+ * engine's revokeMany, so every login is blocked before any is dropped. Same lease-file and
+ * audit rules as revokeLease, per lease.
+ */
+export async function revokeLeases(items: Array<{ lease: Lease; cause: RevokeCause }>, deps: Deps, secret?: string): Promise<LeaseRevokeOutcome[]> {
+  if (items.length === 0) return [];
+  for (const { lease, cause } of items) await deps.leases.save({ ...lease, state: 'revoking', revoker: currentOwner(), revokeCause: cause });
+  let results: RevokeResult[];
+  try {
+    const opened = await openAdmin(adminRefOf(items[0]!.lease), deps, secret);
+    try {
+      results = await opened.session.revokeMany(items.map(({ lease }) => ({ login: lease.user })));
+    } finally {
+      await opened.session.close().catch(() => {});
+    }
+  } catch (err) {
+    const message = redact(err instanceof Error ? err.message : String(err));
+    for (const { lease, cause } of items) await recordFailure(lease, deps, cause, message);
+    return items.map(({ lease, cause }) => ({ lease, cause, error: err instanceof Error ? err : new Error(message) }));
+  }
+  const outcomes: LeaseRevokeOutcome[] = [];
+  const audit: Parameters<Deps['audit']['append']> = [];
+  for (const [i, { lease, cause }] of items.entries()) {
+    const result = results[i]!;
+    if (!result.gone || result.errors.length > 0) {
+      const message = redact(result.errors.join('; ') || 'the login still exists');
+      await recordFailure(lease, deps, cause, message);
+      outcomes.push({ lease, cause, error: runtimeError(`could not fully revoke ${lease.user}: ${message}`, 'the reaper retries; run `jit revoke ' + lease.id + '` again or `jit reap`') });
+      continue;
+    }
+    await deps.leases.remove(lease.id);
+    audit.push({
+      event: 'revoke',
+      cause,
+      ...leaseFields(lease),
+      actor: actorOf(deps),
+      terminated_sessions: result.terminated,
+      ...(result.alreadyGone ? { already_gone: true } : {}),
+    });
+    outcomes.push({ lease, cause, result });
+  }
+  await deps.audit.append(...audit);
+  return outcomes;
+}

@@ -1,6 +1,6 @@
 import type { Deps } from '../cli/deps.js';
 import type { DatabaseConfig, Policy } from '../policy/types.js';
-import type { AdminSession, LeaseMarker, RevokeResult, ServerLogin } from '../engines/engine.js';
+import type { AdminSession, LeaseMarker, ServerLogin } from '../engines/engine.js';
 import type { RevokeCause } from '../leases/audit-log.js';
 import { targetFromConfig } from '../engines/engine.js';
 import { usageError } from '../core/errors.js';
@@ -115,22 +115,17 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
   const logins = found.map((l) => l.login);
   try {
     await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
-      for (const login of logins) {
-        let res: RevokeResult;
-        try {
-          res = await session.revoke(login);
-        } catch (err) {
-          outcomes.push({ database: db.name, login, ok: false, terminated: 0, error: redact(err instanceof Error ? err.message : String(err)) });
-          continue;
-        }
+      // All of them together: every login is blocked before any is dropped (revokeMany).
+      const results = await session.revokeMany(logins.map((login) => ({ login })));
+      for (const res of results) {
         const ok = res.gone && res.errors.length === 0;
         outcomes.push({
           database: db.name,
-          login,
+          login: res.login,
           ok,
           terminated: res.terminated,
           ...(res.alreadyGone ? { alreadyGone: true } : {}),
-          ...(ok ? {} : { error: res.errors.join('; ') || 'still exists' }),
+          ...(ok ? {} : { error: redact(res.errors.join('; ') || 'still exists') }),
         });
       }
     });
@@ -139,11 +134,12 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
     for (const login of logins) if (!outcomes.some((o) => o.login === login)) outcomes.push({ database: db.name, login, ok: false, terminated: 0, error });
   }
   const local = await deps.leases.list();
+  const entries: Parameters<Deps['audit']['append']> = [];
   for (const o of outcomes) {
     const lease = local.find((l) => l.user === o.login && l.database === db.name);
     if (o.ok && lease) await deps.leases.remove(lease.id);
     const marker = found.find((l) => l.login === o.login)?.marker;
-    await deps.audit.append({
+    entries.push({
       event: o.ok ? 'revoke' : 'revoke-failed',
       cause,
       database: db.name,
@@ -155,5 +151,7 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
       ...(o.alreadyGone ? { already_gone: true } : {}),
     });
   }
+  // One append for the whole batch: `revoke --all` over 1000 logins writes the trail once.
+  await deps.audit.append(...entries);
   return outcomes;
 }

@@ -10,17 +10,20 @@ import { stateDir, statePaths } from '../leases/paths.js';
 import { ensurePrivateDir } from '../core/fs-secure.js';
 import { registerSecret } from '../core/redact.js';
 import { currentRequester } from '../cli/deps.js';
-import { revokeLease } from '../lifecycle/revoke.js';
+import { adminKeyOf, revokeLeases } from '../lifecycle/revoke.js';
 import { forgetAdminSecret } from '../lifecycle/admin-access.js';
 import { credentialKey, ensurePrivateSocketDir, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 import { bindSingleInstance, whoAnswers } from './reaper-server.js';
 import { isOwnerAlive } from './process-alive.js';
 import { reaperLogger } from './reaper-log.js';
+import { LeaseFileCache } from './lease-cache.js';
 
 const TICK_MS = 500;
 const IDLE_TICKS_BEFORE_EXIT = 6;
 const CONCURRENCY = 8;
 const MAX_BACKOFF_MS = 5_000;
+/** Without a directory change, lease files are stat'ed (and changed ones re-read) this often. */
+const FULL_SCAN_MS = 30_000;
 
 /** Why a lease must go now, or null. */
 export function dueCause(lease: Lease, nowMs: number): RevokeCause | null {
@@ -90,6 +93,9 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   // The leases of the last listing, and those kept after the whole state directory disappeared
   // (an `rm -rf` of $JIT_HOME): the logins behind them still exist and still have to go.
   let known = new Map<string, Lease>();
+  // Re-reads only the lease files that changed (idle with 1000 leases, reading them all every
+  // few seconds cost 3% of a core).
+  const leaseFiles = new LeaseFileCache(store.dir);
   const orphans = new Map<string, Lease>();
   const readLeases = async (now: number): Promise<Lease[]> => {
     const st = await stat(store.dir).catch(() => null);
@@ -99,9 +105,10 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       cached = null;
       return [...orphans.values()];
     }
-    // Every lease write is a rename into the directory, which moves its mtime.
-    if (!(cached && cached.mtimeMs === st.mtimeMs && now - cached.at < 5_000)) {
-      cached = { mtimeMs: st.mtimeMs, leases: await store.list(), at: now };
+    // Every lease write is a rename into the directory, which moves its mtime; a file edited in
+    // place (by hand) is noticed by the full stat pass every FULL_SCAN_MS.
+    if (!(cached && cached.mtimeMs === st.mtimeMs && now - cached.at < FULL_SCAN_MS)) {
+      cached = { mtimeMs: st.mtimeMs, leases: (await leaseFiles.scan()).leases, at: now };
     }
     const onDisk = cached.leases;
     known = new Map(onDisk.map((l) => [l.id, l]));
@@ -113,43 +120,62 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   // of expiries is not rationed to CONCURRENCY per tick.
   let queue: Array<[Lease, RevokeCause]> = [];
   let lost = false;
+  // The due leases of one server (adminKeyOf) go together, through one admin session (one
+  // SCRAM login) and revokeMany; CONCURRENCY bounds the servers handled at once.
+  const serversInFlight = new Set<string>();
   const pump = () => {
-    while (!stopping && !lost && inFlight.size < CONCURRENCY && queue.length > 0) {
-      const [lease, cause] = queue.shift()!;
-      if (!inFlight.has(lease.id)) void revokeOne(lease, cause);
+    while (!stopping && !lost && serversInFlight.size < CONCURRENCY && queue.length > 0) {
+      const i = queue.findIndex(([l]) => !serversInFlight.has(adminKeyOf(l)));
+      if (i < 0) break;
+      const key = adminKeyOf(queue[i]![0]);
+      const batch = queue.filter(([l]) => adminKeyOf(l) === key && !inFlight.has(l.id));
+      queue = queue.filter(([l]) => adminKeyOf(l) !== key);
+      if (batch.length > 0) void revokeBatch(key, batch);
     }
   };
 
-  const revokeOne = async (queued: Lease, cause: RevokeCause) => {
-    inFlight.add(queued.id);
-    let lease = queued;
+  const failed = (lease: Lease, err: unknown) => {
+    // A rotated admin password: forget the one handed over and read the source again next time.
+    if ((err as { cause?: { code?: string } })?.cause?.code === '28P01') {
+      credentials.delete(credentialKey(lease.database, lease.adminSource));
+      forgetAdminSecret(lease.database, lease.adminSource);
+    }
+    const r = retry.get(lease.id) ?? { attempts: 0, nextAt: 0 };
+    r.attempts += 1;
+    const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** r.attempts);
+    r.nextAt = Date.now() + base / 2 + Math.random() * (base / 2);
+    retry.set(lease.id, r);
+    log(`revoke ${lease.user} (lease ${lease.id}) failed, attempt ${r.attempts}: ${err instanceof Error ? err.message : String(err)}`);
+  };
+
+  const revokeBatch = async (key: string, queued: Array<[Lease, RevokeCause]>) => {
+    serversInFlight.add(key);
+    for (const [l] of queued) inFlight.add(l.id);
     try {
-      // Queued a while ago: a `jit revoke` may have removed it, or `jit extend` moved it since.
-      const orphan = orphans.has(queued.id);
-      const fresh = orphan ? queued : await store.get(queued.id).catch(() => queued);
-      if (!fresh || !dueCause(fresh, Date.now())) return;
-      lease = fresh;
-      const secret = credentials.get(credentialKey(lease.database, lease.adminSource));
-      const res = await revokeLease(lease, deps, cause, secret);
-      retry.delete(lease.id);
-      revoked.add(lease.id);
-      known.delete(lease.id);
-      orphans.delete(lease.id);
-      log(`revoked ${lease.user} (lease ${lease.id}, ${cause}, ${res.terminated} session(s) ended)`);
-    } catch (err) {
-      // A rotated admin password: forget the one handed over and read the source again next time.
-      if ((err as { cause?: { code?: string } })?.cause?.code === '28P01') {
-        credentials.delete(credentialKey(lease.database, lease.adminSource));
-        forgetAdminSecret(lease.database, lease.adminSource);
+      // Queued a while ago: a `jit revoke` may have removed one, or `jit extend` moved it since.
+      const items: Array<{ lease: Lease; cause: RevokeCause }> = [];
+      for (const [q, cause] of queued) {
+        const fresh = orphans.has(q.id) ? q : await store.get(q.id).catch(() => q);
+        if (fresh && dueCause(fresh, Date.now())) items.push({ lease: fresh, cause });
       }
-      const r = retry.get(lease.id) ?? { attempts: 0, nextAt: 0 };
-      r.attempts += 1;
-      const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** r.attempts);
-      r.nextAt = Date.now() + base / 2 + Math.random() * (base / 2);
-      retry.set(lease.id, r);
-      log(`revoke ${lease.user} (lease ${lease.id}) failed, attempt ${r.attempts}: ${err instanceof Error ? err.message : String(err)}`);
+      if (items.length === 0) return;
+      const first = items[0]!.lease;
+      const secret = credentials.get(credentialKey(first.database, first.adminSource));
+      const outcomes = await revokeLeases(items, deps, secret).catch((err: unknown) => items.map(({ lease, cause }) => ({ lease, cause, error: err, result: undefined })));
+      for (const { lease, cause, result, error } of outcomes) {
+        if (!result) {
+          failed(lease, error);
+          continue;
+        }
+        retry.delete(lease.id);
+        revoked.add(lease.id);
+        known.delete(lease.id);
+        orphans.delete(lease.id);
+        log(`revoked ${lease.user} (lease ${lease.id}, ${cause}, ${result.terminated} session(s) ended)`);
+      }
     } finally {
-      inFlight.delete(queued.id);
+      for (const [l] of queued) inFlight.delete(l.id);
+      serversInFlight.delete(key);
       cached = null;
       pump();
     }

@@ -225,3 +225,79 @@ describe('sessions, reasons and the audit trail', () => {
     }
   });
 });
+
+describe('revoke --all over many logins with open sessions', () => {
+  let logged: PgServer;
+  beforeAll(async () => {
+    logged = await startPostgres({ logStatements: true });
+  });
+  afterAll(async () => {
+    await logged?.stop();
+  });
+
+  it('blocks every login in one transaction before dropping any, ends every session, drops them all', async () => {
+    const w = await makeWorld(logged, { env: { JIT_NO_REAPER: '1' } });
+    worlds.push(w);
+    const minted: UriJson[] = [];
+    for (let i = 0; i < 20; i++) minted.push(await mintUri(w, ['--role', 'readonly', '--ttl', '15m']));
+    const open = await Promise.all(minted.map((m) => openSession(m.uri)));
+    const before = (await readFile(logged.logFile, 'utf8')).length;
+
+    const res = await w.run(['revoke', '--all', '--yes']);
+    expect(res.code, res.stderr).toBe(0);
+    for (const m of minted) {
+      expect(res.stdout + res.stderr).toMatch(new RegExp(`revoked ${m.user} on testdb \\(1 session\\(s\\) ended\\)`));
+      expect(await roleExists(logged, m.user)).toBe(false);
+    }
+    for (const c of open) expect(await sessionAlive(c)).toBe(false);
+    await Promise.all(open.map((c) => c.end().catch(() => {})));
+    expect(await leaseFiles(w.home)).toEqual([]);
+
+    // The server's statement log: all NOLOGINs sit in one BEGIN…COMMIT statement, before any DROP ROLE.
+    const log = (await readFile(logged.logFile, 'utf8')).slice(before);
+    const blocks = minted.map((m) => log.indexOf(`ALTER ROLE "${m.user}" NOLOGIN`));
+    for (const at of blocks) expect(at).toBeGreaterThan(-1);
+    const firstDrop = log.indexOf('DROP ROLE');
+    expect(firstDrop).toBeGreaterThan(Math.max(...blocks));
+    const start = log.lastIndexOf('statement: ', Math.min(...blocks));
+    const statement = log.slice(start, log.indexOf('COMMIT', Math.max(...blocks)));
+    expect(statement.startsWith('statement: BEGIN;')).toBe(true);
+    expect(statement.slice(1)).not.toContain('statement: ');
+
+    const audit = JSON.parse((await w.run(['audit', '--json'])).stdout) as Array<Record<string, unknown>>;
+    for (const m of minted) {
+      expect(audit).toContainEqual(expect.objectContaining({ event: 'revoke', cause: 'revoke-all', login: m.user, terminated_sessions: 1 }));
+    }
+  });
+
+  it('keeps a login whose session cannot be ended, blocked and reported, and drops the others', async () => {
+    const w = await makeWorld(logged, { env: { JIT_NO_REAPER: '1' } });
+    worlds.push(w);
+    const stuck = await mintUri(w, ['--role', 'readonly', '--ttl', '15m']);
+    const other = await mintUri(w, ['--role', 'readonly', '--ttl', '15m']);
+    const held = await openSession(stuck.uri);
+    const heldOther = await openSession(other.uri);
+    // A stopped backend cannot act on the termination signal until it is continued.
+    const pid = Number((await held.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const res = await w.run(['revoke', '--all', '--yes']);
+      expect(res.code).toBe(1);
+      expect(res.stderr.split('\n')).toContain(`failed ${stuck.user} on testdb: end sessions: 1 session(s) still running`);
+      expect(res.stdout + res.stderr).toMatch(new RegExp(`revoked ${other.user} on testdb`));
+      expect(await roleExists(logged, other.user)).toBe(false);
+      expect(await sessionAlive(heldOther)).toBe(false);
+      expect(await roleExists(logged, stuck.user)).toBe(true);
+      expect(await canLogin(stuck.uri)).toBe(false);
+      const audit = JSON.parse((await w.run(['audit', '--json'])).stdout) as Array<Record<string, unknown>>;
+      expect(audit).toContainEqual(expect.objectContaining({ event: 'revoke-failed', cause: 'revoke-all', login: stuck.user }));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await held.end().catch(() => {});
+    await heldOther.end().catch(() => {});
+    const again = await w.run(['revoke', '--all', '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await roleExists(logged, stuck.user)).toBe(false);
+  });
+});

@@ -78,8 +78,13 @@ function report(deps: Deps, outcomes: LoginOutcome[]): void {
     printJson(deps.io, outcomes);
     return;
   }
+  // One write per run of lines of a kind: `revoke --all` over 1000 logins must not pay 1000 writes.
+  const runs: Array<{ ok: boolean; lines: string[] }> = [];
   for (const o of outcomes) {
-    if (o.ok) notice(deps.io, `revoked ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}`);
-    else problem(deps.io, `failed ${o.login} on ${o.database}: ${o.error}`);
+    const line = o.ok ? `revoked ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}` : `failed ${o.login} on ${o.database}: ${o.error}`;
+    const last = runs[runs.length - 1];
+    if (last && last.ok === o.ok) last.lines.push(line);
+    else runs.push({ ok: o.ok, lines: [line] });
   }
+  for (const r of runs) (r.ok ? notice : problem)(deps.io, r.lines.join('\n'));
 }

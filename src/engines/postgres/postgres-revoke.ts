@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { RevokeResult, ServerTarget } from '../engine.js';
+import type { RevokeRequest, RevokeResult, ServerTarget } from '../engine.js';
 import { JitError, EXIT } from '../../core/errors.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
 import { errorCode, oneLine } from './postgres-errors.js';
@@ -14,6 +14,15 @@ import {
   dropRoleSql,
   grantLoginToAdminSql,
   terminateSql,
+  OWNED_DATABASES_MANY_SQL,
+  REVOKE_LOCK_MANY_SQL,
+  REVOKE_UNLOCK_MANY_SQL,
+  ROLES_INFO_SQL,
+  SESSIONS_LEFT_SQL,
+  TERMINATE_MANY_SQL,
+  blockLoginsSql,
+  dropOwnedManySql,
+  dropRolesSql,
 } from './postgres-sql.js';
 
 /** What revocation needs from the session: its client, and a way to reach other databases. */
@@ -135,6 +144,166 @@ function notOursToDrop(login: string, adminUser: string, errors: string[]): stri
 
 async function dropOwnedIn(ctx: RevokeContext, database: string, login: string): Promise<void> {
   const sql = dropOwnedSql(login, ctx.target.owner);
+  if (database === ctx.target.database) {
+    await ctx.client.query(sql);
+    return;
+  }
+  const other = await ctx.connectTo(database);
+  try {
+    await other.query(sql);
+  } finally {
+    await other.end().catch(() => {});
+  }
+}
+
+/** How long revokeMany waits, once for the whole batch, for signalled sessions to end. */
+const SESSION_WAIT_MS = 5_000;
+const SESSION_POLL_MS = 25;
+/** Roles per DROP ROLE / DROP OWNED statement. */
+const DROP_BATCH = 100;
+
+const messageOf = (err: unknown) => `${oneLine(err)}${errorCode(err) ? ` (${errorCode(err)})` : ''}`;
+
+/**
+ * Many logins of one server together (`revoke --all`, the reaper's due batch): block every
+ * login in one transaction, signal every session in one query, wait once, DROP OWNED per
+ * database and DROP ROLE in batches. A role whose session survives stays NOLOGIN and is
+ * reported, never dropped. A batch step that fails falls back to revokeLogin's steps for the
+ * logins of that batch, so each failure is reported against its own login.
+ */
+export async function revokeLogins(ctx: RevokeContext, requests: RevokeRequest[]): Promise<RevokeResult[]> {
+  const logins = [...new Set(requests.map((r) => r.login))].sort();
+  if (logins.length === 0) return [];
+  await ctx.client.query(REVOKE_LOCK_MANY_SQL, [logins]);
+  try {
+    const results = await revokeManyLocked(ctx, logins);
+    return requests.map((r) => results.get(r.login)!);
+  } finally {
+    await ctx.client.query(REVOKE_UNLOCK_MANY_SQL, [logins]).catch(() => {});
+  }
+}
+
+async function revokeManyLocked(ctx: RevokeContext, logins: string[]): Promise<Map<string, RevokeResult>> {
+  const results = new Map<string, RevokeResult>();
+  const { rows } = await ctx.client.query(ROLES_INFO_SQL, [logins]);
+  const infos = new Map<string, RoleInfo>();
+  for (const r of rows) {
+    infos.set(String(r.login), { oid: Number(r.oid), marked: r.marked === true, adminHasRole: r.admin_has_role === true, serverVersion: Number(r.server_version) });
+  }
+  const ours: string[] = [];
+  for (const login of logins) {
+    const info = infos.get(login);
+    if (!info) {
+      results.set(login, { login, gone: true, alreadyGone: true, terminated: 0, errors: [] });
+      continue;
+    }
+    try {
+      assertJitLogin(login, info);
+      ours.push(login);
+    } catch (err) {
+      results.set(login, { login, gone: false, terminated: 0, errors: [messageOf(err)] });
+    }
+  }
+  // Anything a batch step cannot do for all goes through the single-login steps.
+  const oneByOne = async (batch: string[]) => {
+    for (const login of batch) {
+      const before = results.get(login)?.terminated ?? 0;
+      try {
+        const res = await revokeLocked(ctx, login);
+        results.set(login, { ...res, terminated: res.terminated + before });
+      } catch (err) {
+        results.set(login, { login, gone: false, terminated: before, errors: [messageOf(err)] });
+      }
+    }
+  };
+  if (ours.length === 0) return results;
+
+  // 1. Block every login at once: none can log in again once this commits.
+  try {
+    await ctx.client.query(blockLoginsSql(ours, ours.filter((l) => !infos.get(l)!.adminHasRole)));
+  } catch {
+    await ctx.client.query('ROLLBACK').catch(() => {});
+    await oneByOne(ours);
+    return results;
+  }
+  const oidOf = (l: string) => infos.get(l)!.oid;
+  const byOid = new Map(ours.map((l) => [oidOf(l), l]));
+  const oids = ours.map(oidOf);
+
+  // 2. Signal every session at once, 3. wait once for all of them.
+  const terminated = new Map<string, number>();
+  try {
+    const ended = await ctx.client.query(TERMINATE_MANY_SQL, [oids]);
+    for (const r of ended.rows) terminated.set(byOid.get(Number(r.oid))!, Number(r.terminated));
+  } catch {
+    // e.g. 42501 for one backend the admin may not signal: the single-login steps say which.
+    await oneByOne(ours);
+    return results;
+  }
+  const left = new Map<string, number>();
+  const deadline = Date.now() + SESSION_WAIT_MS;
+  for (;;) {
+    const { rows: still } = await ctx.client.query(SESSIONS_LEFT_SQL, [oids]);
+    left.clear();
+    for (const r of still) left.set(byOid.get(Number(r.oid))!, Number(r.remaining));
+    if (left.size === 0 || Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, SESSION_POLL_MS));
+  }
+  const droppable: string[] = [];
+  for (const login of ours) {
+    const n = terminated.get(login) ?? 0;
+    const remaining = left.get(login) ?? 0;
+    // Dropping the role while a session survives would lose its OID, the only way to find that
+    // session again: keep it (NOLOGIN), report it.
+    if (remaining > 0) results.set(login, { login, gone: false, terminated: n, errors: [`end sessions: ${remaining} session(s) still running`] });
+    else {
+      results.set(login, { login, gone: false, terminated: n, errors: [] });
+      droppable.push(login);
+    }
+  }
+  if (droppable.length === 0) return results;
+
+  // 4. What they own or were granted, per database, then the roles themselves, in batches.
+  const dropOids = droppable.map(oidOf);
+  let perDb: Array<{ db: string; logins: string[] }>;
+  try {
+    const listed = await ctx.client.query(OWNED_DATABASES_MANY_SQL, [dropOids]);
+    perDb = listed.rows.map((r) => ({ db: String(r.datname), logins: (r.oids as unknown[]).map((o) => byOid.get(Number(o))!).filter(Boolean) }));
+  } catch {
+    await oneByOne(droppable);
+    return results;
+  }
+  if (!perDb.some((d) => d.db === ctx.target.database)) perDb.unshift({ db: ctx.target.database, logins: droppable });
+  else perDb = perDb.map((d) => (d.db === ctx.target.database ? { db: d.db, logins: droppable } : d));
+  const failed = new Set<string>();
+  for (const { db, logins: inDb } of perDb) {
+    for (const batch of chunks(inDb.filter((l) => !failed.has(l)), DROP_BATCH)) {
+      try {
+        await runIn(ctx, db, dropOwnedManySql(batch, ctx.target.owner));
+      } catch {
+        batch.forEach((l) => failed.add(l));
+      }
+    }
+  }
+  for (const batch of chunks(droppable.filter((l) => !failed.has(l)), DROP_BATCH)) {
+    try {
+      await ctx.client.query(dropRolesSql(batch));
+      for (const l of batch) results.set(l, { ...results.get(l)!, gone: true });
+    } catch {
+      batch.forEach((l) => failed.add(l));
+    }
+  }
+  await oneByOne(droppable.filter((l) => failed.has(l)));
+  return results;
+}
+
+function chunks<T>(list: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+async function runIn(ctx: RevokeContext, database: string, sql: string): Promise<void> {
   if (database === ctx.target.database) {
     await ctx.client.query(sql);
     return;

@@ -1,11 +1,11 @@
 import type { Client, QueryResult } from 'pg';
 /** What the server sends with a NOTICE or WARNING (pg-protocol's NoticeMessage). */
 type NoticeMessage = { code?: string; message?: string };
-import type { AdminSession, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
+import type { AdminSession, RevokeRequest, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
 import { runtimeError } from '../../core/errors.js';
 import { redact, registerSecret } from '../../core/redact.js';
 import { translatePgError, type PgErrorContext } from './postgres-errors.js';
-import { assertJitLogin, revokeLogin, roleInfo } from './postgres-revoke.js';
+import { assertJitLogin, revokeLogin, revokeLogins, roleInfo } from './postgres-revoke.js';
 import { scramVerifier } from './postgres-scram.js';
 import { grantProblems } from './postgres-grant-check.js';
 import { checkOwner } from './postgres-owner.js';
@@ -88,6 +88,14 @@ export class PostgresSession implements AdminSession {
       return await revokeLogin({ client: this.client, target: this.target, connectTo: this.connectTo }, login);
     } catch (err) {
       throw translatePgError(err, this.ctx('revoke', login));
+    }
+  }
+
+  async revokeMany(requests: RevokeRequest[]): Promise<RevokeResult[]> {
+    try {
+      return await revokeLogins({ client: this.client, target: this.target, connectTo: this.connectTo }, requests);
+    } catch (err) {
+      throw translatePgError(err, this.ctx('revoke'));
     }
   }
 

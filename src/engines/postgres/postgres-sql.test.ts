@@ -22,6 +22,14 @@ import {
   grantStatements,
   mintSql,
   terminateSql,
+  OWNED_DATABASES_MANY_SQL,
+  REVOKE_LOCK_MANY_SQL,
+  ROLES_INFO_SQL,
+  SESSIONS_LEFT_SQL,
+  TERMINATE_MANY_SQL,
+  blockLoginsSql,
+  dropOwnedManySql,
+  dropRolesSql,
 } from './postgres-sql.js';
 
 const HOSTILE = ['a"b', "o'neil\\", 'x"; DROP TABLE t; --'] as const;
@@ -211,5 +219,34 @@ describe('revoke', () => {
       expect(sql).not.toMatch(/LIKE/i);
       expect(sql).toContain("'jit'");
     }
+  });
+});
+
+describe('revoking many logins together', () => {
+  it('quotes every login and the owner in the batched steps', () => {
+    const names = [...HOSTILE];
+    const qs = names.map((n) => Q[n]);
+    expect(blockLoginsSql(names, [names[1]!]).split(';\n')).toEqual([
+      'BEGIN',
+      `GRANT ${qs[1]} TO CURRENT_USER`,
+      ...qs.map((q) => `ALTER ROLE ${q} NOLOGIN`),
+      'COMMIT',
+    ]);
+    const lock = `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`;
+    expect(dropOwnedManySql(names)).toBe(`${lock};\nDROP OWNED BY ${qs.join(', ')}`);
+    expect(dropOwnedManySql(names, 'o"w')).toBe(`${lock};\nREASSIGN OWNED BY ${qs.join(', ')} TO "o""w";\nDROP OWNED BY ${qs.join(', ')}`);
+    expect(dropRolesSql(names)).toBe(`DROP ROLE IF EXISTS ${qs.join(', ')}`);
+    expect(() => dropRolesSql(['a'.repeat(64)])).toThrow(JitError);
+  });
+
+  it('takes the logins and oids as array parameters, signals without waiting, finds sessions by usesysid', () => {
+    expect(ROLES_INFO_SQL).toContain('WHERE r.rolname = ANY($1::text[])');
+    expect(ROLES_INFO_SQL).toContain("'jit'");
+    expect(REVOKE_LOCK_MANY_SQL).toContain('unnest($1::text[])');
+    expect(TERMINATE_MANY_SQL).toContain('pg_catalog.pg_terminate_backend(a.pid))');
+    expect(TERMINATE_MANY_SQL).toContain('a.usesysid = ANY($1::oid[])');
+    expect(SESSIONS_LEFT_SQL).toContain('a.usesysid = ANY($1::oid[])');
+    expect(OWNED_DATABASES_MANY_SQL).toContain('s.refobjid = ANY($1::oid[])');
+    for (const sql of [ROLES_INFO_SQL, TERMINATE_MANY_SQL, SESSIONS_LEFT_SQL]) expect(sql).not.toMatch(/LIKE/i);
   });
 });

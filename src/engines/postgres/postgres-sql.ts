@@ -259,3 +259,59 @@ export const OWNER_CHECK_SQL =
 
 /** pg_hba.conf as the server parsed it; superusers only unless EXECUTE on pg_hba_file_rules() was granted (42501). */
 export const HBA_RULES_SQL = 'SELECT line_number, type, database, user_name, auth_method, error FROM pg_catalog.pg_hba_file_rules ORDER BY line_number';
+
+// ---- Revoking many logins of one server together (`revoke --all`, the reaper's due batch) ----
+
+/** $1 = text[] of logins. One row per existing role, with what ROLE_INFO_SQL gives for one. */
+export const ROLES_INFO_SQL =
+  `SELECT r.rolname AS login, r.oid, ${isMarked('r.oid')} AS marked, ` +
+  `pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') AS admin_has_role, ` +
+  `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
+  `FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1::text[])`;
+
+/** $1 = text[] of logins, sorted: batches take the per-login revoke locks in one order, so two never deadlock. */
+export const REVOKE_LOCK_MANY_SQL =
+  `SELECT pg_catalog.pg_advisory_lock(${REVOKE_LOCK_CLASS}, pg_catalog.hashtext(l.name)) ` +
+  `FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS l(name, n) ORDER BY l.n`;
+export const REVOKE_UNLOCK_MANY_SQL =
+  `SELECT pg_catalog.pg_advisory_unlock(${REVOKE_LOCK_CLASS}, pg_catalog.hashtext(l.name)) FROM pg_catalog.unnest($1::text[]) AS l(name)`;
+
+/**
+ * Blocks every login in one transaction (one simple-query string): none of them can start a
+ * session once it commits. `grantToAdmin` are the logins a CREATEROLE-only admin must first be
+ * granted to end their sessions and DROP OWNED.
+ */
+export function blockLoginsSql(logins: string[], grantToAdmin: string[]): string {
+  return ['BEGIN', ...grantToAdmin.map(grantLoginToAdminSql), ...logins.map(blockLoginSql), 'COMMIT'].join(';\n');
+}
+
+/**
+ * $1 = oid[]. Signals every session of those roles at once, without waiting (the caller polls
+ * SESSIONS_LEFT_SQL once for all of them). By usesysid, as terminateSql.
+ */
+export const TERMINATE_MANY_SQL =
+  `SELECT a.usesysid::int8 AS oid, count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(a.pid))::int AS terminated ` +
+  `FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = ANY($1::oid[]) AND a.pid <> pg_catalog.pg_backend_pid() GROUP BY a.usesysid`;
+
+/** $1 = oid[]. Sessions of those roles still alive, per role (roles with none have no row). */
+export const SESSIONS_LEFT_SQL =
+  `SELECT a.usesysid::int8 AS oid, count(*)::int AS remaining FROM pg_catalog.pg_stat_activity a ` +
+  `WHERE a.usesysid = ANY($1::oid[]) AND a.pid <> pg_catalog.pg_backend_pid() GROUP BY a.usesysid`;
+
+/** $1 = oid[]. For each database holding objects or grants of those roles, which roles. */
+export const OWNED_DATABASES_MANY_SQL =
+  `SELECT d.datname, pg_catalog.array_agg(DISTINCT s.refobjid::int8) AS oids FROM pg_catalog.pg_shdepend s ` +
+  `JOIN pg_catalog.pg_database d ON d.oid = s.dbid ` +
+  `WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = ANY($1::oid[]) GROUP BY d.datname ORDER BY 1`;
+
+/** dropOwnedSql for several logins in one statement each (REASSIGN/DROP OWNED take a list of roles). */
+export function dropOwnedManySql(logins: string[], owner?: string): string {
+  const list = logins.map(ident).join(', ');
+  return [
+    `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`,
+    ...(owner ? [`REASSIGN OWNED BY ${list} TO ${ident(owner)}`] : []),
+    `DROP OWNED BY ${list}`,
+  ].join(';\n');
+}
+
+export const dropRolesSql = (logins: string[]) => `DROP ROLE IF EXISTS ${logins.map(ident).join(', ')}`;
