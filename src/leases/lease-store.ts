@@ -34,8 +34,11 @@ export class LeaseStore {
     await ensurePrivateDir(this.dir);
   }
 
-  /** Parse and check one lease file: a lease without this user's MAC is never trusted. */
-  private async readLease(file: string): Promise<Lease> {
+  /**
+   * Parse and check one lease file (no symlink, ours, 0600): a lease without this user's MAC is
+   * never trusted. Every reader of lease files goes through here.
+   */
+  async readLease(file: string): Promise<Lease> {
     const lease = JSON.parse(await readPrivateFile(file)) as Lease;
     const problem = await this.key.problem(lease);
     if (problem) throw new JitError(`lease file ${file} is not trusted: ${problem}`, { hint: 'remove it; `jit reap` revokes its login on the server' });

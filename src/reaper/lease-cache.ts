@@ -1,7 +1,8 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lease } from '../leases/lease.js';
-import type { LeaseScan } from '../leases/lease-store.js';
+import type { LeaseScan, LeaseStore } from '../leases/lease-store.js';
+import { checkPrivateDir } from '../core/fs-secure.js';
 
 interface Entry {
   mtimeMs: number;
@@ -14,19 +15,22 @@ interface Entry {
 /**
  * LeaseStore.scan() for a process that scans again and again (the reaper): a file whose mtime,
  * size and inode are unchanged is not read again. Every lease write is a rename (a new inode),
- * so a rewritten lease is always seen.
+ * so a rewritten lease is always seen. Files are read through LeaseStore.readLease(): the same
+ * ownership, no-symlink and MAC checks as every other reader.
  */
 export class LeaseFileCache {
   private readonly files = new Map<string, Entry>();
   /** Files read (not served from the cache) since creation: for tests. */
   reads = 0;
 
-  constructor(private readonly dir: string) {}
+  constructor(private readonly store: LeaseStore) {}
 
   async scan(): Promise<LeaseScan> {
     let names: string[];
     try {
-      names = await readdir(this.dir);
+      await checkPrivateDir(this.store.root);
+      await checkPrivateDir(this.store.dir);
+      names = await readdir(this.store.dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.files.clear();
@@ -39,8 +43,8 @@ export class LeaseFileCache {
     const unreadable: LeaseScan['unreadable'] = [];
     for (const name of names) {
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
-      const path = join(this.dir, name);
-      const st = await stat(path).catch(() => null);
+      const path = join(this.store.dir, name);
+      const st = await lstat(path).catch(() => null);
       if (!st) continue; // removed between readdir and stat
       seen.add(name);
       let entry = this.files.get(name);
@@ -48,7 +52,7 @@ export class LeaseFileCache {
         entry = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino, lease: null };
         try {
           this.reads++;
-          entry.lease = JSON.parse(await readFile(path, 'utf8')) as Lease;
+          entry.lease = await this.store.readLease(path);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
             seen.delete(name);

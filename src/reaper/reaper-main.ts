@@ -95,7 +95,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   let known = new Map<string, Lease>();
   // Re-reads only the lease files that changed (idle with 1000 leases, reading them all every
   // few seconds cost 3% of a core).
-  const leaseFiles = new LeaseFileCache(store.dir);
+  const leaseFiles = new LeaseFileCache(store);
   const orphans = new Map<string, Lease>();
   const readLeases = async (now: number): Promise<Lease[]> => {
     const st = await stat(store.dir).catch(() => null);
