@@ -27,11 +27,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: 
       const { runReaper } = await import('./reaper/reaper-main.js');
       return await runReaper(env);
     }
-    const { parseFast, runFast } = await import('./cli/fast-path.js');
-    const fast = parseFast(argv);
-    if (fast) return await runFast(fast, env, { entryScript, cwd: process.cwd() });
-    const { runProgram } = await import('./cli/program.js');
-    return await runProgram(argv, env, { entryScript, cwd: process.cwd() });
+    try {
+      const { parseFast, runFast } = await import('./cli/fast-path.js');
+      const fast = parseFast(argv);
+      if (fast) return await runFast(fast, env, { entryScript, cwd: process.cwd() });
+      const { runProgram } = await import('./cli/program.js');
+      return await runProgram(argv, env, { entryScript, cwd: process.cwd() });
+    } finally {
+      // Every invocation, failing or not, restarts a reaper that died or wedged while leases remain.
+      const { reviveReaper } = await import('./reaper/reaper-revive.js');
+      await reviveReaper(env, entryScript).catch(() => {});
+    }
   } catch (err) {
     const label = await paint();
     if (isJitError(err)) {

@@ -2,7 +2,8 @@ import type { Deps } from '../cli/deps.js';
 import type { Engine } from '../engines/engine.js';
 import type { Lease, LeaseOwner } from '../leases/lease.js';
 import { targetFromConfig } from '../engines/engine.js';
-import { markerOf } from '../leases/lease.js';
+import { isDue, markerOf } from '../leases/lease.js';
+import { EXIT, JitError } from '../core/errors.js';
 import { leaseFields } from '../leases/audit-log.js';
 import { resolveRequest, type ResolvedRequest } from '../policy/resolve.js';
 import { spin } from '../cli/spinner.js';
@@ -132,6 +133,14 @@ async function mintResolved(opts: MintOptions, deps: Deps, resolved: ResolvedReq
   await deps.leases.save(lease);
   await deps.audit.append({ ...audit, event: 'mint' }, { ...leaseFields(lease), event: opts.handout, command: opts.command });
   await handToReaper(deps, lease, secret);
+  // Expired is final, also when everything above was slow (a lock wait, a stalled reaper, a
+  // suspended laptop): a credential past its expiry is never handed out.
+  if (isDue(lease, deps.now())) {
+    throw new JitError(`lease ${lease.id} (${lease.user}) expired before it could be handed out`, {
+      exitCode: EXIT.runtime,
+      hint: 'run the command again (with a longer --ttl if this repeats); the reaper or `jit reap` removes the expired login',
+    });
+  }
 
   return {
     lease,

@@ -5,6 +5,7 @@ import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
 import { adminSecret } from '../lifecycle/admin-access.js';
 import { adminRefOf } from '../lifecycle/lease-ref.js';
+import { reaperEnv } from './reaper-env.js';
 import { assertOwnSocket, credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 
 /** Send one request and wait for its reply; rejects when nobody listens. */
@@ -44,37 +45,39 @@ export function ask(root: string, req: ReaperRequest, timeoutMs = 2000): Promise
   });
 }
 
-const LEASE_ENV = ['DATABASE_URL', 'PGPASSWORD', 'PGUSER', 'MYSQL_PWD', 'JIT_LEASE_ID', 'JIT_LEASE_EXPIRES_AT', 'JIT_DATABASE', 'JIT_ROLE'];
-
 /** Start a detached reaper for this state directory; it exits at once if another one holds the socket. */
 let spawnedAt = 0;
 
-export function spawnReaper(deps: Deps): void {
+export function spawnReaper(deps: Pick<Deps, 'env' | 'stateDir' | 'entryScript'>): void {
   spawnedAt = Date.now();
-  const env: NodeJS.ProcessEnv = { ...deps.env, JIT_HOME: deps.stateDir };
-  // Started from inside `jit exec`/`connect`: the long-lived reaper must not keep that lease's
-  // credential variables.
-  if (env.JIT_LEASE_ID) for (const name of LEASE_ENV) delete env[name];
+  // No admin or lease secret in the long-lived reaper's environment (see reaperEnv).
+  const env = reaperEnv(deps.env, deps.stateDir);
   const child = spawn(process.execPath, [deps.entryScript, '__reaper'], { detached: true, stdio: 'ignore', env });
   child.unref();
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The longest a command waits to hand a lease to the reaper, a new one's start included. */
+const DELIVER_MS = 5_000;
+
 /** Deliver a request to the running reaper, starting one when none answers. */
 async function deliver(deps: Deps, req: ReaperRequest): Promise<ReaperReply | null> {
   try {
-    return await ask(deps.stateDir, req);
+    return await ask(deps.stateDir, req, 1000);
   } catch {
     // nobody listening (or a stale socket): start one and retry for a few seconds
   }
   // One this process started a moment ago (prestartReaper) is still coming up: wait for it
   // rather than start a second one that would only lose the race for the socket.
   if (Date.now() - spawnedAt > 5_000) spawnReaper(deps);
-  for (let i = 0; i < 40; i++) {
+  // Bounded as a whole: a wedged reaper (SIGSTOP) accepts connections and never answers; the
+  // new one takes its socket over within WEDGED_MS, and nothing here waits longer than this.
+  const deadline = Date.now() + DELIVER_MS;
+  for (let i = 0; Date.now() < deadline; i++) {
     await sleep(i < 10 ? 25 : 100);
     try {
-      return await ask(deps.stateDir, req);
+      return await ask(deps.stateDir, req, Math.max(50, Math.min(500, deadline - Date.now())));
     } catch {
       // still starting
     }

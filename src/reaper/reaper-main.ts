@@ -47,6 +47,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   const store = new LeaseStore(root);
   const credentials = new Map<string, string>();
   const retry = new Map<string, { attempts: number; nextAt: number }>();
+  let stopRequested = false;
   const inFlight = new Set<string>();
   const revoked = new Set<string>();
   let wake: (() => void) | null = null;
@@ -62,7 +63,9 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       retry.delete(req.id);
       wake?.();
     } else if (req.type === 'stop') {
-      stopping = true;
+      // Anyone who can reach the socket can ask, a `jit exec` child included: the reaper leaves
+      // only once no lease is left, whoever asks (see the idle exit in the loop).
+      stopRequested = true;
       wake?.();
     }
     return { ok: true, pid: process.pid, keys: [...credentials.keys()] };
@@ -80,9 +83,11 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   // Detached into its own session already; a closing terminal must not end revocation.
   process.on('SIGHUP', () => {});
   process.on('SIGINT', () => {});
-  let stopping = false;
+  // SIGTERM is a request like `stop`: honoured once no lease is left. Only SIGKILL ends a reaper
+  // with live leases, and the next jit command of any kind starts a new one.
   process.on('SIGTERM', () => {
-    stopping = true;
+    log(`reaper ${process.pid} asked to stop (SIGTERM); leaving once no lease is left`);
+    stopRequested = true;
     wake?.();
   });
 
@@ -97,6 +102,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   // few seconds cost 3% of a core).
   const leaseFiles = new LeaseFileCache(store);
   const orphans = new Map<string, Lease>();
+  const warned = new Set<string>();
   const readLeases = async (now: number): Promise<Lease[]> => {
     const st = await stat(store.dir).catch(() => null);
     if (!st) {
@@ -108,7 +114,19 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     // Every lease write is a rename into the directory, which moves its mtime; a file edited in
     // place (by hand) is noticed by the full stat pass every FULL_SCAN_MS.
     if (!(cached && cached.mtimeMs === st.mtimeMs && now - cached.at < FULL_SCAN_MS)) {
-      cached = { mtimeMs: st.mtimeMs, leases: (await leaseFiles.scan()).leases, at: now };
+      const scan = await leaseFiles.scan();
+      // A file emptied, truncated or edited (its MAC no longer matches) is not believed, but the
+      // login it named still exists: keep acting on the last copy this reaper read and trusted.
+      const kept: Lease[] = [];
+      for (const u of scan.unreadable) {
+        const last = known.get(u.id);
+        if (last && !revoked.has(u.id)) {
+          kept.push(last);
+          if (!warned.has(u.id)) log(`lease ${u.id} (${last.user}) became unreadable (${u.reason}); revoking it from the last good copy`);
+        } else if (!warned.has(u.id)) log(`lease file ${u.id}.json cannot be used (${u.reason}); \`jit reap\` finds its login on the server`);
+        warned.add(u.id);
+      }
+      cached = { mtimeMs: st.mtimeMs, leases: [...scan.leases, ...kept], at: now };
     }
     const onDisk = cached.leases;
     known = new Map(onDisk.map((l) => [l.id, l]));
@@ -124,7 +142,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   // SCRAM login) and revokeMany; CONCURRENCY bounds the servers handled at once.
   const serversInFlight = new Set<string>();
   const pump = () => {
-    while (!stopping && !lost && serversInFlight.size < CONCURRENCY && queue.length > 0) {
+    while (!lost && serversInFlight.size < CONCURRENCY && queue.length > 0) {
       const i = queue.findIndex(([l]) => !serversInFlight.has(adminKeyOf(l)));
       if (i < 0) break;
       const key = adminKeyOf(queue[i]![0]);
@@ -181,7 +199,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     }
   };
 
-  while (!stopping) {
+  for (;;) {
     const holder = await whoAnswers(socketPath);
     if (holder !== process.pid && holder !== 'unknown') {
       // The path no longer leads here (a racing takeover, see bindSingleInstance). Never close()
@@ -221,6 +239,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     }
     queue = due;
     pump();
+    if (stopRequested && leases.length === 0 && inFlight.size === 0) break;
     idleTicks = leases.length === 0 && inFlight.size === 0 ? idleTicks + 1 : 0;
     if (idleTicks >= IDLE_TICKS_BEFORE_EXIT) {
       // Stop accepting, then look once more: a lease written meanwhile keeps us alive.

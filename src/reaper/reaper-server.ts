@@ -5,13 +5,16 @@ import type { ReaperReply, ReaperRequest } from './protocol.js';
 /**
  * Bind the reaper's unix socket: the bind itself is the single-instance lock. A socket file
  * nobody answers on (a reaper killed with -9) is stale: unlink it and bind again.
- * Resolves null when another reaper is alive.
+ * Resolves null when another reaper answers.
  *
  * Not airtight on its own: two reapers that both find the socket stale (or one that connects in
  * the instant between another's bind() and listen()) can each unlink and bind, leaving one
  * bound to a path that no longer leads to it. The reaper therefore checks with whoAnswers()
  * every tick that the path still reaches itself, and the loser leaves.
  */
+/** How long a live reaper may take to answer `hello` before it counts as wedged. */
+export const WEDGED_MS = 1500;
+
 export async function bindSingleInstance(path: string, onRequest: (req: ReaperRequest) => ReaperReply): Promise<Server | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const server = createServer((sock) => serve(sock, onRequest));
@@ -21,7 +24,10 @@ export async function bindSingleInstance(path: string, onRequest: (req: ReaperRe
     });
     if (!bound) return server;
     if (bound.code !== 'EADDRINUSE') throw bound;
-    if (await isAnswering(path)) return null;
+    // A reaper that accepts but does not answer within the bound is wedged (SIGSTOP, a hung
+    // event loop): take the path over. If it wakes up, its next tick finds the path leads
+    // elsewhere and it leaves (whoAnswers below), so two never keep reaping side by side.
+    if (typeof (await whoAnswers(path, WEDGED_MS)) === 'number') return null;
     await unlink(path).catch(() => {});
   }
   return null;
@@ -55,17 +61,6 @@ export function whoAnswers(path: string, timeoutMs = 1000): Promise<number | 'no
       }
     });
     s.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'nobody' : 'unknown'));
-  });
-}
-
-function isAnswering(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
   });
 }
 

@@ -118,22 +118,30 @@ export async function makeWorld(pg: PgServer, opts: { policy?: string; env?: Nod
   return { home, dir, policyFile, env, run, start, cleanup };
 }
 
-/** Ask a state directory's reaper to stop (tests only), then wait until its socket is gone. */
+/**
+ * End a state directory's reaper (tests only): ask it to stop, which it honours only once no
+ * lease is left, and SIGKILL it after a moment otherwise.
+ */
 export async function stopReaper(home: string): Promise<void> {
   const { ask } = await import('../../src/reaper/reaper-client.js');
+  let pid: number;
   try {
-    await ask(home, { type: 'stop' }, 1000);
+    const reply = await ask(home, { type: 'stop' }, 1000);
+    if (!reply.ok) return;
+    pid = reply.pid;
   } catch {
     return;
   }
-  for (let i = 0; i < 50; i++) {
+  const alive = () => {
     try {
-      await ask(home, { type: 'hello' }, 200);
+      process.kill(pid, 0);
+      return true;
     } catch {
-      return;
+      return false;
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  for (let i = 0; i < 20 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 /** Roles on the server that are members of the marker role `jit`. */

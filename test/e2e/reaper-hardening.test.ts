@@ -1,0 +1,141 @@
+/**
+ * No session past expiry while the local machinery is attacked or broken: a child asking the
+ * reaper to stop, a reaper killed or wedged, a lease file truncated under it, and what the
+ * reaper's environment gives away.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
+import { ask } from '../../src/reaper/reaper-client.js';
+import { isAlive, mintUri, openSession, reaperPid, sessionAlive } from './support.js';
+
+let server: PgServer;
+const worlds: JitWorld[] = [];
+const sessions: pg.Client[] = [];
+const stopped: number[] = [];
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+
+afterAll(async () => {
+  for (const pid of stopped) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const s of sessions) await s.end().catch(() => {});
+  for (const w of worlds) await w.cleanup().catch(() => {});
+  await server?.stop();
+});
+
+const world = async () => {
+  const w = await makeWorld(server);
+  worlds.push(w);
+  return w;
+};
+
+/** Mint a short lease and hold a session open as its login. */
+async function leaseWithSession(w: JitWorld, ttl = '6s') {
+  const minted = await mintUri(w, ['--role', 'short', '--ttl', ttl]);
+  const session = await openSession(minted.uri);
+  sessions.push(session);
+  return { minted, session, expiresAt: Date.parse(minted.expires_at) };
+}
+
+/** The session is ended and the login dropped within `graceMs` after expiry. */
+async function endsAfterExpiry(login: string, session: pg.Client, expiresAt: number, graceMs = 10_000): Promise<boolean> {
+  const deadline = expiresAt + graceMs - Date.now();
+  return waitFor(async () => !(await sessionAlive(session)) && !(await roleExists(server, login)), Math.max(deadline, 1_000), 250);
+}
+
+describe('a `stop` request while a lease is live', () => {
+  it('is not honoured: the reaper stays and ends the session at expiry', async () => {
+    const w = await world();
+    const { minted, session, expiresAt } = await leaseWithSession(w);
+    const pid = await reaperPid(w.home);
+    expect(pid).not.toBeNull();
+    // What a `jit exec` child can do: it shares the user and reaches the socket.
+    await ask(w.home, { type: 'stop' }, 1000);
+    process.kill(pid!, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(isAlive(pid!)).toBe(true);
+    expect(await endsAfterExpiry(minted.user, session, expiresAt)).toBe(true);
+    // With nothing left to watch, the stop asked for earlier is honoured.
+    expect(await waitFor(() => !isAlive(pid!), 10_000)).toBe(true);
+  });
+});
+
+describe('a reaper killed with -9', () => {
+  it('is restarted by the next jit command even when that command fails (exit 2)', async () => {
+    const w = await world();
+    const { minted, session, expiresAt } = await leaseWithSession(w);
+    const pid = (await reaperPid(w.home))!;
+    process.kill(pid, 'SIGKILL');
+    expect(await waitFor(() => !isAlive(pid), 2_000)).toBe(true);
+    const bad = await w.run(['list', '--no-such-flag']);
+    expect(bad.code).toBe(2);
+    const again = await reaperPid(w.home);
+    expect(again).not.toBeNull();
+    expect(again).not.toBe(pid);
+    expect(await endsAfterExpiry(minted.user, session, expiresAt)).toBe(true);
+  });
+});
+
+describe('a wedged reaper (SIGSTOP)', () => {
+  it('does not make `jit uri` hang: it is replaced, and the new one revokes at expiry', async () => {
+    const w = await world();
+    await leaseWithSession(w, '50s');
+    const old = (await reaperPid(w.home))!;
+    process.kill(old, 'SIGSTOP');
+    stopped.push(old);
+    const started = Date.now();
+    const { minted, session, expiresAt } = await leaseWithSession(w, '8s');
+    // Bounded: the hand-off gives up on the stopped reaper and starts another within seconds.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const fresh = await reaperPid(w.home);
+    expect(fresh).not.toBeNull();
+    expect(fresh).not.toBe(old);
+    expect(await endsAfterExpiry(minted.user, session, expiresAt)).toBe(true);
+    // Woken up, the old one finds its socket taken and leaves.
+    process.kill(old, 'SIGCONT');
+    expect(await waitFor(() => !isAlive(old), 10_000)).toBe(true);
+  });
+});
+
+describe('a lease file truncated under a running reaper', () => {
+  it('is revoked from the copy the reaper last trusted', async () => {
+    const w = await world();
+    const { minted, session, expiresAt } = await leaseWithSession(w, '8s');
+    // Let the reaper read the good copy first.
+    await ask(w.home, { type: 'hello' }, 1000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    // Replaced (as an editor or a sync tool would, by rename), so the reaper sees it at once.
+    const tmp = join(w.home, 'truncated.tmp');
+    await writeFile(tmp, '{"id": "', { mode: 0o600 });
+    await rename(tmp, join(w.home, 'leases', `${minted.id}.json`));
+    expect(await endsAfterExpiry(minted.user, session, expiresAt)).toBe(true);
+  });
+});
+
+describe("the reaper's environment", () => {
+  it('holds neither the env: admin password nor any lease credential', async () => {
+    const w = await world();
+    const { minted } = await leaseWithSession(w, '30s');
+    const pid = (await reaperPid(w.home))!;
+    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    expect(environ).toContain(`JIT_HOME=${w.home}`);
+    expect(environ).not.toContain(server.adminPassword);
+    expect(environ).not.toContain('JIT_TEST_ADMIN_PW');
+    expect(environ).not.toContain(minted.password);
+    // It still revokes: the credential came over the socket.
+    expect((await w.run(['revoke', minted.id])).code).toBe(0);
+    expect(await roleExists(server, minted.user)).toBe(false);
+  });
+});
