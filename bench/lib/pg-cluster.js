@@ -19,12 +19,14 @@ const run = promisify(execFile);
 export const PG_BIN = process.env.JIT_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 /**
- * Start a cluster, create database `app`, run `fixtureSql` in it. `logStatements` sets
+ * Start a cluster, create database `app`, run `fixtureSql` in it. `bin` is the directory holding
+ * initdb, pg_ctl and postgres (default PG_BIN: PostgreSQL 15). `logStatements` sets
  * log_statement=all (every statement lands in logFile); `prefix` names the temp directory.
  * `pause()`/`resume()` stop and start the same cluster on the same port and socket directory.
  * Types: pg-cluster.d.ts.
  */
-export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-' } = {}) {
+export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-', bin: binDir = PG_BIN } = {}) {
+  const PG_BIN = binDir;
   for (const bin of ['initdb', 'pg_ctl', 'postgres']) {
     if (!existsSync(join(PG_BIN, bin))) {
       throw new Error(

