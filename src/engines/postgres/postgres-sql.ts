@@ -14,6 +14,9 @@ export const MINT_LOCK_KEY = '7667787793781321332'; // 'jit_mint' as a big-endia
 /** Raised by the marker check below; translated in postgres-errors.ts. */
 export const MARKER_CONFLICT_SQLSTATE = 'JIT01';
 
+/** Raised by markerGrantSql on PostgreSQL 15 while the marker holds anything. */
+export const MARKER_PRIVILEGES_SQLSTATE = 'JIT03';
+
 /** Raised by extendSql when the login's VALID UNTIL is already past on the server's clock. */
 export const EXPIRED_SQLSTATE = 'JIT02';
 
@@ -143,12 +146,79 @@ export function mintSql(input: MintSqlInput): string {
     `CREATE ROLE ${login} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS` +
       `${limit} VALID UNTIL ${timestampLiteral(input.validUntil)} PASSWORD ${escapeLiteral(input.verifier)}`,
     commentSql(input.login, input.marker),
-    `GRANT ${ident(MARKER_ROLE)} TO ${login}`,
+    markerGrantSql(input.login),
     ...grantStatements(input.login, input.database, input.grants, input.memberOf),
     'SELECT pg_catalog.now() AS server_now',
     'COMMIT',
   ].join(';\n');
 }
+
+/**
+ * Membership in the marker must carry no privileges: anything granted to `jit` would otherwise
+ * reach every login. PostgreSQL 16+ says so per membership (INHERIT FALSE, SET FALSE). 15 has no
+ * such option, and the alternatives break something else (a NOINHERIT login loses its member_of
+ * groups; a login found without the membership could be forged by any CREATEROLE role and would
+ * not be found by `list --all` once its comment was edited). So on 15 the mint refuses, in the
+ * same transaction and under the mint lock, while anything is granted to or owned by `jit`, in any
+ * database (pg_shdepend is cluster-wide), or `jit` is a member of any role; `doctor` names the
+ * REVOKE. Decided on the server (a team-mode function body runs the same statement).
+ */
+export function markerGrantSql(login: string): string {
+  const marker = ident(MARKER_ROLE);
+  const to = ident(login);
+  const body =
+    `BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 160000 THEN ` +
+    `EXECUTE ${escapeLiteral(`GRANT ${marker} TO ${to} WITH INHERIT FALSE, SET FALSE`)}; ELSE ` +
+    `IF ${markerHoldsSomethingSql()} THEN RAISE EXCEPTION 'role ${MARKER_ROLE} holds privileges, objects or memberships, which every jit login would inherit' ` +
+    `USING ERRCODE = '${MARKER_PRIVILEGES_SQLSTATE}', HINT = 'run jit doctor: it names the REVOKE that fixes it'; END IF; ` +
+    `EXECUTE ${escapeLiteral(`GRANT ${marker} TO ${to}`)}; END IF; END`;
+  return `DO ${dollarQuote(body)}`;
+}
+
+/** True when the marker has been granted anything, owns anything, or is a member of a role. */
+function markerHoldsSomethingSql(): string {
+  const j = `(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${escapeLiteral(MARKER_ROLE)})`;
+  return (
+    `(EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.refobjid = ${j}) ` +
+    `OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.member = ${j}))`
+  );
+}
+
+/**
+ * Everything granted to the marker, one row each: what (text) and the statement that removes it
+ * (fix). The current database in detail; other databases as a count from pg_shdepend.
+ */
+export const MARKER_HOLDINGS_SQL = (() => {
+  // MARKER_ROLE is a fixed lower-case word: in the fix text it needs no quoting.
+  const m = escapeLiteral(MARKER_ROLE);
+  const j = `(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${m})`;
+  const rev = (on: string) => `'REVOKE ALL ON ' || ${on} || ' FROM ${MARKER_ROLE}'`;
+  return [
+    `SELECT 'is a member of role ' || pg_catalog.quote_ident(g.rolname) AS what, 'REVOKE ' || pg_catalog.quote_ident(g.rolname) || ' FROM ${MARKER_ROLE}' AS fix ` +
+      `FROM pg_catalog.pg_auth_members x JOIN pg_catalog.pg_roles g ON g.oid = x.roleid WHERE x.member = ${j}`,
+    `SELECT DISTINCT 'has privileges on ' || CASE WHEN c.relkind = 'S' THEN 'sequence ' ELSE 'table ' END || c.oid::pg_catalog.regclass::text, ` +
+      `${rev(`CASE WHEN c.relkind = 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || c.oid::pg_catalog.regclass::text`)} ` +
+      `FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a WHERE a.grantee = ${j}`,
+    `SELECT DISTINCT 'has privileges on column ' || pg_catalog.quote_ident(t.attname) || ' of ' || t.attrelid::pg_catalog.regclass::text, ` +
+      `'REVOKE ALL (' || pg_catalog.quote_ident(t.attname) || ') ON TABLE ' || t.attrelid::pg_catalog.regclass::text || ' FROM ${MARKER_ROLE}' ` +
+      `FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a WHERE a.grantee = ${j}`,
+    `SELECT DISTINCT 'has privileges on schema ' || pg_catalog.quote_ident(n.nspname), ${rev(`'SCHEMA ' || pg_catalog.quote_ident(n.nspname)`)} ` +
+      `FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a WHERE a.grantee = ${j}`,
+    `SELECT DISTINCT 'has privileges on function ' || p.oid::pg_catalog.regprocedure::text, ${rev(`'FUNCTION ' || p.oid::pg_catalog.regprocedure::text`)} ` +
+      `FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a WHERE a.grantee = ${j}`,
+    `SELECT DISTINCT 'has privileges on database ' || pg_catalog.quote_ident(b.datname), ${rev(`'DATABASE ' || pg_catalog.quote_ident(b.datname)`)} ` +
+      `FROM pg_catalog.pg_database b, pg_catalog.aclexplode(b.datacl) a WHERE a.grantee = ${j}`,
+    `SELECT 'owns ' || count(*) || ' object(s) in database ' || pg_catalog.quote_ident(b.datname), ` +
+      `'in database ' || pg_catalog.quote_ident(b.datname) || ': REASSIGN OWNED BY ${MARKER_ROLE} TO ' || pg_catalog.quote_ident(current_user::text) ` +
+      `FROM pg_catalog.pg_shdepend d LEFT JOIN pg_catalog.pg_database b ON b.oid = d.dbid ` +
+      `WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.refobjid = ${j} AND d.deptype = 'o' GROUP BY b.datname`,
+    `SELECT 'has ' || count(*) || ' grant(s) or polic(ies) in database ' || pg_catalog.quote_ident(b.datname), ` +
+      `'in database ' || pg_catalog.quote_ident(b.datname) || ': DROP OWNED BY ${MARKER_ROLE} (after any REASSIGN OWNED)' ` +
+      `FROM pg_catalog.pg_shdepend d JOIN pg_catalog.pg_database b ON b.oid = d.dbid ` +
+      `WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.refobjid = ${j} AND d.deptype <> 'o' ` +
+      `AND b.datname <> pg_catalog.current_database() GROUP BY b.datname`,
+  ].join(' UNION ALL ') + ' ORDER BY 1';
+})();
 
 export function commentSql(login: string, marker: LeaseMarker): string {
   return `COMMENT ON ROLE ${ident(login)} IS ${escapeLiteral(JSON.stringify(marker))}`;
