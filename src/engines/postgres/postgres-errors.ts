@@ -102,7 +102,7 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
     case MARKER_CONFLICT_SQLSTATE:
       return make(`${msg} on ${at}`, 'rename that role: jit finds its logins through a NOLOGIN role named jit');
     case MARKER_PRIVILEGES_SQLSTATE:
-      return make(`${msg} on ${at}; no login was minted`, `run 'jit doctor ${ctx.name ?? 'DB'}': it names the REVOKE that fixes it`);
+      return make(`on ${at}, ${msg}; no login was minted`, `run 'jit doctor ${ctx.name ?? 'DB'}': it names the REVOKE that fixes it`);
   }
   if (code && CERT_CODES.test(code)) {
     return make(`the TLS certificate of ${at} could not be verified: ${msg}`, 'trust the server CA (NODE_EXTRA_CA_CERTS) or use tls: require');
