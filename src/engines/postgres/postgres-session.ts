@@ -151,7 +151,9 @@ export class PostgresSession implements AdminSession {
     // Anything granted to the marker: reaches every login on 15, and is a trap on 16+ (a login
     // minted by an older jit, or by hand, inherits it).
     const held = await this.query(MARKER_HOLDINGS_SQL);
-    for (const h of held.rows) problems.push(`role jit ${String(h.what)}, which jit logins must never inherit; fix: ${String(h.fix)}`);
+    // Names are others' data: a line break in one must not start a fake line of output.
+    const flat = (v: unknown) => String(v).replace(/[\n\r\t]/g, (c) => JSON.stringify(c).slice(1, -1));
+    for (const h of held.rows) problems.push(`role jit ${flat(h.what)}, which jit logins must never inherit; fix: ${flat(h.fix)}`);
     return problems;
   }
 
