@@ -1,5 +1,5 @@
 /**
- * A throwaway PostgreSQL 15 cluster (DESIGN §7), shared by the tests (test/helpers/pg-server.ts
+ * A throwaway PostgreSQL cluster (DESIGN §7; 15 from apt by default, any version through `bin`), shared by the tests (test/helpers/pg-server.ts
  * wraps it) and the benchmarks: own data dir, port and socket dir, fsync off, SCRAM on TCP. As
  * root, initdb and pg_ctl run as `postgres` (initdb refuses root). Missing binaries are an
  * error, never a skip: a green run must mean the engine was exercised.

@@ -208,8 +208,9 @@ export const MARKER_HOLDINGS_SQL = (() => {
       `FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a WHERE a.grantee = ${j}`,
     `SELECT DISTINCT 'has privileges on database ' || pg_catalog.quote_ident(b.datname), ${rev(`'DATABASE ' || pg_catalog.quote_ident(b.datname)`)} ` +
       `FROM pg_catalog.pg_database b, pg_catalog.aclexplode(b.datacl) a WHERE a.grantee = ${j}`,
-    `SELECT 'owns ' || count(*) || ' object(s) in database ' || pg_catalog.quote_ident(b.datname), ` +
-      `'in database ' || pg_catalog.quote_ident(b.datname) || ': REASSIGN OWNED BY ${MARKER_ROLE} TO ' || pg_catalog.quote_ident(current_user::text) ` +
+    // dbid 0: shared objects (a database or tablespace jit owns), which have no database.
+    `SELECT 'owns ' || count(*) || ' object(s) in ' || coalesce('database ' || pg_catalog.quote_ident(b.datname), 'the cluster (a database or tablespace)'), ` +
+      `coalesce('in database ' || pg_catalog.quote_ident(b.datname) || ': ', 'in any database: ') || 'REASSIGN OWNED BY ${MARKER_ROLE} TO ' || pg_catalog.quote_ident(current_user::text) ` +
       `FROM pg_catalog.pg_shdepend d LEFT JOIN pg_catalog.pg_database b ON b.oid = d.dbid ` +
       `WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.refobjid = ${j} AND d.deptype = 'o' GROUP BY b.datname`,
     `SELECT 'has ' || count(*) || ' grant(s) or polic(ies) in database ' || pg_catalog.quote_ident(b.datname), ` +
