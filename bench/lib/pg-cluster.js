@@ -1,5 +1,5 @@
 /**
- * A throwaway PostgreSQL 15 cluster (DESIGN §7), shared by the tests (test/helpers/pg-server.ts
+ * A throwaway PostgreSQL cluster (DESIGN §7; 15 from apt by default, any version through `bin`), shared by the tests (test/helpers/pg-server.ts
  * wraps it) and the benchmarks: own data dir, port and socket dir, fsync off, SCRAM on TCP. As
  * root, initdb and pg_ctl run as `postgres` (initdb refuses root). Missing binaries are an
  * error, never a skip: a green run must mean the engine was exercised.
@@ -19,13 +19,15 @@ const run = promisify(execFile);
 export const PG_BIN = process.env.JIT_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 /**
- * Start a cluster, create database `app`, run `fixtureSql` in it. `logStatements` sets
+ * Start a cluster, create database `app`, run `fixtureSql` in it. `bin` is the directory holding
+ * initdb, pg_ctl and postgres (default PG_BIN: PostgreSQL 15). `logStatements` sets
  * log_statement=all (every statement lands in logFile); `prefix` names the temp directory;
  * `maxConnections` sets max_connections (default 100).
  * `pause()`/`resume()` stop and start the same cluster on the same port and socket directory.
  * Types: pg-cluster.d.ts.
  */
-export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-', maxConnections = 100 } = {}) {
+export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-', maxConnections = 100, bin: binDir = PG_BIN } = {}) {
+  const PG_BIN = binDir;
   for (const bin of ['initdb', 'pg_ctl', 'postgres']) {
     if (!existsSync(join(PG_BIN, bin))) {
       throw new Error(

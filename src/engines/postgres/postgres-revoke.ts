@@ -51,7 +51,7 @@ export async function roleInfo(client: Client, login: string): Promise<RoleInfo 
 /** Revocation and extension must never touch a role jit did not mint. */
 export function assertJitLogin(login: string, info: RoleInfo): void {
   if (info.marked && login.startsWith(LOGIN_PREFIX)) return;
-  const why = info.marked ? `its name does not start with ${LOGIN_PREFIX}` : 'it is not a member of the jit marker role';
+  const why = info.marked ? `its name does not start with ${LOGIN_PREFIX}` : 'it is not a plain member of the jit marker role without admin attributes';
   throw new JitError(`refusing to touch role ${login}: ${why}, so jit did not mint it`, {
     hint: "jit only revokes its own logins; see 'jit list --all'",
     exitCode: EXIT.usage,

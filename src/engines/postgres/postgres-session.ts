@@ -10,7 +10,7 @@ import { scramVerifier } from './postgres-scram.js';
 import { grantProblems } from './postgres-grant-check.js';
 import { checkOwner } from './postgres-owner.js';
 import type { Grant } from '../../policy/types.js';
-import { ADMIN_PRIVILEGES_SQL, LIST_LOGINS_SQL, SERVER_TIME_SQL, SESSIONS_SQL, extendSql, mintSql } from './postgres-sql.js';
+import { ADMIN_PRIVILEGES_SQL, MARKER_HOLDINGS_SQL, LIST_LOGINS_SQL, SERVER_TIME_SQL, SESSIONS_SQL, extendSql, mintSql } from './postgres-sql.js';
 import { HBA_RULES_SQL, MARKER_ROLE } from './postgres-sql.js';
 import { hbaWarnings, type HbaRule } from './postgres-hba.js';
 
@@ -155,7 +155,14 @@ export class PostgresSession implements AdminSession {
 
   async checkPrivileges(): Promise<string[]> {
     const { rows } = await this.query(ADMIN_PRIVILEGES_SQL);
-    return privilegeProblems(this.target.adminUser, rows[0] ?? {});
+    const problems = privilegeProblems(this.target.adminUser, rows[0] ?? {});
+    // Anything granted to the marker: reaches every login on 15, and is a trap on 16+ (a login
+    // minted by an older jit, or by hand, inherits it).
+    const held = await this.query(MARKER_HOLDINGS_SQL);
+    // Names are others' data: a line break in one must not start a fake line of output.
+    const flat = (v: unknown) => String(v).replace(/[\n\r\t]/g, (c) => JSON.stringify(c).slice(1, -1));
+    for (const h of held.rows) problems.push(`role jit ${flat(h.what)}, which jit logins must never inherit; fix: ${flat(h.fix)}`);
+    return problems;
   }
 
   async checkGrants(grants: Grant[], memberOf: string[]): Promise<string[]> {
@@ -197,9 +204,6 @@ export function privilegeProblems(admin: string, r: Record<string, unknown>): st
     }
   }
   if (r.marker_can_login === true) problems.push('role jit exists and can log in; jit needs that name for its NOLOGIN marker role');
-  if (Number(r.marker_memberships ?? 0) > 0) {
-    problems.push('role jit is a member of other roles, so every jit login inherits their privileges; revoke them from jit');
-  }
   if (Number(r.server_version ?? 0) < 140000) problems.push('the server is older than PostgreSQL 14; revocation cannot wait for sessions to end');
   return problems;
 }

@@ -4,6 +4,7 @@ import type { LeaseMarker } from '../engine.js';
 import { JitError } from '../../core/errors.js';
 import { escapeIdentifier, escapeLiteral, ident, timestampLiteral } from './postgres-quote.js';
 import {
+  markerGrantSql,
   ADMIN_PRIVILEGES_SQL,
   LIST_LOGINS_SQL,
   MINT_LOCK_KEY,
@@ -125,6 +126,16 @@ describe('dollarQuote', () => {
   });
 });
 
+describe('markerGrantSql', () => {
+  it('grants the marker WITHOUT inherit or set on 16+, only to a marker holding nothing on 15; a hostile login stays one quoted name', () => {
+    const sql = markerGrantSql('x"; DROP TABLE t; --');
+    expect(sql).toContain(`EXECUTE 'GRANT "jit" TO "x""; DROP TABLE t; --" WITH INHERIT FALSE, SET FALSE'`);
+    expect(sql).toContain(`EXECUTE 'GRANT "jit" TO "x""; DROP TABLE t; --"'; END IF`);
+    expect(sql).toMatch(/>= 160000 THEN/);
+    expect(sql).toMatch(/pg_shdepend/);
+  });
+});
+
 describe('mint', () => {
   it('is one transaction: lock, marker role, role with verifier, comment, marker membership, grants, now()', () => {
     const sql = mintSql({
@@ -146,7 +157,7 @@ describe('mint', () => {
       `CREATE ROLE ${login} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 3 ` +
         `VALID UNTIL '2030-01-01T00:15:00.000+00' PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy'`,
       commentSql('x"; DROP TABLE t; --', marker),
-      `GRANT "jit" TO ${login}`,
+      markerGrantSql('x"; DROP TABLE t; --'),
       accessSql('x"; DROP TABLE t; --', 'app', ['public']),
       `GRANT SELECT ON TABLE "public"."a""b" TO ${login}`,
       'SELECT pg_catalog.now() AS server_now',

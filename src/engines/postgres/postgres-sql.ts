@@ -14,6 +14,9 @@ export const MINT_LOCK_KEY = '7667787793781321332'; // 'jit_mint' as a big-endia
 /** Raised by the marker check below; translated in postgres-errors.ts. */
 export const MARKER_CONFLICT_SQLSTATE = 'JIT01';
 
+/** Raised by markerGrantSql on PostgreSQL 15 while the marker holds anything. */
+export const MARKER_PRIVILEGES_SQLSTATE = 'JIT03';
+
 /** Raised by extendSql when the login's VALID UNTIL is already past on the server's clock. */
 export const EXPIRED_SQLSTATE = 'JIT02';
 
@@ -29,9 +32,18 @@ function privilegeList(privileges: string[], allowed: Set<string>, what: string)
   return [...new Set(words)].join(', ');
 }
 
-const isMarked = (roleOid: string) =>
-  `EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles j ON j.oid = m.roleid ` +
-  `WHERE m.member = ${roleOid} AND j.rolname = ${escapeLiteral(MARKER_ROLE)})`;
+/**
+ * A role jit minted, by what only a mint creates: a `jit_` name, none of the attributes a mint
+ * withholds, not the admin running the query, and a plain membership IN the marker (the login is
+ * the member, `jit` the granted role). Since PostgreSQL 16 a CREATEROLE admin is itself made a
+ * member of every role it creates, the marker included, but WITH ADMIN OPTION, and its name may
+ * well start with `jit_`: neither the prefix nor the membership alone says "minted". Not
+ * rolcanlogin: a half-revoked login is already NOLOGIN and must still be found.
+ */
+const isMinted = (r: string) =>
+  `(pg_catalog.starts_with(${r}.rolname, 'jit_') AND NOT (${r}.rolsuper OR ${r}.rolcreaterole OR ${r}.rolreplication OR ${r}.rolbypassrls) ` +
+  `AND ${r}.rolname <> current_user AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles j ON j.oid = m.roleid ` +
+  `WHERE m.member = ${r}.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)} AND NOT m.admin_option))`;
 
 /**
  * Creates the marker role when missing. Runs under the mint lock, and still swallows 42710 and
@@ -134,12 +146,80 @@ export function mintSql(input: MintSqlInput): string {
     `CREATE ROLE ${login} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS` +
       `${limit} VALID UNTIL ${timestampLiteral(input.validUntil)} PASSWORD ${escapeLiteral(input.verifier)}`,
     commentSql(input.login, input.marker),
-    `GRANT ${ident(MARKER_ROLE)} TO ${login}`,
+    markerGrantSql(input.login),
     ...grantStatements(input.login, input.database, input.grants, input.memberOf),
     'SELECT pg_catalog.now() AS server_now',
     'COMMIT',
   ].join(';\n');
 }
+
+/**
+ * Membership in the marker must carry no privileges: anything granted to `jit` would otherwise
+ * reach every login. PostgreSQL 16+ says so per membership (INHERIT FALSE, SET FALSE). 15 has no
+ * such option, and the alternatives break something else (a NOINHERIT login loses its member_of
+ * groups; a login found without the membership could be forged by any CREATEROLE role and would
+ * not be found by `list --all` once its comment was edited). So on 15 the mint refuses, in the
+ * same transaction and under the mint lock, while anything is granted to or owned by `jit`, in any
+ * database (pg_shdepend is cluster-wide), or `jit` is a member of any role; `doctor` names the
+ * REVOKE. Decided on the server (a team-mode function body runs the same statement).
+ */
+export function markerGrantSql(login: string): string {
+  const marker = ident(MARKER_ROLE);
+  const to = ident(login);
+  const body =
+    `BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 160000 THEN ` +
+    `EXECUTE ${escapeLiteral(`GRANT ${marker} TO ${to} WITH INHERIT FALSE, SET FALSE`)}; ELSE ` +
+    `IF ${markerHoldsSomethingSql()} THEN RAISE EXCEPTION 'role ${MARKER_ROLE} holds privileges, objects or memberships, which every jit login would inherit' ` +
+    `USING ERRCODE = '${MARKER_PRIVILEGES_SQLSTATE}', HINT = 'run jit doctor: it names the REVOKE that fixes it'; END IF; ` +
+    `EXECUTE ${escapeLiteral(`GRANT ${marker} TO ${to}`)}; END IF; END`;
+  return `DO ${dollarQuote(body)}`;
+}
+
+/** True when the marker has been granted anything, owns anything, or is a member of a role. */
+function markerHoldsSomethingSql(): string {
+  const j = `(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${escapeLiteral(MARKER_ROLE)})`;
+  return (
+    `(EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend d WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.refobjid = ${j}) ` +
+    `OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.member = ${j}))`
+  );
+}
+
+/**
+ * Everything granted to the marker, one row each: what (text) and the statement that removes it
+ * (fix). The current database in detail; other databases as a count from pg_shdepend.
+ */
+export const MARKER_HOLDINGS_SQL = (() => {
+  // MARKER_ROLE is a fixed lower-case word: in the fix text it needs no quoting.
+  const m = escapeLiteral(MARKER_ROLE);
+  const j = `(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${m})`;
+  const rev = (on: string) => `'REVOKE ALL ON ' || ${on} || ' FROM ${MARKER_ROLE}'`;
+  return [
+    `SELECT 'is a member of role ' || pg_catalog.quote_ident(g.rolname) AS what, 'REVOKE ' || pg_catalog.quote_ident(g.rolname) || ' FROM ${MARKER_ROLE}' AS fix ` +
+      `FROM pg_catalog.pg_auth_members x JOIN pg_catalog.pg_roles g ON g.oid = x.roleid WHERE x.member = ${j}`,
+    `SELECT DISTINCT 'has privileges on ' || CASE WHEN c.relkind = 'S' THEN 'sequence ' ELSE 'table ' END || c.oid::pg_catalog.regclass::text, ` +
+      `${rev(`CASE WHEN c.relkind = 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || c.oid::pg_catalog.regclass::text`)} ` +
+      `FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a WHERE a.grantee = ${j}`,
+    `SELECT DISTINCT 'has privileges on column ' || pg_catalog.quote_ident(t.attname) || ' of ' || t.attrelid::pg_catalog.regclass::text, ` +
+      `'REVOKE ALL (' || pg_catalog.quote_ident(t.attname) || ') ON TABLE ' || t.attrelid::pg_catalog.regclass::text || ' FROM ${MARKER_ROLE}' ` +
+      `FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a WHERE a.grantee = ${j}`,
+    `SELECT DISTINCT 'has privileges on schema ' || pg_catalog.quote_ident(n.nspname), ${rev(`'SCHEMA ' || pg_catalog.quote_ident(n.nspname)`)} ` +
+      `FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a WHERE a.grantee = ${j}`,
+    `SELECT DISTINCT 'has privileges on function ' || p.oid::pg_catalog.regprocedure::text, ${rev(`'FUNCTION ' || p.oid::pg_catalog.regprocedure::text`)} ` +
+      `FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a WHERE a.grantee = ${j}`,
+    `SELECT DISTINCT 'has privileges on database ' || pg_catalog.quote_ident(b.datname), ${rev(`'DATABASE ' || pg_catalog.quote_ident(b.datname)`)} ` +
+      `FROM pg_catalog.pg_database b, pg_catalog.aclexplode(b.datacl) a WHERE a.grantee = ${j}`,
+    // dbid 0: shared objects (a database or tablespace jit owns), which have no database.
+    `SELECT 'owns ' || count(*) || ' object(s) in ' || coalesce('database ' || pg_catalog.quote_ident(b.datname), 'the cluster (a database or tablespace)'), ` +
+      `coalesce('in database ' || pg_catalog.quote_ident(b.datname) || ': ', 'in any database: ') || 'REASSIGN OWNED BY ${MARKER_ROLE} TO ' || pg_catalog.quote_ident(current_user::text) ` +
+      `FROM pg_catalog.pg_shdepend d LEFT JOIN pg_catalog.pg_database b ON b.oid = d.dbid ` +
+      `WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.refobjid = ${j} AND d.deptype = 'o' GROUP BY b.datname`,
+    `SELECT 'has ' || count(*) || ' grant(s) or polic(ies) in database ' || pg_catalog.quote_ident(b.datname), ` +
+      `'in database ' || pg_catalog.quote_ident(b.datname) || ': DROP OWNED BY ${MARKER_ROLE} (after any REASSIGN OWNED)' ` +
+      `FROM pg_catalog.pg_shdepend d JOIN pg_catalog.pg_database b ON b.oid = d.dbid ` +
+      `WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.refobjid = ${j} AND d.deptype <> 'o' ` +
+      `AND b.datname <> pg_catalog.current_database() GROUP BY b.datname`,
+  ].join(' UNION ALL ') + ' ORDER BY 1';
+})();
 
 export function commentSql(login: string, marker: LeaseMarker): string {
   return `COMMENT ON ROLE ${ident(login)} IS ${escapeLiteral(JSON.stringify(marker))}`;
@@ -164,7 +244,7 @@ export function extendSql(login: string, validUntil: Date, marker: LeaseMarker):
 
 /** $1 = login. One row when the role exists: its oid, whether it carries the marker, and what the admin may do to it. */
 export const ROLE_INFO_SQL =
-  `SELECT r.oid, ${isMarked('r.oid')} AS marked, ` +
+  `SELECT r.oid, ${isMinted('r')} AS marked, ` +
   `pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') AS admin_has_role, ` +
   `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
   `FROM pg_catalog.pg_roles r WHERE r.rolname = $1`;
@@ -220,17 +300,17 @@ export const REVOKE_UNLOCK_SQL = `SELECT pg_catalog.pg_advisory_unlock(${REVOKE_
 export const REMAINING_SESSIONS_SQL =
   'SELECT count(*)::int AS remaining FROM pg_catalog.pg_stat_activity WHERE usesysid = $1 AND pid <> pg_catalog.pg_backend_pid()';
 
-/** Members of the marker role, with their lease comment, server-side expiry and live session count. */
+/** The logins jit minted (isMinted), with their lease comment, server-side expiry and live session count. */
 export const LIST_LOGINS_SQL =
   `SELECT r.rolname AS login, r.rolvaliduntil AS valid_until, ` +
   `pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment, ` +
   `(SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r.oid)::int AS sessions ` +
-  `FROM pg_catalog.pg_roles r WHERE ${isMarked('r.oid')} ORDER BY r.rolname`;
+  `FROM pg_catalog.pg_roles r WHERE ${isMinted('r')} ORDER BY r.rolname`;
 
 export const SESSIONS_SQL =
   `SELECT r.rolname AS login, a.pid, pg_catalog.host(a.client_addr) AS client_addr, a.backend_start, a.state, ` +
   `pg_catalog.left(a.query, 200) AS query FROM pg_catalog.pg_stat_activity a ` +
-  `JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid WHERE ${isMarked('r.oid')} ORDER BY a.backend_start, a.pid`;
+  `JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid WHERE ${isMinted('r')} ORDER BY a.backend_start, a.pid`;
 
 export const SERVER_TIME_SQL = 'SELECT pg_catalog.now() AS server_now';
 
@@ -264,7 +344,7 @@ export const HBA_RULES_SQL = 'SELECT line_number, type, database, user_name, aut
 
 /** $1 = text[] of logins. One row per existing role, with what ROLE_INFO_SQL gives for one. */
 export const ROLES_INFO_SQL =
-  `SELECT r.rolname AS login, r.oid, ${isMarked('r.oid')} AS marked, ` +
+  `SELECT r.rolname AS login, r.oid, ${isMinted('r')} AS marked, ` +
   `pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') AS admin_has_role, ` +
   `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
   `FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1::text[])`;
