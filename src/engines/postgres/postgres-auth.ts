@@ -30,20 +30,28 @@ export function guardedAdminClient(
   at: string,
 ): Client {
   let asked: Asked | undefined;
+  let mechanisms: string[] = [];
   const secret = config.password;
+  const tls = config.ssl !== false && config.ssl !== undefined;
   const client = new Pg({
     ...config,
-    enableChannelBinding: config.ssl !== false && config.ssl !== undefined,
+    enableChannelBinding: tls,
     password: () => {
       const method = asked ?? 'cleartext';
       if (ASKED_WEAKNESS[method] > WEAKNESS[auth]) throw refusal(at, method);
+      // Every PostgreSQL that speaks TLS offers SCRAM-SHA-256-PLUS; one that does not is a relay
+      // to a plaintext connection, where unbound SCRAM would let the relay log in as the admin.
+      if (method === 'scram' && tls && !mechanisms.includes('SCRAM-SHA-256-PLUS')) throw unboundRefusal(at);
       return secret;
     },
   });
   const con = (client as unknown as { connection: EventEmitter }).connection;
   con.on('authenticationCleartextPassword', () => (asked = 'cleartext'));
   con.on('authenticationMD5Password', () => (asked = 'md5'));
-  con.on('authenticationSASL', () => (asked = 'scram'));
+  con.on('authenticationSASL', (msg: { mechanisms?: string[] }) => {
+    asked = 'scram';
+    mechanisms = msg.mechanisms ?? [];
+  });
   return client;
 }
 
@@ -51,5 +59,12 @@ function refusal(at: string, method: Asked) {
   return runtimeError(
     `the server at ${at} asked for the admin password ${METHOD[method]}; jit refused to send it`,
     `if that server is yours, use scram-sha-256 in its pg_hba.conf, or allow it with admin.auth: ${OPT_IN[method]} in the policy (with tls: verify-full, so the server is authenticated)`,
+  );
+}
+
+function unboundRefusal(at: string) {
+  return runtimeError(
+    `the server at ${at} offered SCRAM over TLS without channel binding (no SCRAM-SHA-256-PLUS); jit refused to answer`,
+    'something between jit and the server may be relaying the login; check the address, and use tls: verify-full so the server is authenticated',
   );
 }
