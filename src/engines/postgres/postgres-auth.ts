@@ -46,6 +46,7 @@ export function guardedAdminClient(
     },
   });
   const con = (client as unknown as { connection: EventEmitter }).connection;
+  guardParser(con as unknown as ParsedConnection, at);
   con.on('authenticationCleartextPassword', () => (asked = 'cleartext'));
   con.on('authenticationMD5Password', () => (asked = 'md5'));
   con.on('authenticationSASL', (msg: { mechanisms?: string[] }) => {
@@ -67,4 +68,50 @@ function unboundRefusal(at: string) {
     `the server at ${at} offered SCRAM over TLS without channel binding (no SCRAM-SHA-256-PLUS); jit refused to answer`,
     'something between jit and the server may be relaying the login; check the address, and use tls: verify-full so the server is authenticated',
   );
+}
+
+interface ParsedConnection {
+  attachListeners(stream: EventEmitter & { destroy(err?: Error): void }): void;
+}
+
+const UNSUPPORTED: Record<string, string> = { '7': 'GSSAPI', '8': 'GSSAPI', '9': 'SSPI' };
+
+/**
+ * pg-protocol's parser throws inside the socket's data handler on a message it does not know
+ * (a GSSAPI or SSPI request, garbage from something that is not PostgreSQL): an uncaught
+ * exception that ends jit with a stack trace. Turn it into a failed connection instead.
+ */
+function guardParser(con: ParsedConnection, at: string): void {
+  const attach = con.attachListeners.bind(con);
+  con.attachListeners = (stream) => {
+    const on = stream.on;
+    stream.on = function guarded(this: typeof stream, event: string | symbol, listener: (...args: unknown[]) => void) {
+      if (event !== 'data') return on.call(this, event, listener);
+      return on.call(this, event, (...args: unknown[]) => {
+        try {
+          listener(...args);
+        } catch (err) {
+          stream.destroy(unreadable(at, err));
+        }
+      });
+    } as typeof stream.on;
+    try {
+      attach(stream);
+    } finally {
+      stream.on = on;
+    }
+  };
+}
+
+function unreadable(at: string, err: unknown) {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = /^Unknown authenticationOk message type (\d+)$/.exec(message)?.[1];
+  const name = code === undefined ? undefined : UNSUPPORTED[code];
+  if (name) {
+    return runtimeError(
+      `the server at ${at} asked for ${name} authentication (request ${code}), which jit does not support for the admin login`,
+      'use scram-sha-256 for the admin user in the server\'s pg_hba.conf',
+    );
+  }
+  return runtimeError(`the server at ${at} sent a message jit cannot read: ${message}`, 'check that host and port in the policy point at a PostgreSQL server');
 }
