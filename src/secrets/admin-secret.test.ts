@@ -85,6 +85,13 @@ describe('env source', () => {
   });
 });
 
+describe('env source names that are Object.prototype members', () => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('env:%s is not set, not a function or object used as the password', async (name) => {
+    const err = await failure(resolveAdminSecret(`env:${name}`, 'db', { env: process.env, keychain: async () => new MemoryKeychain() }));
+    expect(err.message).toBe(`environment variable ${name} is not set`);
+  });
+});
+
 describe('command source', () => {
   const cmd = (script: string, env: NodeJS.ProcessEnv = {}) => resolveAdminSecret(`command:${script}`, 'db', deps(env));
 

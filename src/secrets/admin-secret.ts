@@ -45,7 +45,8 @@ export async function resolveAdminSecret(source: string, account: string, deps: 
     }
     secret = stored;
   } else if (src.kind === 'env') {
-    const value = deps.env[src.name];
+    // Own properties only: env:toString must not read Object.prototype.toString.
+    const value = Object.hasOwn(deps.env, src.name) ? deps.env[src.name] : undefined;
     if (!value) {
       throw runtimeError(`environment variable ${src.name} ${value === undefined ? 'is not set' : 'is empty'}`, `export ${src.name}=… or ${POLICY_HINT}`);
     }
