@@ -153,6 +153,12 @@ describe('command source', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('a command printing without end (cat /dev/zero) is stopped at 64 KiB with one line, not read until memory runs out', async () => {
+    const err = await failure(resolveAdminSecret('command:cat /dev/zero', 'db', { ...deps(), commandTimeoutMs: 60_000 }));
+    expect(err.message).toBe('admin password command printed more than 64 KiB on stdout; jit stopped it');
+    expect(err.exitCode).toBe(1);
+  });
+
   it('reports a command killed by a signal', async () => {
     expect((await failure(cmd('kill -TERM $$'))).message).toBe('admin password command was killed by SIGTERM');
   });
