@@ -38,3 +38,13 @@ describe('hostile policies are refused with exit 2 and one line, before connecti
     }
   });
 });
+
+describe('hostile input on the command line', () => {
+  it('a --reason longer than 1000 characters is refused with exit 2 before connecting (it went into the audit trail and the server unbounded)', async () => {
+    const r = await w.run(['uri', 'testdb', '--role', 'readonly', '--reason', 'x'.repeat(1001)]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toEqual(['error: the reason is 1001 characters long; at most 1000 are accepted', 'hint: say why in fewer words; a ticket link is enough']);
+  });
+});
