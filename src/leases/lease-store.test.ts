@@ -104,3 +104,15 @@ describe('LeaseStore temp files', () => {
     expect((await readdir(store.dir)).sort()).toEqual(['.ba9876543210.tmp', 'abcdefghij.json']);
   });
 });
+
+describe('LeaseStore file names', () => {
+  it('a signed lease copied under another lease id is not trusted: the MAC binds the id inside, not the file name', async () => {
+    const store = new LeaseStore(dir);
+    await store.save(sampleLease({ id: 'aaaaaaaaaa' }));
+    await writeFile(join(store.dir, 'bbbbbbbbbb.json'), await readFile(join(store.dir, 'aaaaaaaaaa.json')), { mode: 0o600 });
+    await expect(store.get('bbbbbbbbbb')).rejects.toThrow(/bbbbbbbbbb\.json is not trusted: it holds lease aaaaaaaaaa/);
+    const scan = await store.scan();
+    expect(scan.leases.map((l) => l.id)).toEqual(['aaaaaaaaaa']);
+    expect(scan.unreadable.map((u) => u.id)).toEqual(['bbbbbbbbbb']);
+  });
+});

@@ -40,9 +40,14 @@ export class LeaseStore {
    */
   async readLease(file: string): Promise<Lease> {
     const lease = JSON.parse(await readPrivateFile(file)) as Lease;
-    const problem = await this.key.problem(lease);
+    const problem = (await this.key.problem(lease)) ?? this.misnamed(file, lease);
     if (problem) throw new JitError(`lease file ${file} is not trusted: ${problem}`, { hint: 'remove it; `jit reap` revokes its login on the server' });
     return lease;
+  }
+
+  /** The MAC covers the id inside, not the file name: a lease copied to another name is a replay. */
+  private misnamed(file: string, lease: Lease): string | null {
+    return file === this.file(lease.id) ? null : `it holds lease ${String(lease.id)}, not the one its name says`;
   }
 
   private file(id: string): string {

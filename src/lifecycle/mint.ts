@@ -1,3 +1,4 @@
+import { usageError } from '../core/errors.js';
 import type { Deps } from '../cli/deps.js';
 import type { Engine } from '../engines/engine.js';
 import type { Lease, LeaseOwner } from '../leases/lease.js';
@@ -40,6 +41,8 @@ export interface Minted {
   clientEnv: Record<string, string>;
 }
 
+const MAX_REASON = 1000;
+
 /**
  * validate → load admin secret → server clock → intent record → create login (one transaction) → lease
  * (local file + server marker) → reaper → hand out. Any failure after the intent record
@@ -48,6 +51,11 @@ export interface Minted {
 export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> {
   const policy = await deps.policy();
   const chosen = await chooseTarget(policy, opts, deps);
+  const reasonLength = [...(chosen.reason?.trim() ?? '')].length;
+  // The reason goes into the audit trail, the lease and the server's marker: keep it a sentence.
+  if (reasonLength > MAX_REASON) {
+    throw usageError(`the reason is ${reasonLength} characters long; at most ${MAX_REASON} are accepted`, 'say why in fewer words; a ticket link is enough');
+  }
   const resolved = resolveRequest(policy, { ...chosen, ttl: opts.ttl, only: opts.only });
   const { db, role } = resolved;
   const engine = await deps.engine(db.engine);

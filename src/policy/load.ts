@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -42,7 +42,8 @@ export async function loadPolicy(opts: PolicyLocation): Promise<Policy> {
   const { path, explicit } = policyPath(opts);
   let text: string;
   try {
-    text = await readBounded(path, displayPath(path, opts.cwd));
+    const local = !explicit && path === resolve(opts.cwd, 'jit.yaml');
+    text = await readBounded(path, displayPath(path, opts.cwd), local);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && explicit) {
@@ -75,9 +76,13 @@ const MAX_POLICY_BYTES = 1024 * 1024;
  * Read at most MAX_POLICY_BYTES (+1 to notice more): a 10 MB policy once kept the validator busy
  * for minutes, and `--policy /dev/zero` would never end a plain readFile.
  */
-export async function readBounded(path: string, display: string): Promise<string> {
+export async function readBounded(path: string, display: string, foundInCwd = false): Promise<string> {
   const fh = await open(path, 'r');
   try {
+    if (foundInCwd) {
+      const why = notOwn(await fh.stat());
+      if (why) throw usageError(`refusing to use the policy jit.yaml in the working directory: ${why}`, `if you trust it, pass --policy ${path}`);
+    }
     const buf = Buffer.alloc(MAX_POLICY_BYTES + 1);
     let n = 0;
     while (n < buf.length) {
@@ -92,6 +97,20 @@ export async function readBounded(path: string, display: string): Promise<string
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * A ./jit.yaml is picked up just by running jit in its directory: one someone else planted (a
+ * shared or cloned directory) could name a command: admin source, or its own host with
+ * admin.auth: password and the user's keychain account. Only the user's own (or root's) is used
+ * unasked.
+ */
+function notOwn(st: Stats): string | null {
+  const me = typeof process.geteuid === 'function' ? process.geteuid() : -1;
+  if (me < 0) return null;
+  if (st.uid !== me && st.uid !== 0) return `owned by uid ${st.uid}, not by you (uid ${me})`;
+  if ((st.mode & 0o022) !== 0) return `writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`;
+  return null;
 }
 
 /** Errors name a file under the working directory relatively, like compilers do (`jit.yaml:12:9`). */

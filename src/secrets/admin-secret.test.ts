@@ -85,6 +85,13 @@ describe('env source', () => {
   });
 });
 
+describe('env source names that are Object.prototype members', () => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('env:%s is not set, not a function or object used as the password', async (name) => {
+    const err = await failure(resolveAdminSecret(`env:${name}`, 'db', { env: process.env, keychain: async () => new MemoryKeychain() }));
+    expect(err.message).toBe(`environment variable ${name} is not set`);
+  });
+});
+
 describe('command source', () => {
   const cmd = (script: string, env: NodeJS.ProcessEnv = {}) => resolveAdminSecret(`command:${script}`, 'db', deps(env));
 
@@ -144,6 +151,12 @@ describe('command source', () => {
     );
     expect(err.message).toBe('admin password command did not finish within 0.3 s');
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a command printing without end (cat /dev/zero) is stopped at 64 KiB with one line, not read until memory runs out', async () => {
+    const err = await failure(resolveAdminSecret('command:cat /dev/zero', 'db', { ...deps(), commandTimeoutMs: 60_000 }));
+    expect(err.message).toBe('admin password command printed more than 64 KiB on stdout; jit stopped it');
+    expect(err.exitCode).toBe(1);
   });
 
   it('reports a command killed by a signal', async () => {

@@ -45,7 +45,8 @@ export async function resolveAdminSecret(source: string, account: string, deps: 
     }
     secret = stored;
   } else if (src.kind === 'env') {
-    const value = deps.env[src.name];
+    // Own properties only: env:toString must not read Object.prototype.toString.
+    const value = Object.hasOwn(deps.env, src.name) ? deps.env[src.name] : undefined;
     if (!value) {
       throw runtimeError(`environment variable ${src.name} ${value === undefined ? 'is not set' : 'is empty'}`, `export ${src.name}=… or ${POLICY_HINT}`);
     }
@@ -66,8 +67,9 @@ async function runSecretCommand(command: string, env: NodeJS.ProcessEnv, timeout
   const windows = process.platform === 'win32';
   const [shell, args] = windows ? [env.ComSpec ?? 'cmd.exe', ['/d', '/s', '/c', `"${command}"`]] : ['/bin/sh', ['-c', command]];
   const hint = `run the admin.password command by hand to see its error output (jit never shows it: it may hold a secret), or ${POLICY_HINT}`;
-  const { code, signal, stdout, timedOut, spawnError } = await run(shell, args, env, windows, timeoutMs);
+  const { code, signal, stdout, timedOut, overflow, spawnError } = await run(shell, args, env, windows, timeoutMs);
   if (spawnError) throw runtimeError(`could not run the admin password command: ${redact(spawnError.message)}`, hint);
+  if (overflow) throw runtimeError(`admin password command printed more than ${MAX_STDOUT / 1024} KiB on stdout; jit stopped it`, hint);
   // Whatever reached stdout may be (part of) the secret: mask it in anything printed later.
   registerSecret(stdout.trim());
   if (timedOut) throw runtimeError(`admin password command did not finish within ${timeoutMs / 1000} s`, hint);
@@ -87,31 +89,48 @@ interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   timedOut: boolean;
+  /** stdout passed MAX_STDOUT: the command was killed and its output dropped. */
+  overflow: boolean;
   spawnError?: Error;
 }
+
+/** No password is this long; a command printing more (cat /dev/zero) is stopped before memory runs out. */
+const MAX_STDOUT = 64 * 1024;
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv, windows: boolean, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
     // Own process group (POSIX) so a timeout kills the shell's children too, not only the shell.
     const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'ignore'], detached: !windows, windowsHide: true, windowsVerbatimArguments: windows });
     const out: Buffer[] = [];
+    let size = 0;
     let timedOut = false;
+    let overflow = false;
     let spawnError: Error | undefined;
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const kill = () => {
       try {
         if (windows || child.pid === undefined) child.kill('SIGKILL');
         else process.kill(-child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
+    };
+    child.stdout.on('data', (c: Buffer) => {
+      if (overflow) return;
+      size += c.length;
+      if (size <= MAX_STDOUT) return void out.push(c);
+      overflow = true;
+      out.length = 0;
+      kill();
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
     }, timeoutMs);
     child.on('error', (e) => (spawnError = e));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
-      resolve({ code, signal, stdout: text(out), timedOut, spawnError });
+      resolve({ code, signal, stdout: text(out), timedOut, overflow, spawnError });
     });
   });
 }

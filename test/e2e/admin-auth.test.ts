@@ -23,7 +23,7 @@ interface Impostor {
   close(): Promise<void>;
 }
 
-async function startImpostor(method: 'cleartext' | 'md5' | 'sasl', tls: { key: Buffer; cert: Buffer } | null): Promise<Impostor> {
+async function startImpostor(method: 'cleartext' | 'md5' | 'sasl' | 'sasl-unbound' | 'gss' | 'sspi', tls: { key: Buffer; cert: Buffer } | null): Promise<Impostor> {
   const passwords: string[] = [];
   const closed: Promise<void>[] = [];
   const server: Server = createServer((raw) => {
@@ -73,11 +73,17 @@ async function startImpostor(method: 'cleartext' | 'md5' | 'sasl', tls: { key: B
         // The startup message: ask for the password.
         phase = 'auth';
         const body =
-          method === 'cleartext'
+          method === 'gss'
+            ? int32(7)
+            : method === 'sspi'
+              ? int32(9)
+              : method === 'cleartext'
             ? int32(3)
             : method === 'md5'
               ? Buffer.concat([int32(5), Buffer.from('salt')])
-              : Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0')]);
+              : method === 'sasl-unbound'
+                ? Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256\0\0')])
+                : Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0')]);
         sock.write(Buffer.concat([Buffer.from('R'), int32(4 + body.length), body]));
       }
     };
@@ -193,6 +199,46 @@ describe('the admin password goes only to a server that asks by SCRAM (an impost
       expect(imp.passwords[0]!.split('\0')[0]).toBe(mechanism);
       expect(imp.passwords[0]).not.toContain(ADMIN_PW);
       expect(r.code).toBe(1);
+    } finally {
+      await w.cleanup();
+      await imp.close();
+    }
+  });
+
+  it('over TLS, refuses SCRAM without channel binding (a relay to a plaintext server offers only SCRAM-SHA-256): nothing is sent', async () => {
+    const imp = await startImpostor('sasl-unbound', cert);
+    const w = await world(impostorPolicy(imp.port, 'require'));
+    try {
+      const r = await w.run(['uri', 'prod', '--role', 'readonly']);
+      await imp.settled();
+      expect(imp.passwords).toEqual([]);
+      expect(r.code).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(`error: the server at 127.0.0.1:${imp.port} offered SCRAM over TLS without channel binding (no SCRAM-SHA-256-PLUS); jit refused to answer`);
+      expect(lines[1]).toMatch(/^hint: /);
+    } finally {
+      await w.cleanup();
+      await imp.close();
+    }
+  });
+
+  it.each([
+    ['gss', 7, 'GSSAPI'],
+    ['sspi', 9, 'SSPI'],
+  ] as const)('a server asking for %s authentication gets a one-line refusal, not a crash with a stack trace', async (method, code, name) => {
+    const imp = await startImpostor(method, null);
+    const w = await world(impostorPolicy(imp.port, 'disable'));
+    try {
+      const r = await w.run(['uri', 'prod', '--role', 'readonly']);
+      await imp.settled();
+      expect(imp.passwords).toEqual([]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(`error: the server at 127.0.0.1:${imp.port} asked for ${name} authentication (request ${code}), which jit does not support for the admin login`);
+      expect(lines[1]).toMatch(/^hint: /);
     } finally {
       await w.cleanup();
       await imp.close();

@@ -30,20 +30,29 @@ export function guardedAdminClient(
   at: string,
 ): Client {
   let asked: Asked | undefined;
+  let mechanisms: string[] = [];
   const secret = config.password;
+  const tls = config.ssl !== false && config.ssl !== undefined;
   const client = new Pg({
     ...config,
-    enableChannelBinding: config.ssl !== false && config.ssl !== undefined,
+    enableChannelBinding: tls,
     password: () => {
       const method = asked ?? 'cleartext';
       if (ASKED_WEAKNESS[method] > WEAKNESS[auth]) throw refusal(at, method);
+      // Every PostgreSQL that speaks TLS offers SCRAM-SHA-256-PLUS; one that does not is a relay
+      // to a plaintext connection, where unbound SCRAM would let the relay log in as the admin.
+      if (method === 'scram' && tls && !mechanisms.includes('SCRAM-SHA-256-PLUS')) throw unboundRefusal(at);
       return secret;
     },
   });
   const con = (client as unknown as { connection: EventEmitter }).connection;
+  guardParser(con as unknown as ParsedConnection, at);
   con.on('authenticationCleartextPassword', () => (asked = 'cleartext'));
   con.on('authenticationMD5Password', () => (asked = 'md5'));
-  con.on('authenticationSASL', () => (asked = 'scram'));
+  con.on('authenticationSASL', (msg: { mechanisms?: string[] }) => {
+    asked = 'scram';
+    mechanisms = msg.mechanisms ?? [];
+  });
   return client;
 }
 
@@ -52,4 +61,57 @@ function refusal(at: string, method: Asked) {
     `the server at ${at} asked for the admin password ${METHOD[method]}; jit refused to send it`,
     `if that server is yours, use scram-sha-256 in its pg_hba.conf, or allow it with admin.auth: ${OPT_IN[method]} in the policy (with tls: verify-full, so the server is authenticated)`,
   );
+}
+
+function unboundRefusal(at: string) {
+  return runtimeError(
+    `the server at ${at} offered SCRAM over TLS without channel binding (no SCRAM-SHA-256-PLUS); jit refused to answer`,
+    'something between jit and the server may be relaying the login; check the address, and use tls: verify-full so the server is authenticated',
+  );
+}
+
+interface ParsedConnection {
+  attachListeners(stream: EventEmitter & { destroy(err?: Error): void }): void;
+}
+
+const UNSUPPORTED: Record<string, string> = { '7': 'GSSAPI', '8': 'GSSAPI', '9': 'SSPI' };
+
+/**
+ * pg-protocol's parser throws inside the socket's data handler on a message it does not know
+ * (a GSSAPI or SSPI request, garbage from something that is not PostgreSQL): an uncaught
+ * exception that ends jit with a stack trace. Turn it into a failed connection instead.
+ */
+function guardParser(con: ParsedConnection, at: string): void {
+  const attach = con.attachListeners.bind(con);
+  con.attachListeners = (stream) => {
+    const on = stream.on;
+    stream.on = function guarded(this: typeof stream, event: string | symbol, listener: (...args: unknown[]) => void) {
+      if (event !== 'data') return on.call(this, event, listener);
+      return on.call(this, event, (...args: unknown[]) => {
+        try {
+          listener(...args);
+        } catch (err) {
+          stream.destroy(unreadable(at, err));
+        }
+      });
+    } as typeof stream.on;
+    try {
+      attach(stream);
+    } finally {
+      stream.on = on;
+    }
+  };
+}
+
+function unreadable(at: string, err: unknown) {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = /^Unknown authenticationOk message type (\d+)$/.exec(message)?.[1];
+  const name = code === undefined ? undefined : UNSUPPORTED[code];
+  if (name) {
+    return runtimeError(
+      `the server at ${at} asked for ${name} authentication (request ${code}), which jit does not support for the admin login`,
+      'use scram-sha-256 for the admin user in the server\'s pg_hba.conf',
+    );
+  }
+  return runtimeError(`the server at ${at} sent a message jit cannot read: ${message}`, 'check that host and port in the policy point at a PostgreSQL server');
 }
