@@ -1,5 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
+import { assertOwnSocket } from './protocol.js';
 import type { ReaperReply, ReaperRequest } from './protocol.js';
 
 /**
@@ -27,6 +28,8 @@ export async function bindSingleInstance(path: string, onRequest: (req: ReaperRe
     // A reaper that accepts but does not answer within the bound is wedged (SIGSTOP, a hung
     // event loop): take the path over. If it wakes up, its next tick finds the path leads
     // elsewhere and it leaves (whoAnswers below), so two never keep reaping side by side.
+    // Never talk to (or unlink) a socket another user put there: leave, as jit's client does.
+    if (!isOwnSocket(path)) return null;
     if (typeof (await whoAnswers(path, WEDGED_MS)) === 'number') return null;
     await unlink(path).catch(() => {});
   }
@@ -62,6 +65,16 @@ export function whoAnswers(path: string, timeoutMs = 1000): Promise<number | 'no
     });
     s.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'nobody' : 'unknown'));
   });
+}
+
+function isOwnSocket(path: string): boolean {
+  try {
+    assertOwnSocket(path);
+    return true;
+  } catch (err) {
+    // Gone meanwhile: nothing to talk to, bind again.
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }
 
 function serve(sock: Socket, onRequest: (req: ReaperRequest) => ReaperReply): void {
