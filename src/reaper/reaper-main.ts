@@ -1,4 +1,5 @@
 import { chmod, stat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
@@ -24,6 +25,8 @@ const CONCURRENCY = 8;
 const MAX_BACKOFF_MS = 5_000;
 /** Without a directory change, lease files are stat'ed (and changed ones re-read) this often. */
 const FULL_SCAN_MS = 30_000;
+/** Without a change to the socket file, whoAnswers() confirms it still leads here this often. */
+const ASK_EVERY_MS = 10_000;
 
 /** Why a lease must go now, or null. */
 export function dueCause(lease: Lease, nowMs: number): RevokeCause | null {
@@ -79,6 +82,8 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   let server = await bindSingleInstance(socketPath, onRequest);
   if (!server) return 0;
   await chmod(socketPath, 0o600).catch(() => {});
+  let boundIno = socketInode(socketPath);
+  let askedAt = Date.now();
   log(`reaper ${process.pid} started for ${root}`);
   // Detached into its own session already; a closing terminal must not end revocation.
   process.on('SIGHUP', () => {});
@@ -200,7 +205,14 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   };
 
   for (;;) {
-    const holder = await whoAnswers(socketPath);
+    // Asking the socket who holds it costs a connection per tick (most of an idle reaper's CPU);
+    // a takeover unlinks and binds a new socket file, so an unchanged file (inode and change
+    // time) means still ours. Asked anyway every ASK_EVERY_MS.
+    const ino = socketInode(socketPath);
+    const trusted = server !== null && ino !== null && ino === boundIno && Date.now() - askedAt < ASK_EVERY_MS;
+    const holder = trusted ? process.pid : await whoAnswers(socketPath);
+    if (!trusted) askedAt = Date.now();
+    if (holder === process.pid) boundIno = ino;
     if (holder !== process.pid && holder !== 'unknown') {
       // The path no longer leads here (a racing takeover, see bindSingleInstance). Never close()
       // this server: closing a unix socket server unlinks the path, which may be another's now.
@@ -262,6 +274,12 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   if (!lost) server?.close();
   log(`reaper ${process.pid} exiting`);
   return 0;
+}
+
+/** The socket file's identity: a takeover's new file differs in inode or change time. */
+function socketInode(path: string): string | null {
+  const st = lstatSync(path, { throwIfNoEntry: false, bigint: true });
+  return st ? `${st.ino}:${st.ctimeNs}` : null;
 }
 
 function reaperDeps(root: string, env: NodeJS.ProcessEnv, store: LeaseStore, log: (l: string) => void): Deps {
