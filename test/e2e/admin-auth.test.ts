@@ -11,7 +11,8 @@ import { makeWorld, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
 /**
  * An impostor PostgreSQL server: answers SSLRequest ('S' with a self-signed certificate, or 'N'),
  * reads the startup message, asks for the password in cleartext (code 3), as MD5 (code 5) or by
- * SASL (code 10, offering SCRAM-SHA-256-PLUS and SCRAM-SHA-256), and records every
+ * SASL (code 10, offering SCRAM-SHA-256-PLUS and SCRAM-SHA-256, or only SCRAM-SHA-256), or asks
+ * for GSSAPI (7) or SSPI (9), and records every
  * PasswordMessage / SASLInitialResponse ('p') it receives.
  */
 interface Impostor {
@@ -72,18 +73,15 @@ async function startImpostor(method: 'cleartext' | 'md5' | 'sasl' | 'sasl-unboun
         }
         // The startup message: ask for the password.
         phase = 'auth';
-        const body =
-          method === 'gss'
-            ? int32(7)
-            : method === 'sspi'
-              ? int32(9)
-              : method === 'cleartext'
-            ? int32(3)
-            : method === 'md5'
-              ? Buffer.concat([int32(5), Buffer.from('salt')])
-              : method === 'sasl-unbound'
-                ? Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256\0\0')])
-                : Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0')]);
+        const requests = {
+          gss: int32(7),
+          sspi: int32(9),
+          cleartext: int32(3),
+          md5: Buffer.concat([int32(5), Buffer.from('salt')]),
+          'sasl-unbound': Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256\0\0')]),
+          sasl: Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0')]),
+        };
+        const body = requests[method];
         sock.write(Buffer.concat([Buffer.from('R'), int32(4 + body.length), body]));
       }
     };
