@@ -1,4 +1,4 @@
-import { mkdir, chmod, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, chmod, link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { constants, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -119,17 +119,23 @@ export async function appendLine(file: string, line: string): Promise<void> {
  * exists, return what it holds, after the same owner checks as readPrivateFile().
  */
 export async function createOrReadPrivateFile(file: string, data: Buffer): Promise<Buffer> {
+  // Written in full under a temp name, then link()ed into place: link fails with EEXIST when
+  // another process won, and nobody ever sees the file half-written (an empty key).
+  const tmp = join(dirname(file), `.${randomBytes(8).toString('hex')}.tmp`);
+  const out = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | NOFOLLOW, 0o600);
   try {
-    const fh = await open(file, O_WRONLY | O_CREAT | O_EXCL | NOFOLLOW, 0o600);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await out.writeFile(data);
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  try {
+    await link(tmp, file);
     return data;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
   }
   const fh = await openOwn(file, O_RDONLY);
   try {
