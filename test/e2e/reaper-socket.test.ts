@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { chownSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { startPostgres, type PgServer } from '../helpers/pg-server.js';
@@ -66,30 +66,38 @@ describe('reaper socket', () => {
   });
 
   it('starts and revokes on expiry when another user pre-created /tmp/jit-<uid>', async () => {
-    // A private /tmp for this test only (a mount namespace), so the real /tmp/jit-<uid> that
-    // other runs on this machine use is left alone.
-    const privateTmp = mkdtempSync('/var/tmp/jit-squat-');
+    // In a private mount namespace, another user's directory is mounted over /tmp/jit-<uid>:
+    // the real one, which other runs on this machine use, is left alone, and the checkout (which
+    // may itself live under /tmp) stays reachable.
+    const uid = process.getuid!();
+    const squat = mkdtempSync('/var/tmp/jit-squat-');
+    chmodSync(squat, 0o755);
+    chownSync(squat, 65534, 65534);
+    const mountPoint = `/tmp/jit-${uid}`;
+    mkdirSync(mountPoint, { recursive: true, mode: 0o700 });
+    const top = mkdtempSync(`/tmp/${'s'.repeat(60)}`);
+    const home = join(top, 't'.repeat(40), 'state');
+    let recorded = '';
     try {
-      mkdirSync(join(privateTmp, `jit-${process.getuid!()}`), { mode: 0o755 });
-      chownSync(join(privateTmp, `jit-${process.getuid!()}`), 65534, 65534);
-      copyFileSync(w.policyFile, join(privateTmp, 'jit.yaml'));
-      const home = `/tmp/${'s'.repeat(60)}/${'t'.repeat(40)}/state`;
-      const script = `mount --bind "$1" /tmp && mkdir -p "$(dirname "$2")" && exec "$3" "$4" uri testdb --role short --ttl 5s --json`;
-      const out = execFileSync('unshare', ['-m', 'sh', '-c', script, 'sh', privateTmp, home, process.execPath, JIT_BIN], {
-        env: { ...w.env, JIT_HOME: home, JIT_POLICY: '/tmp/jit.yaml' },
+      const script = 'mount --bind "$1" "$2" && exec "$3" "$4" uri testdb --role short --ttl 5s --json';
+      const out = execFileSync('unshare', ['-m', 'sh', '-c', script, 'sh', squat, mountPoint, process.execPath, JIT_BIN], {
+        env: { ...w.env, JIT_HOME: home },
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const lease = JSON.parse(out) as { user: string; expires_at: string };
       // the squatted directory was not used; the recorded private one was
-      const recorded = readFileSync(join(privateTmp, home.slice('/tmp/'.length), 'reaper-socket-dir'), 'utf8').trim();
-      expect(recorded).not.toBe(`/tmp/jit-${process.getuid!()}`);
-      const st = lstatSync(join(privateTmp, recorded.slice('/tmp/'.length)));
-      expect(st.uid).toBe(process.getuid!());
+      recorded = readFileSync(join(home, 'reaper-socket-dir'), 'utf8').trim();
+      expect(recorded).not.toBe(mountPoint);
+      const st = lstatSync(recorded);
+      expect(st.uid).toBe(uid);
       expect(st.mode & 0o777).toBe(0o700);
       expect(await whenGone(pg, lease.user, Date.parse(lease.expires_at) + 20_000)).not.toBeNull();
     } finally {
-      rmSync(privateTmp, { recursive: true, force: true });
+      await stopReaper(home);
+      rmSync(squat, { recursive: true, force: true });
+      rmSync(top, { recursive: true, force: true });
+      if (recorded.startsWith('/tmp/jit-')) rmSync(recorded, { recursive: true, force: true });
     }
   }, 60_000);
 });
