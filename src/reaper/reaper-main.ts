@@ -12,7 +12,8 @@ import { ensurePrivateDir } from '../core/fs-secure.js';
 import { registerSecret } from '../core/redact.js';
 import { currentRequester } from '../cli/deps.js';
 import { adminKeyOf, revokeLeases } from '../lifecycle/revoke.js';
-import { forgetAdminSecret } from '../lifecycle/admin-access.js';
+import { forgetAdminSecret, openAdmin } from '../lifecycle/admin-access.js';
+import { adminRefOf } from '../lifecycle/lease-ref.js';
 import { credentialKey, ensurePrivateSocketDir, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 import { bindSingleInstance, whoAnswers } from './reaper-server.js';
 import { isOwnerAlive } from './process-alive.js';
@@ -108,10 +109,55 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   const leaseFiles = new LeaseFileCache(store);
   const orphans = new Map<string, Lease>();
   const warned = new Set<string>();
+  // A lease file that disappeared while its login was live: `jit revoke` removes it only once
+  // the server confirmed the login gone, so ask the server. Until it answers the lease is kept
+  // (an orphan); a login still there (the file deleted by hand, by a leased child, or with all
+  // of $JIT_HOME) is revoked at its expiry as if the file were there.
+  const verifying = new Set<string>();
+  const verifyVanished = (lost: Lease[]) => {
+    const byServer = new Map<string, Lease[]>();
+    for (const l of lost) {
+      if (verifying.has(l.id)) continue;
+      verifying.add(l.id);
+      byServer.set(adminKeyOf(l), [...(byServer.get(adminKeyOf(l)) ?? []), l]);
+    }
+    for (const group of byServer.values()) {
+      const first = group[0]!;
+      void (async () => {
+        const opened = await openAdmin(adminRefOf(first), deps, credentials.get(credentialKey(first.database, first.adminSource)));
+        try {
+          const present = new Set((await opened.session.listLogins()).map((l) => l.login));
+          for (const l of group) {
+            if (present.has(l.user)) {
+              log(`lease file of ${l.user} (lease ${l.id}) disappeared while the login still exists; revoking it at its expiry`);
+              continue;
+            }
+            revoked.add(l.id);
+            orphans.delete(l.id);
+          }
+        } finally {
+          await opened.session.close().catch(() => {});
+        }
+      })()
+        .catch((err: unknown) => log(`could not check ${group.map((l) => l.user).join(', ')} on the server (${err instanceof Error ? err.message : String(err)}); keeping them until expiry`))
+        .finally(() => {
+          for (const l of group) verifying.delete(l.id);
+        });
+    }
+  };
+  const keepVanished = (present: Set<string>) => {
+    const lost: Lease[] = [];
+    for (const [id, l] of known) {
+      if (present.has(id) || revoked.has(id) || orphans.has(id)) continue;
+      orphans.set(id, l);
+      lost.push(l);
+    }
+    if (lost.length > 0) verifyVanished(lost);
+  };
   const readLeases = async (now: number): Promise<Lease[]> => {
     const st = await stat(store.dir).catch(() => null);
     if (!st) {
-      for (const [id, l] of known) if (!revoked.has(id)) orphans.set(id, l);
+      keepVanished(new Set());
       known = new Map();
       cached = null;
       return [...orphans.values()];
@@ -134,6 +180,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       cached = { mtimeMs: st.mtimeMs, leases: [...scan.leases, ...kept], at: now };
     }
     const onDisk = cached.leases;
+    keepVanished(new Set(onDisk.map((l) => l.id)));
     known = new Map(onDisk.map((l) => [l.id, l]));
     for (const id of orphans.keys()) if (revoked.has(id) || known.has(id)) orphans.delete(id);
     return orphans.size ? [...onDisk, ...orphans.values()] : onDisk;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { startPostgres, type PgServer } from '../helpers/pg-server.js';
@@ -120,6 +120,17 @@ describe('a lease file truncated under a running reaper', () => {
     const tmp = join(w.home, 'truncated.tmp');
     await writeFile(tmp, '{"id": "', { mode: 0o600 });
     await rename(tmp, join(w.home, 'leases', `${minted.id}.json`));
+    expect(await endsAfterExpiry(minted.user, session, expiresAt)).toBe(true);
+  });
+});
+
+describe('a lease file deleted under a running reaper while its login lives', () => {
+  it('is still revoked at expiry: the server says the login exists', async () => {
+    const w = await world();
+    const { minted, session, expiresAt } = await leaseWithSession(w, '8s');
+    await new Promise((r) => setTimeout(r, 1_000));
+    // What a leased child (same user) can do to its own lease.
+    await rm(join(w.home, 'leases', `${minted.id}.json`));
     expect(await endsAfterExpiry(minted.user, session, expiresAt)).toBe(true);
   });
 });

@@ -140,6 +140,19 @@ describe('state directory removed under a running reaper', () => {
     const gone = await whenGone(server, minted.user, Date.parse(minted.expires_at) + 4_000);
     expect(gone, 'login still there 4 s after expiry').not.toBeNull();
     expect(await sessionAlive(session)).toBe(false);
+    // Nothing left to watch: it leaves rather than run forever.
+    expect(await waitFor(() => !isAlive(pid!), 10_000)).toBe(true);
+  });
+
+  it('right after the last revoke (a CI job with a throwaway JIT_HOME), the reaper exits', async () => {
+    const w = await world();
+    const minted = await mintUri(w, ['--role', 'short', '--ttl', '1m']);
+    const pid = await reaperPid(w.home);
+    expect(pid).not.toBeNull();
+    expect((await w.run(['revoke', minted.id])).code).toBe(0);
+    const { rm } = await import('node:fs/promises');
+    await rm(w.home, { recursive: true, force: true });
+    expect(await waitFor(() => !isAlive(pid!), 15_000)).toBe(true);
   });
 });
 
