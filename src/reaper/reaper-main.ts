@@ -83,7 +83,9 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   let server = await bindSingleInstance(socketPath, onRequest);
   if (!server) return 0;
   await chmod(socketPath, 0o600).catch(() => {});
-  let boundIno = socketInode(socketPath);
+  // Set only once whoAnswers() confirmed the path leads here: read at bind time, it could be
+  // the file of a racing reaper that took the path over in between.
+  let boundIno: string | null = null;
   let askedAt = Date.now();
   log(`reaper ${process.pid} started for ${root}`);
   // Detached into its own session already; a closing terminal must not end revocation.
@@ -283,6 +285,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       }
       if (again) {
         server = again;
+        boundIno = null;
         await chmod(socketPath, 0o600).catch(() => {});
       }
     }
@@ -307,6 +310,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
       if ((await store.list()).length === 0) break;
       server = await bindSingleInstance(socketPath, onRequest);
       if (!server) break;
+      boundIno = null;
       idleTicks = 0;
     }
     await new Promise<void>((resolve) => {
