@@ -22,7 +22,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { startCluster } from './lib/pg-cluster.js';
+import { startCluster } from '../test/helpers/pg-cluster.js';
 import { timedRun } from './lib/timed-run.js';
 import { median, percentile } from './lib/stats.js';
 import { alive, reaperPid, stopReaper } from './lib/reaper.js';

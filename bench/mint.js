@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startCluster } from './lib/pg-cluster.js';
+import { startCluster } from '../test/helpers/pg-cluster.js';
 import { timedRun } from './lib/timed-run.js';
 import { formatReport } from './lib/report.js';
 import { alive, reaperPid, stopReaper } from './lib/reaper.js';

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startCluster } from './lib/pg-cluster.js';
+import { startCluster } from '../test/helpers/pg-cluster.js';
 import { timedRun } from './lib/timed-run.js';
 import { median } from './lib/stats.js';
 import { benchPolicy } from './lib/policy.js';

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// Makes sure the real servers and tools the tests use are installed: PostgreSQL 15, psql,
-// gnome-keyring + D-Bus for the Secret Service, tmux for terminal tests. As root on a Debian
-// machine it installs what is missing; otherwise it says what to install and fails.
+// Makes sure the real servers and tools the tests use are installed: PostgreSQL 15, MariaDB
+// 10.11, the psql and mariadb clients, gnome-keyring + D-Bus for the Secret Service, tmux for
+// terminal tests. As root on a Debian machine it installs what is missing; otherwise it says
+// what to install and fails.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const needs = [
   { check: '/usr/lib/postgresql/15/bin/postgres', apt: 'postgresql' },
   { check: 'psql', apt: 'postgresql-client' },
+  { check: '/usr/sbin/mariadbd', apt: 'mariadb-server' },
+  { check: 'mariadb', apt: 'mariadb-client' },
   { check: 'dbus-run-session', apt: 'dbus-daemon' },
   // dbus-x11 provides the session bus gnome-keyring depends on without pulling in systemd.
   { check: 'gnome-keyring-daemon', apt: 'gnome-keyring dbus-x11' },

@@ -1,12 +1,12 @@
 /**
- * A throwaway PostgreSQL cluster for tests (DESIGN §7), started by bench/lib/pg-cluster.js (the
+ * A throwaway PostgreSQL cluster for tests (DESIGN §7), started by test/helpers/pg-cluster.js (the
  * one place that knows how), with the fixtures every test relies on.
  */
 import type pg from 'pg';
 import type { ServerTarget } from '../../src/engines/engine.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { startCluster } from '../../bench/lib/pg-cluster.js';
+import { startCluster } from './pg-cluster.js';
 
 export interface PgServer {
   host: '127.0.0.1';

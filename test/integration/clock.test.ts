@@ -29,7 +29,7 @@ describe('a local clock that is off', () => {
     it(`${name}: VALID UNTIL and the lease are server now + ttl, and "due" follows the server`, async () => {
       const deps = await testDeps(pg, { now: () => Date.now() + offset });
       const realBefore = Date.now();
-      const { lease } = await mintLease({ database: 'testdb', role: 'readonly', ttl: '5m', command: 'uri' }, deps);
+      const { lease } = await mintLease({ database: 'testdb', role: 'readonly', ttl: '5m', command: 'uri', handout: 'handout' }, deps);
       const expires = Date.parse(lease.expiresAt);
       expect(Math.abs(expires - (realBefore + 300_000))).toBeLessThan(3_000);
       expect(Math.abs((await validUntil(lease.user)) - expires)).toBeLessThan(1_000);
