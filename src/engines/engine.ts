@@ -1,4 +1,5 @@
 import type { AdminAuth, DatabaseConfig, EngineName, Grant, TlsMode } from '../policy/types.js';
+import type { EngineProfile } from './profile.js';
 
 /** Everything needed to reach a server as the admin; carried in leases so revocation outlives the policy. */
 export interface ServerTarget {
@@ -32,7 +33,7 @@ export function targetFromConfig(db: DatabaseConfig): ServerTarget {
   };
 }
 
-/** What the server records about a login next to it (Postgres: COMMENT ON ROLE as JSON). */
+/** What the server records about a login next to it (Postgres: COMMENT ON ROLE as JSON; MySQL: a row in the jit.leases ledger). */
 export interface LeaseMarker {
   /** Lease id. */
   id: string;
@@ -51,7 +52,7 @@ export interface LeaseMarker {
 export interface MintRequest {
   login: string;
   password: string;
-  /** Server-side expiry (VALID UNTIL / event). */
+  /** Server-side expiry (VALID UNTIL / a one-shot event). */
   expiresAt: Date;
   grants: Grant[];
   memberOf: string[];
@@ -77,9 +78,19 @@ export interface RevokeResult {
   errors: string[];
 }
 
-/** One login for AdminSession.revokeMany. */
+/** One login to revoke (AdminSession.revoke, revokeMany). */
 export interface RevokeRequest {
   login: string;
+  /** The lease id the caller expects the login to carry, when it knows one (for messages and the ledger). */
+  leaseId?: string;
+}
+
+/** Move a login's server-side expiry (AdminSession.extend). */
+export interface ExtendRequest {
+  login: string;
+  expiresAt: Date;
+  /** The marker with its new expires_at. */
+  marker: LeaseMarker;
 }
 
 /** A jit login found on the server through its marker (never through its name alone). */
@@ -100,15 +111,16 @@ export interface LoginSession {
   query: string | null;
 }
 
-export interface EngineCapabilities {
-  /** CREATE ROLE and GRANTs commit or roll back together. */
-  transactionalDdl: boolean;
-  /** The server refuses the login after expiry by itself. */
-  nativeExpiry: boolean;
-  /** Longest login name the engine keeps intact. */
-  maxLoginLength: number;
-  /** Client binary `connect` launches. */
-  client: string;
+/**
+ * How to launch the interactive client for one login. The password travels in `env` (psql:
+ * PGPASSWORD) or in one of `files` (mysql: a 0600 --defaults-extra-file), never in argv; the
+ * caller removes `files` when the client exits.
+ */
+export interface ClientLaunch {
+  /** Arguments before the user's own (after `--`). */
+  args: string[];
+  env: Record<string, string>;
+  files: string[];
 }
 
 /** An admin connection to one server. Engines translate driver errors into JitError at this boundary. */
@@ -116,7 +128,7 @@ export interface AdminSession {
   /** Create the login with its grants and marker, all or nothing. */
   mint(req: MintRequest): Promise<MintResult>;
   /** Block login, end sessions, remove what it owns, drop it. Succeeds when the login is already gone. */
-  revoke(login: string): Promise<RevokeResult>;
+  revoke(req: RevokeRequest): Promise<RevokeResult>;
   /**
    * Revoke many logins of this server together: block them all in one transaction, end every
    * session at once, then drop them in batches. One result per request, in request order; a
@@ -124,7 +136,7 @@ export interface AdminSession {
    */
   revokeMany(requests: RevokeRequest[]): Promise<RevokeResult[]>;
   /** Move the server-side expiry and the marker. */
-  extend(login: string, expiresAt: Date, marker: LeaseMarker): Promise<void>;
+  extend(req: ExtendRequest): Promise<void>;
   /** Every jit login on this server, found through the marker. */
   listLogins(): Promise<ServerLogin[]>;
   /** Live sessions of jit logins. */
@@ -146,15 +158,16 @@ export interface AdminSession {
 /** An engine: one per `engine:` value in the policy. */
 export interface Engine {
   readonly name: EngineName;
-  readonly capabilities: EngineCapabilities;
+  readonly profile: EngineProfile;
   /** Connect as the admin. Throws JitError (exit 1) with a hint on auth/network failures. */
   connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession>;
-  /** `postgresql://user:pass@host:port/db?sslmode=…` with userinfo percent-encoded. */
+  /** `postgresql://user:pass@host:port/db?sslmode=…` / `mysql://…`, userinfo percent-encoded. */
   buildUri(target: ServerTarget, login: string, password: string): string;
   /** The client's own variables (PGHOST, PGUSER, PGPASSWORD… / MYSQL_*). */
   clientEnv(target: ServerTarget, login: string, password: string): Record<string, string>;
-  /** Every variable name the engine's clients read, removed from a child's environment first. */
-  readonly staleEnvNames: readonly string[];
-  /** argv (without the password) to launch the interactive client; the password goes via clientEnv. */
-  clientArgs(target: ServerTarget, login: string): string[];
+  /**
+   * Prepare the interactive client's launch; `dir` is a private (0700) directory for any file
+   * holding the password.
+   */
+  clientLaunch(target: ServerTarget, login: string, password: string, dir: string): Promise<ClientLaunch>;
 }

@@ -1,16 +1,31 @@
 import type { EngineName } from '../policy/types.js';
 import type { Engine } from './engine.js';
-import { JitError } from '../core/errors.js';
+import type { EngineProfile } from './profile.js';
+import { postgresProfile } from './postgres/postgres-profile.js';
+import { mysqlProfile } from './mysql/mysql-profile.js';
 
-/** Loads an engine lazily so commands that never touch a server never load a driver. */
-export async function loadEngine(name: EngineName): Promise<Engine> {
-  switch (name) {
-    case 'postgres':
-      return (await import('./postgres/postgres-engine.js')).postgresEngine;
-    case 'mysql':
-      throw new JitError('the mysql engine is not available in this version of jit', {
-        hint: 'use engine: postgres, or upgrade jit',
-        exitCode: 2,
-      });
-  }
+/**
+ * The one place that maps an engine's name to its code. Profiles are plain data, loaded with the
+ * policy; engines are loaded lazily so commands that never touch a server never load a driver.
+ */
+const PROFILES: Readonly<Record<EngineName, EngineProfile>> = { postgres: postgresProfile, mysql: mysqlProfile };
+
+const LOADERS: Readonly<Record<EngineName, () => Promise<Engine>>> = {
+  postgres: async () => (await import('./postgres/postgres-engine.js')).postgresEngine,
+  mysql: async () => (await import('./mysql/mysql-engine.js')).mysqlEngine,
+};
+
+/** Engine names the policy accepts, in the order messages list them. */
+export const ENGINE_NAMES = Object.keys(PROFILES) as EngineName[];
+
+export function isEngineName(name: string): name is EngineName {
+  return Object.hasOwn(PROFILES, name);
+}
+
+export function profileOf(name: EngineName): EngineProfile {
+  return PROFILES[name];
+}
+
+export function loadEngine(name: EngineName): Promise<Engine> {
+  return LOADERS[name]();
 }

@@ -2,7 +2,7 @@ import type { Deps } from '../cli/deps.js';
 import type { AdminSession, Engine, ServerTarget } from '../engines/engine.js';
 import type { EngineName } from '../policy/types.js';
 import { resolveAdminSecret } from '../secrets/admin-secret.js';
-import { JitError, isJitError } from '../core/errors.js';
+import { JitError, isJitError, isServerError } from '../core/errors.js';
 
 /** Where a database's admin credential lives, and where its server is. */
 export interface AdminRef {
@@ -26,7 +26,7 @@ export function adminSecret(ref: AdminRef, deps: Deps): Promise<string> {
   return p;
 }
 
-/** After the server refused it (28P01): read the source again next time. */
+/** After the server refused it (admin-auth): read the source again next time. */
 export function forgetAdminSecret(database: string, adminSource: string): void {
   secretCache.delete(`${database}\u0000${adminSource}`);
 }
@@ -50,7 +50,7 @@ export async function openAdmin(ref: AdminRef, deps: Deps, secret?: string): Pro
 
 /** A refused admin password: the hint names where that password came from. */
 function withSourceHint(err: unknown, ref: AdminRef): unknown {
-  if (!isJitError(err) || (err.cause as { code?: string } | undefined)?.code !== '28P01') return err;
+  if (!isJitError(err) || !isServerError(err, 'admin-auth')) return err;
   const src = ref.adminSource;
   const hint = src.startsWith('env:')
     ? `the environment variable ${src.slice(4)} holds a password the server refuses`

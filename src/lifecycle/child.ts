@@ -33,12 +33,17 @@ export async function refuseNesting(env: NodeJS.ProcessEnv, leases: LeaseStore, 
  * policy reads admin passwords from (`env:NAME`: a migration must not see the admin's password),
  * plus this lease's.
  */
-export function childEnv(parent: NodeJS.ProcessEnv, minted: Minted, secretNames: readonly string[] = []): NodeJS.ProcessEnv {
+export function childEnv(
+  parent: NodeJS.ProcessEnv,
+  minted: Minted,
+  secretNames: readonly string[] = [],
+  clientVars: Record<string, string> = minted.clientEnv,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...parent };
-  for (const name of [...minted.engine.staleEnvNames, ...ALWAYS_STALE, ...secretNames]) delete env[name];
+  for (const name of [...minted.engine.profile.clientEnvNames, ...ALWAYS_STALE, ...secretNames]) delete env[name];
   return {
     ...env,
-    ...minted.clientEnv,
+    ...clientVars,
     DATABASE_URL: minted.uri,
     JIT_LEASE_ID: minted.lease.id,
     JIT_LEASE_EXPIRES_AT: minted.lease.expiresAt,

@@ -94,7 +94,7 @@ async function mintResolved(opts: MintOptions, deps: Deps, resolved: ResolvedReq
       id: generateLeaseId(),
       database: db.name,
       role: role.name,
-      user: makeLoginName(deps.requester.user, engine.capabilities.maxLoginLength),
+      user: makeLoginName(deps.requester.user, engine.profile.maxLoginLength),
       target,
       adminSource: db.admin.password,
       requester: deps.requester.user,
@@ -131,7 +131,7 @@ async function mintResolved(opts: MintOptions, deps: Deps, resolved: ResolvedReq
     // The transaction rolled back, but a connection lost around COMMIT leaves the outcome
     // unknown: drop the login if it exists; the intent record stays until that is confirmed,
     // so the reaper finishes the job otherwise.
-    const res = await opened.session.revoke(lease.user).catch(() => null);
+    const res = await opened.session.revoke({ login: lease.user, leaseId: lease.id }).catch(() => null);
     if (res?.gone && res.errors.length === 0) await deps.leases.remove(lease.id);
     await deps.audit.append({ ...audit, event: 'mint-failed', error: redact(String((err as Error)?.message ?? err)) });
     throw err;

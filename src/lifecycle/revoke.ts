@@ -1,7 +1,7 @@
 import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
 import { leaseFields, type RevokeCause } from '../leases/audit-log.js';
-import type { RevokeResult } from '../engines/engine.js';
+import type { AdminSession, RevokeResult } from '../engines/engine.js';
 import { runtimeError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { withAdmin, openAdmin } from './admin-access.js';
@@ -17,7 +17,7 @@ export async function revokeLease(lease: Lease, deps: Deps, cause: RevokeCause, 
   let result: RevokeResult;
   try {
     await deps.leases.save({ ...lease, state: 'revoking', revoker: currentOwner(), revokeCause: cause });
-    const run = async (session: { revoke(login: string): Promise<RevokeResult> }) => session.revoke(lease.user);
+    const run = async (session: AdminSession) => session.revoke({ login: lease.user, leaseId: lease.id });
     if (secret) {
       const opened = await openAdmin(adminRefOf(lease), deps, secret);
       try {

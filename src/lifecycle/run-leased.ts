@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Deps } from '../cli/deps.js';
 import type { Engine } from '../engines/engine.js';
 import { mintLease, type Minted } from './mint.js';
@@ -17,7 +18,16 @@ export interface LeasedRun {
   /** Checked before anything is minted (e.g. that psql is installed). */
   preflight?: (engine: Engine) => Promise<void>;
   /** The child to run once the login exists. */
-  child: (minted: Minted) => { cmd: string; args: string[] };
+  child: (minted: Minted) => Promise<LeasedChild>;
+}
+
+export interface LeasedChild {
+  cmd: string;
+  args: string[];
+  /** The login's client variables for this child; default: the engine's clientEnv. */
+  env?: Record<string, string>;
+  /** Files holding the password (a client option file), removed when the child exits. */
+  files?: string[];
 }
 
 /**
@@ -29,16 +39,26 @@ export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
   await refuseNesting(deps.env, deps.leases, deps.now());
   const minted: Minted = await mintLease({ ...opts, owner: currentOwner(), handout: opts.command }, deps);
   const { lease } = minted;
-  const { cmd, args } = opts.child(minted);
+  let launched: LeasedChild;
+  try {
+    launched = await opts.child(minted);
+  } catch (err) {
+    await revokeLease(lease, deps, 'exit').catch(() => {});
+    throw err;
+  }
+  const { cmd, args, files = [] } = launched;
   notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) until ${lease.expiresAt}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);
 
   let code: number;
   let runError: unknown;
   try {
-    code = await runChild(cmd, args, childEnv(deps.env, minted, adminSecretEnvNames(await deps.policy())), { interactive: opts.command === 'connect', terminal: deps.io.stdinIsTTY });
+    const env = childEnv(deps.env, minted, adminSecretEnvNames(await deps.policy()), launched.env);
+    code = await runChild(cmd, args, env, { interactive: opts.command === 'connect', terminal: deps.io.stdinIsTTY });
   } catch (err) {
     runError = err;
     code = 127;
+  } finally {
+    await Promise.all(files.map((f) => rm(f, { force: true }).catch(() => {})));
   }
   // From here on the terminal may be gone (SIGHUP): revoke first, then talk.
   const stopIgnoring = ignoreWhileRevoking();

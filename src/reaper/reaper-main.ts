@@ -10,6 +10,7 @@ import { AuditLog } from '../leases/audit-log.js';
 import { stateDir, statePaths } from '../leases/paths.js';
 import { ensurePrivateDir } from '../core/fs-secure.js';
 import { registerSecret } from '../core/redact.js';
+import { isServerError } from '../core/errors.js';
 import { currentRequester } from '../cli/deps.js';
 import { adminKeyOf, revokeLeases } from '../lifecycle/revoke.js';
 import { forgetAdminSecret, openAdmin } from '../lifecycle/admin-access.js';
@@ -208,7 +209,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
 
   const failed = (lease: Lease, err: unknown) => {
     // A rotated admin password: forget the one handed over and read the source again next time.
-    if ((err as { cause?: { code?: string } })?.cause?.code === '28P01') {
+    if (isServerError(err, 'admin-auth')) {
       credentials.delete(credentialKey(lease.database, lease.adminSource));
       forgetAdminSecret(lease.database, lease.adminSource);
     }

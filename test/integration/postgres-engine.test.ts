@@ -166,7 +166,7 @@ describe('mint', () => {
       expect((await c.query('SELECT id FROM public."a""b"')).rows).toEqual([{ id: 42 }]);
       const found = (await session.listLogins()).find((l) => l.login === login);
       expect(found?.marker).toEqual(req.marker);
-      expect(await session.revoke(login)).toEqual({ login, gone: true, terminated: 1, errors: [] });
+      expect(await session.revoke({ login: login })).toEqual({ login, gone: true, terminated: 1, errors: [] });
     }
     expect((await admin.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname = 't'`)).rows[0].n).toBe(0);
     expect((await admin.query('SELECT count(*)::int AS n FROM public."a""b"')).rows[0].n).toBe(1);
@@ -178,7 +178,7 @@ describe('mint', () => {
       const reqs = sessions.map(() => request());
       const minted = await Promise.allSettled(sessions.map((s, i) => s.mint(reqs[i]!)));
       expect(minted.filter((r) => r.status === 'rejected')).toEqual([]);
-      const revoked = await Promise.all(sessions.map((s, i) => s.revoke(reqs[i]!.login)));
+      const revoked = await Promise.all(sessions.map((s, i) => s.revoke({ login: reqs[i]!.login })));
       expect(revoked.filter((r) => !r.gone || r.errors.length > 0)).toEqual([]);
     } finally {
       await Promise.all(sessions.map((s) => s.close()));
@@ -193,7 +193,7 @@ describe('revoke', () => {
     const open = await connectAs(req.login, req.password);
     await open.query('SELECT 1');
     const ended = new Promise<{ code?: string }>((resolve) => open.once('error', resolve));
-    expect(await session.revoke(req.login)).toEqual({ login: req.login, gone: true, terminated: 1, errors: [] });
+    expect(await session.revoke({ login: req.login })).toEqual({ login: req.login, gone: true, terminated: 1, errors: [] });
     expect((await ended).code).toBe('57P01'); // terminating connection due to administrator command
     await expect(open.query('SELECT 1')).rejects.toThrow();
     expect(['28P01', '28000']).toContain(await sqlstate(server.connectAs(req.login, req.password)));
@@ -202,8 +202,8 @@ describe('revoke', () => {
   it('is idempotent: a second revoke finds the login gone, without errors', async () => {
     const req = request();
     await session.mint(req);
-    await session.revoke(req.login);
-    expect(await session.revoke(req.login)).toEqual({ login: req.login, gone: true, alreadyGone: true, terminated: 0, errors: [] });
+    await session.revoke({ login: req.login });
+    expect(await session.revoke({ login: req.login })).toEqual({ login: req.login, gone: true, alreadyGone: true, terminated: 0, errors: [] });
   });
 
   it('two revocations of one login at once both succeed without errors (no 42704 half-way)', async () => {
@@ -213,7 +213,7 @@ describe('revoke', () => {
     open.on('error', () => {});
     const other = await connectAdmin();
     try {
-      const results = await Promise.all([session.revoke(req.login), other.revoke(req.login)]);
+      const results = await Promise.all([session.revoke({ login: req.login }), other.revoke({ login: req.login })]);
       for (const r of results) expect(r).toMatchObject({ login: req.login, gone: true, errors: [] });
       expect(results[0].terminated + results[1].terminated).toBe(1);
     } finally {
@@ -235,7 +235,7 @@ describe('revoke', () => {
     const o = await connectAs(req.login, req.password, 'other');
     await o.query('CREATE TABLE public.made_in_other (id int)');
 
-    expect(await session.revoke(req.login)).toMatchObject({ gone: true, terminated: 2, errors: [] });
+    expect(await session.revoke({ login: req.login })).toMatchObject({ gone: true, terminated: 2, errors: [] });
     expect((await admin.query(`SELECT to_regclass('scratch.made_by_login') AS t`)).rows[0].t).toBeNull();
     expect((await otherAdmin.query(`SELECT to_regclass('public.made_in_other') AS t`)).rows[0].t).toBeNull();
   });
@@ -250,7 +250,7 @@ describe('revoke', () => {
       await admin.query(`GRANT USAGE, CREATE ON SCHEMA scratch TO "${req.login}"`);
       const c = await connectAs(req.login, req.password);
       await c.query('CREATE TABLE scratch.kept (id int)');
-      expect(await owned.revoke(req.login)).toMatchObject({ gone: true, errors: [] });
+      expect(await owned.revoke({ login: req.login })).toMatchObject({ gone: true, errors: [] });
       const { rows } = await admin.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'scratch' AND tablename = 'kept'`);
       expect(rows).toEqual([{ tableowner: 'app_owner' }]);
     } finally {
@@ -262,13 +262,13 @@ describe('revoke', () => {
     await admin.query(`CREATE ROLE jit_manual LOGIN PASSWORD 'manual-pw'`);
     await admin.query(`CREATE ROLE jitadmin LOGIN PASSWORD 'manual-pw'`);
     for (const name of ['jit_manual', 'jitadmin']) {
-      const err = await session.revoke(name).catch((e: unknown) => e);
+      const err = await session.revoke({ login: name }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(JitError);
       expect((err as JitError).message).toMatch(/refusing to touch role/);
       const { rows } = await admin.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [name]);
       expect(rows).toEqual([{ rolcanlogin: true }]);
     }
-    const err = await session.extend('jit_manual', new Date(Date.now() + 60_000), request().marker).catch((e: unknown) => e);
+    const err = await session.extend({ login: 'jit_manual', expiresAt: new Date(Date.now() + 60_000), marker: request().marker }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JitError);
   });
 });
@@ -306,10 +306,10 @@ describe('listing', () => {
     await session.mint(req);
     const later = new Date(req.expiresAt.getTime() + 1_800_000);
     const marker = { ...req.marker, expires_at: later.toISOString() };
-    await session.extend(req.login, later, marker);
+    await session.extend({ login: req.login, expiresAt: later, marker });
     const mine = (await session.listLogins()).find((l) => l.login === req.login);
     expect(mine).toMatchObject({ marker, validUntil: later });
-    await expect(session.extend('jit_gone_0000000000', later, marker)).rejects.toThrow(/no longer exists/);
+    await expect(session.extend({ login: 'jit_gone_0000000000', expiresAt: later, marker })).rejects.toThrow(/no longer exists/);
   });
 
   it('serverTime() is the server clock', async () => {
@@ -343,7 +343,7 @@ describe('admin connection and privileges', () => {
       await limited.mint(req);
       const c = await connectAs(req.login, req.password);
       expect((await c.query('SELECT count(*)::int AS n FROM public.orders')).rows[0].n).toBe(2);
-      expect(await limited.revoke(req.login)).toEqual({ login: req.login, gone: true, terminated: 1, errors: [] });
+      expect(await limited.revoke({ login: req.login })).toEqual({ login: req.login, gone: true, terminated: 1, errors: [] });
 
       // Holding SELECT without GRANT OPTION, GRANT only warns (01007); with nothing at all it fails (42501).
       const warned = request({ grants: [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'customers' }] }] });
@@ -382,7 +382,7 @@ describe('secrets', () => {
       await s.mint(failing).catch(() => {});
       const c = await logged.connectAs(req.login, req.password);
       await c.end();
-      await s.revoke(req.login);
+      await s.revoke({ login: req.login });
       const log = await readFile(logged.logFile, 'utf8');
       expect(log).toContain('SCRAM-SHA-256$4096:');
       expect(log).toContain('CREATE ROLE');

@@ -70,8 +70,8 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
       }
       const engine = await deps.engine(db.engine).catch(() => null);
       if (engine) {
-        const client = which(engine.capabilities.client, deps.env);
-        add(`${db.name}: client`, Boolean(client), client ?? `${engine.capabilities.client} not on PATH (needed by jit connect only)`);
+        const client = engine.profile.client.binaries.map((b) => which(b, deps.env)).find(Boolean) ?? null;
+        add(`${db.name}: client`, Boolean(client), client ?? `${engine.profile.client.binaries.join(' or ')} not on PATH (needed by jit connect only)`)
       }
     }
   }

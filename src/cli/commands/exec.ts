@@ -29,7 +29,7 @@ export async function run(
           throw new JitError(`cannot run ${child[0]}: command not found`, { exitCode: 127, hint: 'check the command after --, and that it is on PATH' });
         }
       },
-      child: () => ({ cmd: child[0]!, args: child.slice(1) }),
+      child: async () => ({ cmd: child[0]!, args: child.slice(1) }),
     },
     deps,
   );

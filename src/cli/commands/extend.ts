@@ -29,7 +29,7 @@ export async function run([id]: [string], flags: { ttl: string }, deps: Deps): P
     );
   }
   const updated = { ...lease, expiresAt: new Date(expiresAt).toISOString() };
-  await withAdmin(adminRefOf(lease), deps, ({ session }) => session.extend(lease.user, new Date(expiresAt), markerOf(updated)));
+  await withAdmin(adminRefOf(lease), deps, ({ session }) => session.extend({ login: lease.user, expiresAt: new Date(expiresAt), marker: markerOf(updated) }));
   await deps.leases.save(updated);
   await deps.audit.append({ event: 'extend', ...leaseFields(updated), ttl: formatDuration(ttlMs), actor: `${deps.requester.user}@${deps.requester.host}` });
   if (deps.io.json) printJson(deps.io, { id: updated.id, database: updated.database, role: updated.role, user: updated.user, expires_at: updated.expiresAt });

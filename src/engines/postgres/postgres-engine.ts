@@ -5,7 +5,8 @@ import { registerSecret } from '../../core/redact.js';
 import { translatePgError } from './postgres-errors.js';
 import { PostgresSession } from './postgres-session.js';
 import { guardedAdminClient } from './postgres-auth.js';
-import { PG_ENV_NAMES, buildUri, clientArgs, clientEnv } from './postgres-uri.js';
+import { buildUri, clientEnv } from './postgres-uri.js';
+import { postgresProfile } from './postgres-profile.js';
 
 /** node-postgres settings for an admin connection; `tls` maps onto libpq's sslmode meanings. */
 export function adminClientConfig(target: ServerTarget, password: string, database = target.database): ClientConfig & { password: string } {
@@ -54,8 +55,7 @@ async function openClient(target: ServerTarget, password: string, database: stri
 
 export const postgresEngine: Engine = {
   name: 'postgres',
-  capabilities: { transactionalDdl: true, nativeExpiry: true, maxLoginLength: 63, client: 'psql' },
-  staleEnvNames: PG_ENV_NAMES,
+  profile: postgresProfile,
 
   async connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession> {
     registerSecret(adminPassword);
@@ -65,5 +65,8 @@ export const postgresEngine: Engine = {
 
   buildUri,
   clientEnv,
-  clientArgs,
+  // psql takes everything from PG* in its environment; users keep their ~/.psqlrc.
+  async clientLaunch(target, login, password) {
+    return { args: [], env: clientEnv(target, login, password), files: [] };
+  },
 };

@@ -1,4 +1,4 @@
-import { EXIT, JitError, isJitError } from '../../core/errors.js';
+import { EXIT, JitError, isJitError, type ServerErrorKind } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
 import { EXPIRED_SQLSTATE, MARKER_CONFLICT_SQLSTATE, MARKER_PRIVILEGES_SQLSTATE } from './postgres-sql.js';
 
@@ -44,14 +44,16 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
   const code = errorCode(err);
   const msg = oneLine(err);
   const at = `${ctx.host.includes(':') ? `[${ctx.host}]` : ctx.host}:${ctx.port}`;
-  const make = (message: string, hint?: string, exitCode: 1 | 2 = EXIT.runtime) =>
-    new JitError(redact(message), { hint: hint && redact(hint), exitCode, cause: err });
+  const make = (message: string, hint?: string, exitCode: 1 | 2 = EXIT.runtime, kind?: ServerErrorKind) =>
+    new JitError(redact(message), { hint: hint && redact(hint), exitCode, cause: err, ...(kind ? { kind } : {}) });
 
   switch (code) {
     case '28P01':
       return make(
         `admin login to ${at} as ${ctx.user} failed: password authentication failed`,
         `check the credential with 'jit admin test ${ctx.name ?? 'DB'}' or store it with 'jit admin set ${ctx.name ?? 'DB'}'`,
+        EXIT.runtime,
+        'admin-auth',
       );
     case '28000':
       return make(`admin login to ${at} as ${ctx.user} was refused: ${msg}`, "check admin.user in the policy and the server's pg_hba.conf");
@@ -64,12 +66,12 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
     case 'ECONNREFUSED':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return make(`cannot reach PostgreSQL at ${at} (${code})`, 'check host and port in the policy and that the server is running');
+      return make(`cannot reach PostgreSQL at ${at} (${code})`, 'check host and port in the policy and that the server is running', EXIT.runtime, 'unreachable');
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return make(`cannot resolve the host name ${ctx.host}`, "check 'host:' in the policy");
+      return make(`cannot resolve the host name ${ctx.host}`, "check 'host:' in the policy", EXIT.runtime, 'unreachable');
     case 'ETIMEDOUT':
-      return make(`timed out connecting to PostgreSQL at ${at}`, 'check the host, port and any firewall or VPN in between');
+      return make(`timed out connecting to PostgreSQL at ${at}`, 'check the host, port and any firewall or VPN in between', EXIT.runtime, 'unreachable');
     case 'ECONNRESET':
     case 'EPIPE':
     case '57P01':
@@ -78,23 +80,23 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
     case '42501':
       return make(`the admin role ${ctx.user} lacks a privilege on ${at}: ${msg}`, `grant it to ${ctx.user}, or ${doctor(ctx.name)}`);
     case '42P01':
-      return make(`the policy names a table that does not exist in ${ctx.database}: ${msg}`, 'fix the grants in the policy or create the table', EXIT.usage);
+      return make(`the policy names a table that does not exist in ${ctx.database}: ${msg}`, 'fix the grants in the policy or create the table', EXIT.usage, 'missing-object');
     case '3F000':
-      return make(`the policy names a schema that does not exist in ${ctx.database}: ${msg}`, 'fix the grants in the policy or create the schema', EXIT.usage);
+      return make(`the policy names a schema that does not exist in ${ctx.database}: ${msg}`, 'fix the grants in the policy or create the schema', EXIT.usage, 'missing-object');
     case '42704':
       return ctx.phase === 'mint'
-        ? make(`the policy names a role that does not exist on ${at}: ${msg}`, 'create the group role or remove it from member_of/owner', EXIT.usage)
-        : make(`${msg} on ${at}`, 'the login may already be revoked; see `jit list --all`');
+        ? make(`the policy names a role that does not exist on ${at}: ${msg}`, 'create the group role or remove it from member_of/owner', EXIT.usage, 'missing-object')
+        : make(`${msg} on ${at}`, 'the login may already be revoked; see `jit list --all`', EXIT.runtime, 'missing-object');
     case '42809':
     case '0LP01':
       return make(`the policy grants something PostgreSQL refuses: ${msg}`, 'fix the grants in the policy', EXIT.usage);
     case '42710':
-      return make(`a role named ${ctx.login ?? '?'} already exists on ${at}`, 'retry: a new login name is drawn each time');
+      return make(`a role named ${ctx.login ?? '?'} already exists on ${at}`, 'retry: a new login name is drawn each time', EXIT.runtime, 'conflict');
     case 'XX000':
     case '40001':
     case '40P01':
     case '55P03':
-      return make(`PostgreSQL at ${at} reported a conflict with concurrent work: ${msg}`, 'retry the command');
+      return make(`PostgreSQL at ${at} reported a conflict with concurrent work: ${msg}`, 'retry the command', EXIT.runtime, 'conflict');
     case '57014':
       return make(`a statement timed out on ${at}: ${msg}`, 'the server is busy or a lock is held; retry later');
     case EXPIRED_SQLSTATE:
@@ -105,13 +107,13 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
       return make(`on ${at}, ${msg}; no login was minted`, `run 'jit doctor ${ctx.name ?? 'DB'}': it names the REVOKE that fixes it`);
   }
   if (code && CERT_CODES.test(code)) {
-    return make(`the TLS certificate of ${at} could not be verified: ${msg}`, 'trust the server CA (NODE_EXTRA_CA_CERTS) or use tls: require');
+    return make(`the TLS certificate of ${at} could not be verified: ${msg}`, 'trust the server CA (NODE_EXTRA_CA_CERTS) or use tls: require', EXIT.runtime, 'tls');
   }
   if (/does not support SSL/i.test(msg)) {
-    return make(`PostgreSQL at ${at} does not accept TLS connections`, 'use tls: disable in the policy only on a trusted network');
+    return make(`PostgreSQL at ${at} does not accept TLS connections`, 'use tls: disable in the policy only on a trusted network', EXIT.runtime, 'tls');
   }
   if (/connection timeout|timeout expired/i.test(msg)) {
-    return make(`timed out connecting to PostgreSQL at ${at}`, 'check the host, port and any firewall or VPN in between');
+    return make(`timed out connecting to PostgreSQL at ${at}`, 'check the host, port and any firewall or VPN in between', EXIT.runtime, 'unreachable');
   }
   if (/Connection terminated|Client was closed|not queryable/i.test(msg)) {
     return make(`lost the connection to PostgreSQL at ${at}: ${msg}`, 'retry; the reaper and `jit reap` finish what was left');

@@ -1,7 +1,7 @@
 import type { Client, QueryResult } from 'pg';
 /** What the server sends with a NOTICE or WARNING (pg-protocol's NoticeMessage). */
 type NoticeMessage = { code?: string; message?: string };
-import type { AdminSession, RevokeRequest, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
+import type { AdminSession, ExtendRequest, RevokeRequest, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
 import { runtimeError } from '../../core/errors.js';
 import { redact, registerSecret } from '../../core/redact.js';
 import { translatePgError, type PgErrorContext } from './postgres-errors.js';
@@ -72,7 +72,7 @@ export class PostgresSession implements AdminSession {
       this.client.off('notice', onNotice);
     }
     if (notGranted.length > 0) {
-      await this.revoke(req.login).catch(() => {});
+      await this.revoke({ login: req.login }).catch(() => {});
       throw runtimeError(
         redact(`the admin role ${this.target.adminUser} could not grant everything the role asks for: ${[...new Set(notGranted)].join('; ')}`),
         `grant ${this.target.adminUser} those privileges WITH GRANT OPTION (or make it own the objects), then retry`,
@@ -83,7 +83,7 @@ export class PostgresSession implements AdminSession {
     return { serverNow: row ? new Date(row.server_now) : new Date() };
   }
 
-  async revoke(login: string): Promise<RevokeResult> {
+  async revoke({ login }: RevokeRequest): Promise<RevokeResult> {
     try {
       return await revokeLogin({ client: this.client, target: this.target, connectTo: this.connectTo }, login);
     } catch (err) {
@@ -99,7 +99,7 @@ export class PostgresSession implements AdminSession {
     }
   }
 
-  async extend(login: string, expiresAt: Date, marker: LeaseMarker): Promise<void> {
+  async extend({ login, expiresAt, marker }: ExtendRequest): Promise<void> {
     const info = await roleInfo(this.client, login).catch((err) => {
       throw translatePgError(err, this.ctx('extend', login));
     });

@@ -37,7 +37,7 @@ describe('buildUri', () => {
   });
 });
 
-describe('clientEnv / clientArgs', () => {
+describe('clientEnv / clientLaunch', () => {
   it("sets libpq's variables, the password only in PGPASSWORD", () => {
     expect(postgresEngine.clientEnv(target, 'jit_u', NASTY)).toEqual({
       PGHOST: 'db.internal',
@@ -48,14 +48,19 @@ describe('clientEnv / clientArgs', () => {
       PGSSLMODE: 'require',
       PGCONNECT_TIMEOUT: '10',
     });
-    const args = postgresEngine.clientArgs(target, 'jit_u');
-    expect(args.join(' ')).not.toContain(NASTY);
+  });
+
+  it('launches psql with the password in its environment only: no argv, no file', async () => {
+    const launch = await postgresEngine.clientLaunch(target, 'jit_u', NASTY, '/nonexistent');
+    expect(launch.args.join(' ')).not.toContain(NASTY);
+    expect(launch.files).toEqual([]);
+    expect(launch.env.PGPASSWORD).toBe(NASTY);
   });
 
   it('lists every variable it sets, and DATABASE_URL, as stale', () => {
-    for (const name of Object.keys(postgresEngine.clientEnv(target, 'u', 'p'))) expect(postgresEngine.staleEnvNames).toContain(name);
+    for (const name of Object.keys(postgresEngine.clientEnv(target, 'u', 'p'))) expect(postgresEngine.profile.clientEnvNames).toContain(name);
     for (const name of ['PGSERVICE', 'PGPASSFILE', 'PGHOSTADDR', 'PGOPTIONS', 'PGSSLROOTCERT', 'DATABASE_URL']) {
-      expect(postgresEngine.staleEnvNames).toContain(name);
+      expect(postgresEngine.profile.clientEnvNames).toContain(name);
     }
   });
 });

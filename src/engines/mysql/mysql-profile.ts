@@ -1,0 +1,48 @@
+import type { EngineProfile } from '../profile.js';
+
+/** Every variable the mysql/mariadb clients and the common drivers read, plus DATABASE_URL. */
+const MYSQL_ENV_NAMES: readonly string[] = [
+  'MYSQL_HOST',
+  'MYSQL_TCP_PORT',
+  'MYSQL_UNIX_PORT',
+  'MYSQL_PWD',
+  'MYSQL_USER',
+  'MYSQL_DATABASE',
+  'MYSQL_HISTFILE',
+  'MYSQL_HOME',
+  'MYSQL_PS1',
+  'MYSQL_TEST_LOGIN_FILE',
+  'MARIADB_HOST',
+  'MARIADB_PORT',
+  'MARIADB_PWD',
+  'MARIADB_USER',
+  'DATABASE_URL',
+];
+
+export const mysqlProfile: EngineProfile = {
+  name: 'mysql',
+  label: 'MySQL/MariaDB',
+  defaultPort: 3306,
+  databaseNoun: 'default schema',
+  // A MySQL schema is a database: a bare table name lives in the policy's database.
+  defaultSchema: (database) => database,
+  // No TRUNCATE privilege exists: TRUNCATE TABLE needs DROP, which jit never grants.
+  tablePrivileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER'],
+  sequencePrivileges: null,
+  refusedPrivileges: {
+    TRUNCATE: 'MySQL has no TRUNCATE privilege (TRUNCATE TABLE needs DROP, which jit never grants)',
+  },
+  reservedRolePrefixes: ['mysql.', 'mariadb.'],
+  superuserRoles: ['root', 'rdsadmin', 'mysql.sys', 'mysql.session', 'mysql.infoschema', 'mariadb.sys', 'azure_superuser', 'cloudsqlsuperuser'],
+  systemSchema: (schema) => ['information_schema', 'mysql', 'performance_schema', 'sys'].includes(schema.toLowerCase()),
+  maxIdentifierLength: 64,
+  // MySQL's limit (MariaDB allows 80): the shorter one, so a name works on both.
+  maxLoginLength: 32,
+  clientEnvNames: MYSQL_ENV_NAMES,
+  client: {
+    binaries: ['mariadb', 'mysql'],
+    installHint: 'install the MariaDB or MySQL client (apt install mariadb-client, brew install mysql-client)',
+  },
+  expiryBackstop: 'a one-shot event in the event scheduler',
+  capabilities: { ownerHandover: false, sequences: false, nativeExpiry: false },
+};

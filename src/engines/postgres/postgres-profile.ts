@@ -1,0 +1,77 @@
+import type { EngineProfile } from '../profile.js';
+
+/** Every variable libpq reads (a stale one in a child's environment would win over ours), plus DATABASE_URL. */
+const PG_ENV_NAMES: readonly string[] = [
+  'PGHOST',
+  'PGHOSTADDR',
+  'PGPORT',
+  'PGDATABASE',
+  'PGUSER',
+  'PGPASSWORD',
+  'PGPASSFILE',
+  'PGSERVICE',
+  'PGSERVICEFILE',
+  'PGOPTIONS',
+  'PGAPPNAME',
+  'PGCONNECT_TIMEOUT',
+  'PGCLIENTENCODING',
+  'PGSSLMODE',
+  'PGREQUIRESSL',
+  'PGSSLCOMPRESSION',
+  'PGSSLCERT',
+  'PGSSLKEY',
+  'PGSSLROOTCERT',
+  'PGSSLCRL',
+  'PGSSLCRLDIR',
+  'PGSSLSNI',
+  'PGSSLMINPROTOCOLVERSION',
+  'PGSSLMAXPROTOCOLVERSION',
+  'PGSSLNEGOTIATION',
+  'PGSSLCERTMODE',
+  'PGREQUIREPEER',
+  'PGREQUIREAUTH',
+  'PGCHANNELBINDING',
+  'PGGSSENCMODE',
+  'PGGSSLIB',
+  'PGKRBSRVNAME',
+  'PGGSSDELEGATION',
+  'PGTARGETSESSIONATTRS',
+  'PGLOADBALANCEHOSTS',
+  'PGDATESTYLE',
+  'PGTZ',
+  'PGGEQO',
+  'PGSYSCONFDIR',
+  'PGLOCALEDIR',
+  'DATABASE_URL',
+];
+
+const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
+
+export const postgresProfile: EngineProfile = {
+  name: 'postgres',
+  label: 'PostgreSQL',
+  defaultPort: 5432,
+  databaseNoun: 'database',
+  defaultSchema: () => 'public',
+  tablePrivileges: TABLE_PRIVILEGES,
+  sequencePrivileges: ['USAGE', 'SELECT', 'UPDATE'],
+  refusedPrivileges: {},
+  reservedRolePrefixes: ['pg_'],
+  // The bootstrap superuser and the managed services' near-superuser roles.
+  superuserRoles: ['postgres', 'rds_superuser', 'rdsadmin', 'cloudsqlsuperuser', 'azure_pg_admin', 'azuresu'],
+  // Every pg_ schema name is reserved (pg_catalog, pg_toast, pg_temp_N, pg_toast_temp_N).
+  systemSchema: (schema) => {
+    const s = schema.toLowerCase();
+    return s === 'information_schema' || s.startsWith('pg_');
+  },
+  // NAMEDATALEN - 1: longer names are truncated with only a NOTICE.
+  maxIdentifierLength: 63,
+  maxLoginLength: 63,
+  clientEnvNames: PG_ENV_NAMES,
+  client: {
+    binaries: ['psql'],
+    installHint: 'install the PostgreSQL client (apt install postgresql-client, brew install libpq, or the installer from postgresql.org)',
+  },
+  expiryBackstop: 'VALID UNTIL',
+  capabilities: { ownerHandover: true, sequences: true, nativeExpiry: true },
+};
