@@ -123,6 +123,16 @@ export interface ClientLaunch {
   files: string[];
 }
 
+/** One line of `jit doctor`, reported by an engine. */
+export interface ServerCheck {
+  /** Short name, e.g. `pg_hba.conf`; doctor prefixes the database's name. */
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** Worth knowing, not a failure. */
+  warning?: true;
+}
+
 /** An admin connection to one server. Engines translate driver errors into JitError at this boundary. */
 export interface AdminSession {
   /** Create the login with its grants and marker, all or nothing. */
@@ -147,11 +157,11 @@ export interface AdminSession {
   /** What the admin could not grant of these grants and group roles (missing objects, no grant option). */
   checkGrants(grants: Grant[], memberOf: string[]): Promise<string[]>;
   /**
-   * The server's authentication rules through which a minted login for `database` (a member of
-   * `memberOf`) could log in without its password, so past its expiry (Postgres: trust, cert,
-   * peer, ident lines of pg_hba.conf). null when the admin may not read the rules.
+   * What `jit doctor` should say about how the server itself holds expiry for logins of
+   * `database` that are members of `memberOf` (Postgres: pg_hba.conf lines that skip the password
+   * and so VALID UNTIL; MySQL: the event scheduler, anonymous accounts).
    */
-  loginsWithoutExpiry?(database: string, memberOf: string[]): Promise<string[] | null>;
+  expiryChecks(database: string, memberOf: string[]): Promise<ServerCheck[]>;
   close(): Promise<void>;
 }
 

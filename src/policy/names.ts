@@ -7,10 +7,18 @@ export const KEY_NAME_RULE = 'letters, digits, ".", "_" and "-", up to 63 charac
 /**
  * One part of a SQL name (schema, table, sequence, role, database). Engines quote every name anyway;
  * the allow-list is a second wall so a hostile name (`x"; DROP TABLE t; --`) never reaches a builder.
- * 63 is Postgres' limit: longer names are truncated with only a NOTICE.
+ * The length limit is the engine's (EngineProfile.maxIdentifierLength): Postgres truncates past 63
+ * bytes with only a NOTICE; MySQL refuses past 64 characters.
  */
-export const IDENT = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
-export const IDENT_RULE = 'letters, digits, "_", "$" and "-", up to 63 characters, starting with a letter or "_"';
+const IDENT_CHARS = /^[A-Za-z_][A-Za-z0-9_$-]*$/;
+
+export function isIdent(name: string, maxLength: number): boolean {
+  return name.length <= maxLength && IDENT_CHARS.test(name);
+}
+
+export function identRule(maxLength: number): string {
+  return `letters, digits, "_", "$" and "-", up to ${maxLength} characters, starting with a letter or "_"`;
+}
 
 export type NameResult = { ok: true; name: QualifiedName } | { ok: false; message: string; hint?: string };
 
@@ -18,7 +26,7 @@ export type NameResult = { ok: true; name: QualifiedName } | { ok: false; messag
  * Parse `schema.table` or `table` (schema = `defaultSchema`). `kind` is "table" or "sequence".
  * Wildcards are refused here, not left to the engine: `*.*` on MySQL is every database on the server.
  */
-export function parseQualifiedName(text: string, defaultSchema: string, kind: string): NameResult {
+export function parseQualifiedName(text: string, defaultSchema: string, kind: string, maxLength: number): NameResult {
   const t = text.trim();
   const shown = JSON.stringify(text);
   if (t === '*.*') {
@@ -36,8 +44,8 @@ export function parseQualifiedName(text: string, defaultSchema: string, kind: st
     };
   }
   const parts = t.split('.');
-  if (parts.length > 2 || !parts.every((p) => IDENT.test(p))) {
-    return { ok: false, message: `${shown} is not a ${kind} name`, hint: `write ${kind} or schema.${kind}; each part ${IDENT_RULE}` };
+  if (parts.length > 2 || !parts.every((p) => isIdent(p, maxLength))) {
+    return { ok: false, message: `${shown} is not a ${kind} name`, hint: `write ${kind} or schema.${kind}; each part has ${identRule(maxLength)}` };
   }
   const name = parts.length === 2 ? { schema: parts[0], name: parts[1] } : { schema: defaultSchema, name: parts[0] };
   return { ok: true, name };
@@ -54,7 +62,7 @@ export function sameQualified(a: QualifiedName, b: QualifiedName): boolean {
 export type SchemaResult = { ok: true; schema: string } | { ok: false; message: string; hint?: string };
 
 /** The value of a grant's `schema:` — one schema, never a pattern. */
-export function parseSchemaName(text: string): SchemaResult {
+export function parseSchemaName(text: string, maxLength: number): SchemaResult {
   const t = text.trim();
   if (t.includes('*')) {
     return {
@@ -63,18 +71,6 @@ export function parseSchemaName(text: string): SchemaResult {
       hint: 'name one schema per grant; schema: NAME already covers every table in it',
     };
   }
-  if (!IDENT.test(t)) return { ok: false, message: `${JSON.stringify(text)} is not a schema name`, hint: `a schema name has ${IDENT_RULE}` };
+  if (!isIdent(t, maxLength)) return { ok: false, message: `${JSON.stringify(text)} is not a schema name`, hint: `a schema name has ${identRule(maxLength)}` };
   return { ok: true, schema: t };
-}
-
-/**
- * Schemas of the server itself. A grant there reads or writes the catalog: `pg_catalog.pg_authid`
- * holds every password verifier. Postgres reserves every `pg_` schema name (pg_toast, pg_temp_N,
- * pg_toast_temp_N); MySQL's are databases.
- */
-export function systemSchema(schema: string, engine: 'postgres' | 'mysql'): boolean {
-  const s = schema.toLowerCase();
-  if (s === 'information_schema') return true;
-  if (engine === 'postgres') return s.startsWith('pg_');
-  return s === 'mysql' || s === 'performance_schema' || s === 'sys';
 }

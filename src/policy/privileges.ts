@@ -1,12 +1,8 @@
-import type { EngineName } from './types.js';
-import { IDENT, IDENT_RULE } from './names.js';
+import type { EngineProfile } from '../engines/profile.js';
+import { identRule, isIdent } from './names.js';
 
 /** What a grant targets; the allow-list differs between tables/schemas and sequences. */
 export type GrantKind = 'tables' | 'schema' | 'sequences';
-
-/** In this order everywhere, so merged grants and SQL are deterministic. */
-export const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
-export const SEQUENCE_PRIVILEGES = ['USAGE', 'SELECT', 'UPDATE'] as const;
 
 // Named so the message can say "escalates" instead of the vaguer "not allowed": these hand out
 // server-wide power (role attributes, file access, DDL, code execution) rather than data access.
@@ -16,22 +12,18 @@ const ESCALATING = new Set([
   'RELOAD', 'SYSTEM_USER', 'SET_USER_ID', 'ROLE_ADMIN', 'CONNECTION_ADMIN', 'ALTER ROUTINE', 'CREATE ROUTINE',
 ]);
 
-// Superuser-equivalents of Postgres, MySQL and the managed services; membership is escalation.
-const SUPER_ROLES = new Set(['postgres', 'root', 'rds_superuser', 'rdsadmin', 'cloudsqlsuperuser', 'azure_pg_admin', 'azuresu']);
-
 export type Checked = { ok: true; value: string } | { ok: false; message: string; hint?: string };
 
-function allowed(kind: GrantKind, engine: EngineName): readonly string[] {
-  if (kind === 'sequences') return SEQUENCE_PRIVILEGES;
-  // MySQL has no TRUNCATE privilege: TRUNCATE TABLE needs DROP, which jit never grants.
-  return engine === 'mysql' ? TABLE_PRIVILEGES.filter((p) => p !== 'TRUNCATE') : TABLE_PRIVILEGES;
+/** The engine's allow-list for `kind`, in its canonical order (merged grants and SQL are deterministic). */
+function allowed(kind: GrantKind, profile: EngineProfile): readonly string[] {
+  return kind === 'sequences' ? (profile.sequencePrivileges ?? []) : profile.tablePrivileges;
 }
 
-/** Normalise one privilege (case, spacing) and check it against the allow-list for `kind`. */
-export function checkPrivilege(raw: string, kind: GrantKind, engine: EngineName): Checked {
+/** Normalise one privilege (case, spacing) and check it against the engine's allow-list for `kind`. */
+export function checkPrivilege(raw: string, kind: GrantKind, profile: EngineProfile): Checked {
   const p = raw.trim().replace(/\s+/g, ' ').toUpperCase();
   const shown = JSON.stringify(raw.trim());
-  const list = allowed(kind, engine);
+  const list = allowed(kind, profile);
   const hint = `allowed on ${kind === 'sequences' ? 'sequences' : 'tables'}: ${list.join(', ')}`;
   if (p.includes('GRANT')) {
     return { ok: false, message: `${shown} escalates: a grant option lets the login hand its privileges on to others`, hint };
@@ -41,9 +33,8 @@ export function checkPrivilege(raw: string, kind: GrantKind, engine: EngineName)
     return { ok: false, message: `${shown} is a predefined pg_* role, which escalates`, hint };
   }
   if (ESCALATING.has(p)) return { ok: false, message: `${shown} escalates and is refused`, hint };
-  if (p === 'TRUNCATE' && engine === 'mysql') {
-    return { ok: false, message: 'MySQL has no TRUNCATE privilege (TRUNCATE TABLE needs DROP, which jit never grants)', hint };
-  }
+  const refused = Object.hasOwn(profile.refusedPrivileges, p) ? profile.refusedPrivileges[p] : undefined;
+  if (refused) return { ok: false, message: refused, hint };
   if (!list.includes(p)) {
     return { ok: false, message: `${shown} is not a privilege jit grants on ${kind === 'sequences' ? 'sequences' : 'tables'}`, hint };
   }
@@ -51,17 +42,20 @@ export function checkPrivilege(raw: string, kind: GrantKind, engine: EngineName)
 }
 
 /**
- * A `member_of` entry: an existing group role. Refused: anything that is or could be a superuser,
- * predefined `pg_*` roles (pg_execute_server_program and friends), jit's own `jit` marker and
- * `jit_*` logins, and the admin login itself (membership would pass on its privileges).
+ * A role the policy hands something to (`member_of`, `owner`): an existing group role. Refused:
+ * anything that is or could be a superuser, the server's own roles (Postgres' predefined `pg_*`:
+ * pg_execute_server_program and friends; MySQL's `mysql.*` system accounts), jit's own `jit`
+ * marker and `jit_*` logins, and the admin login itself (membership would pass on its privileges).
  */
-export function checkMemberOf(name: string, adminUser: string): Checked {
+export function checkRoleName(name: string, adminUser: string, profile: EngineProfile, what = 'membership'): Checked {
   const shown = JSON.stringify(name);
-  if (!IDENT.test(name)) return { ok: false, message: `${shown} is not a role name`, hint: `a role name has ${IDENT_RULE}` };
+  const rule = identRule(profile.maxIdentifierLength);
+  if (!isIdent(name, profile.maxIdentifierLength)) return { ok: false, message: `${shown} is not a role name`, hint: `a role name has ${rule}` };
   const lower = name.toLowerCase();
-  if (lower.startsWith('pg_')) return { ok: false, message: `${shown} is a predefined pg_* role; membership escalates` };
-  if (SUPER_ROLES.has(lower)) return { ok: false, message: `${shown} is a superuser role; membership escalates` };
+  const prefix = profile.reservedRolePrefixes.find((p) => lower.startsWith(p));
+  if (prefix) return { ok: false, message: `${shown} is a predefined ${prefix}* role; ${what} escalates` };
+  if (profile.superuserRoles.includes(lower)) return { ok: false, message: `${shown} is a superuser role; ${what} escalates` };
   if (lower.startsWith('jit')) return { ok: false, message: `${shown} is reserved for jit's own roles` };
-  if (lower === adminUser.toLowerCase()) return { ok: false, message: `${shown} is the admin login; membership escalates` };
+  if (lower === adminUser.toLowerCase()) return { ok: false, message: `${shown} is the admin login; ${what} escalates` };
   return { ok: true, value: name };
 }

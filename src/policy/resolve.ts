@@ -1,7 +1,7 @@
 import { MIN_TTL_MS, formatDuration, parseDuration } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { formatQualified, parseQualifiedName, sameQualified } from './names.js';
-import { TABLE_PRIVILEGES } from './privileges.js';
+import { profileOf } from '../engines/registry.js';
 import type { DatabaseConfig, Grant, Policy, QualifiedName, RoleConfig } from './types.js';
 
 /** What the user asked for on the command line (`DB --role R --ttl D --only T,… --reason TEXT`). */
@@ -58,12 +58,13 @@ function requestedTtl(text: string, role: RoleConfig): number {
 
 /** `--only`: each table must be covered by the role (listed, or in a `schema:` grant); privileges merge per table. */
 function narrow(db: DatabaseConfig, role: RoleConfig, only: string): Grant[] {
-  const defaultSchema = db.engine === 'postgres' ? 'public' : db.database;
+  const profile = profileOf(db.engine);
+  const defaultSchema = profile.defaultSchema(db.database);
   const parts = only.split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (parts.length === 0) throw usageError('--only needs at least one table', 'e.g. --only public.orders,public.customers');
   const wanted: QualifiedName[] = [];
   for (const part of parts) {
-    const c = parseQualifiedName(part, defaultSchema, 'table');
+    const c = parseQualifiedName(part, defaultSchema, 'table', profile.maxIdentifierLength);
     if (!c.ok) throw usageError(`--only: ${c.message}`, c.hint);
     if (!wanted.some((w) => sameQualified(w, c.name))) wanted.push(c.name);
   }
@@ -73,7 +74,7 @@ function narrow(db: DatabaseConfig, role: RoleConfig, only: string): Grant[] {
       throw usageError(`table "${formatQualified(table)}" is not in role "${role.name}"`, coverage(role));
     }
     const privs = new Set(covering.flatMap((g) => g.privileges));
-    return { privileges: TABLE_PRIVILEGES.filter((p) => privs.has(p)), tables: [table] };
+    return { privileges: profile.tablePrivileges.filter((p) => privs.has(p)), tables: [table] };
   });
 }
 

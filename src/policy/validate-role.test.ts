@@ -121,7 +121,7 @@ describe('grant fields', () => {
   });
 
   it('refuses sequences on mysql, where they do not exist', () => {
-    expect(refusal(withGrant('[USAGE]', 'sequences: [s]', 'mysql'))).toBe(`jit.yaml:13:24: ${P}.grants[0].sequences: sequences are only supported for postgres`);
+    expect(refusal(withGrant('[USAGE]', 'sequences: [s]', 'mysql'))).toBe(`jit.yaml:13:24: ${P}.grants[0].sequences: MySQL/MariaDB has no sequences to grant on`);
   });
 });
 

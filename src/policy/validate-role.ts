@@ -1,13 +1,14 @@
 import { MAX_TTL_MS, MIN_TTL_MS, formatDuration, tryParseDuration } from '../core/duration.js';
-import { KEY_NAME, KEY_NAME_RULE, parseQualifiedName, parseSchemaName, systemSchema, type NameResult } from './names.js';
-import { checkMemberOf, checkPrivilege, type GrantKind } from './privileges.js';
+import { KEY_NAME, KEY_NAME_RULE, parseQualifiedName, parseSchemaName, type NameResult } from './names.js';
+import { checkPrivilege, checkRoleName, type GrantKind } from './privileges.js';
 import type { Entry, PolicyReader, Spot } from './yaml-reader.js';
-import type { EngineName, Grant, QualifiedName, RoleConfig } from './types.js';
+import type { Grant, QualifiedName, RoleConfig } from './types.js';
+import type { EngineProfile } from '../engines/profile.js';
 
 /** What a role's validation needs to know about its database. */
 export interface RoleContext {
-  engine: EngineName;
-  /** Schema of a bare table name on MySQL (its schemas are databases). */
+  profile: EngineProfile;
+  /** The policy's `database:` (on MySQL, the schema of a bare table name). */
   database: string;
   adminUser: string;
 }
@@ -81,7 +82,7 @@ function connectionLimit(r: PolicyReader, s: Spot): number {
 function memberList(r: PolicyReader, s: Spot, ctx: RoleContext): string[] {
   const out: string[] = [];
   for (const item of bounded(r, s, false, MAX_MEMBER_OF, 'roles')) {
-    const c = checkMemberOf(r.string(item, 'a role name'), ctx.adminUser);
+    const c = checkRoleName(r.string(item, 'a role name'), ctx.adminUser, ctx.profile);
     if (!c.ok) r.fail(item, c.message, c.hint);
     if (!out.includes(c.value)) out.push(c.value);
   }
@@ -94,27 +95,29 @@ function grant(r: PolicyReader, s: Spot, ctx: RoleContext): Grant {
   if (targets.length === 0) r.fail(s, 'a grant needs one of tables, schema or sequences', 'say what the privileges apply to');
   if (targets.length > 1) r.fail(f.get(targets[1])!, `use only one of tables, schema or sequences per grant`, 'split it into two grants');
   const kind = targets[0];
+  if (kind === 'sequences' && !ctx.profile.capabilities.sequences) {
+    r.fail(f.get(kind)!, `${ctx.profile.label} has no sequences to grant on`, 'use a tables: or schema: grant');
+  }
   const privSpot = f.get('privileges') ?? r.missing(s, 'privileges', 'e.g. privileges: [SELECT]');
   const privileges: string[] = [];
   const privItems = r.items(privSpot, false);
   if (privItems.length === 0) r.fail(privSpot, 'must list at least one privilege');
   for (const item of privItems) {
-    const c = checkPrivilege(r.string(item, 'a privilege such as SELECT'), kind, ctx.engine);
+    const c = checkPrivilege(r.string(item, 'a privilege such as SELECT'), kind, ctx.profile);
     if (!c.ok) r.fail(item, c.message, c.hint);
     if (!privileges.includes(c.value)) privileges.push(c.value);
   }
   const target = f.get(kind)!;
   if (kind === 'schema') {
-    const c = parseSchemaName(r.string(target, 'a schema name'));
+    const c = parseSchemaName(r.string(target, 'a schema name'), ctx.profile.maxIdentifierLength);
     if (!c.ok) r.fail(target, c.message, c.hint);
-    if (systemSchema(c.schema, ctx.engine)) r.fail(target, refuseSystem(c.schema), SYSTEM_HINT);
+    if (ctx.profile.systemSchema(c.schema)) r.fail(target, refuseSystem(c.schema), SYSTEM_HINT);
     return { privileges, schema: c.schema };
   }
-  // Postgres puts bare names in `public`; MySQL's schemas are databases, so the policy's database.
-  const defaultSchema = ctx.engine === 'postgres' ? 'public' : ctx.database;
-  if (kind === 'sequences' && ctx.engine !== 'postgres') r.fail(target, 'sequences are only supported for postgres');
+  const { profile } = ctx;
+  const defaultSchema = profile.defaultSchema(ctx.database);
   const what = kind === 'tables' ? 'table' : 'sequence';
-  const names = nameList(r, target, (t) => systemCheck(parseQualifiedName(t, defaultSchema, what), ctx.engine), what);
+  const names = nameList(r, target, (t) => systemCheck(parseQualifiedName(t, defaultSchema, what, profile.maxIdentifierLength), profile), what);
   return kind === 'tables' ? { privileges, tables: names } : { privileges, sequences: names };
 }
 
@@ -142,8 +145,8 @@ function refuseSystem(schema: string): string {
   return `schema ${JSON.stringify(schema)} belongs to the server itself, and a grant there escalates`;
 }
 
-function systemCheck(c: NameResult, engine: EngineName): NameResult {
-  if (c.ok && systemSchema(c.name.schema, engine)) return { ok: false, message: refuseSystem(c.name.schema), hint: SYSTEM_HINT };
+function systemCheck(c: NameResult, profile: EngineProfile): NameResult {
+  if (c.ok && profile.systemSchema(c.name.schema)) return { ok: false, message: refuseSystem(c.name.schema), hint: SYSTEM_HINT };
   return c;
 }
 

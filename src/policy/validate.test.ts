@@ -185,7 +185,7 @@ describe('parsePolicy refuses bad top-level and database fields', () => {
   it('allows owner on postgres only, and refuses reserved owners', () => {
     expect(parsePolicy(db({ extra: '    owner: app_owner' }), 'x').databases['prod-db'].owner).toBe('app_owner');
     expect(refusal(db({ engine: 'mysql', extra: '    owner: app_owner' }))).toBe(
-      'jit.yaml:9:12: databases.prod-db.owner: owner is only supported for postgres',
+      'jit.yaml:9:12: databases.prod-db.owner: MySQL/MariaDB objects have no owner to hand over',
     );
     expect(refusal(db({ extra: '    owner: pg_monitor' }))).toMatch(/^jit\.yaml:9:12: databases\.prod-db\.owner: "pg_monitor" cannot own/);
     expect(refusal(db({ extra: '    owner: \'a"b\'' }))).toBe('jit.yaml:9:12: databases.prod-db.owner: "a\\"b" is not a role name');

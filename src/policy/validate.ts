@@ -1,17 +1,18 @@
 import { resolve } from 'node:path';
 import { usageError } from '../core/errors.js';
-import { IDENT, IDENT_RULE, KEY_NAME, KEY_NAME_RULE } from './names.js';
+import { KEY_NAME, KEY_NAME_RULE, identRule, isIdent } from './names.js';
+import { checkRoleName } from './privileges.js';
+import { ENGINE_NAMES, isEngineName, profileOf } from '../engines/registry.js';
+import type { EngineProfile } from '../engines/profile.js';
 import { validateRole } from './validate-role.js';
 import { PolicyReader, type Spot } from './yaml-reader.js';
-import type { AdminAuth, AdminConfig, DatabaseConfig, EngineName, Policy, RoleConfig, TlsMode } from './types.js';
+import type { AdminAuth, AdminConfig, DatabaseConfig, Policy, RoleConfig, TlsMode } from './types.js';
 
 const TOP_KEYS = ['version', 'databases'];
 const DB_KEYS = ['engine', 'host', 'port', 'database', 'tls', 'admin', 'owner', 'roles'];
 const ADMIN_KEYS = ['user', 'password', 'auth'];
 const ADMIN_AUTH: readonly AdminAuth[] = ['scram-sha-256', 'md5', 'password'];
-const ENGINES: readonly EngineName[] = ['postgres', 'mysql'];
 const TLS: readonly TlsMode[] = ['disable', 'require', 'verify-full'];
-const DEFAULT_PORT: Record<EngineName, number> = { postgres: 5432, mysql: 3306 };
 /** A policy is written by people; far larger input is an attack on the parser, refused before it. */
 export const MAX_POLICY_BYTES = 1024 * 1024;
 const SOURCE_HINT = 'use keychain (then run: jit admin set DB), env:NAME, or command:CMD';
@@ -44,35 +45,39 @@ export function validatePolicy(text: string, file: string, display = file): Poli
 
 function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
   const f = r.fields(s, DB_KEYS);
-  const engineSpot = f.get('engine') ?? r.missing(s, 'engine', 'engine: postgres or engine: mysql');
-  const engine = r.scalar(engineSpot);
-  if (!ENGINES.includes(engine as EngineName)) {
-    r.fail(engineSpot, 'must be postgres or mysql', engine === 'mariadb' ? 'use engine: mysql for MariaDB' : undefined);
+  const names = ENGINE_NAMES.join(' or ');
+  const engineSpot = f.get('engine') ?? r.missing(s, 'engine', ENGINE_NAMES.map((n) => `engine: ${n}`).join(' or '));
+  const written = r.scalar(engineSpot);
+  if (typeof written !== 'string' || !isEngineName(written)) {
+    r.fail(engineSpot, `must be ${names}`, written === 'mariadb' ? 'use engine: mysql for MariaDB' : undefined);
   }
-  const eng = engine as EngineName;
+  const eng = written;
+  const profile = profileOf(eng);
   const hostSpot = f.get('host') ?? r.missing(s, 'host');
   const host = r.string(hostSpot, 'a host name or address');
   if (/[\s\p{Cc}]/u.test(host)) r.fail(hostSpot, 'must not contain whitespace or control characters');
-  const dbSpot = f.get('database') ?? r.missing(s, 'database', `the ${eng === 'mysql' ? 'default schema' : 'database'} logins connect to`);
+  const dbSpot = f.get('database') ?? r.missing(s, 'database', `the ${profile.databaseNoun} logins connect to`);
   const dbName = r.string(dbSpot, 'a database name');
-  if (!IDENT.test(dbName)) r.fail(dbSpot, `${JSON.stringify(dbName)} is not a database name`, `a database name has ${IDENT_RULE}`);
+  if (!isIdent(dbName, profile.maxIdentifierLength)) {
+    r.fail(dbSpot, `${JSON.stringify(dbName)} is not a database name`, `a database name has ${identRule(profile.maxIdentifierLength)}`);
+  }
   const admin = adminConfig(r, f.get('admin') ?? r.missing(s, 'admin', 'admin: { user: NAME, password: keychain }'));
   const owner = f.get('owner');
   const rolesSpot = f.get('roles') ?? r.missing(s, 'roles');
   const roleEntries = r.isEmpty(rolesSpot) ? [] : r.entries(rolesSpot);
   if (roleEntries.length === 0) r.fail(rolesSpot, 'no roles are configured', 'add at least one role under roles:');
-  const ctx = { engine: eng, database: dbName, adminUser: admin.user };
+  const ctx = { profile, database: dbName, adminUser: admin.user };
   const roles: Record<string, RoleConfig> = Object.create(null);
   for (const e of roleEntries) roles[e.name] = validateRole(r, e, rolesSpot, ctx);
   return {
     name,
     engine: eng,
     host,
-    port: f.has('port') ? port(r, f.get('port')!) : DEFAULT_PORT[eng],
+    port: f.has('port') ? port(r, f.get('port')!) : profile.defaultPort,
     database: dbName,
     tls: f.has('tls') ? tls(r, f.get('tls')!) : 'require',
     admin,
-    ...(owner ? { owner: ownerRole(r, owner, eng, admin.user) } : {}),
+    ...(owner ? { owner: ownerRole(r, owner, profile, admin.user) } : {}),
     roles,
   };
 }
@@ -124,14 +129,14 @@ function passwordSource(r: PolicyReader, s: Spot): string {
   r.fail(s, 'must be keychain, env:NAME or command:CMD; a password written in the policy is refused', SOURCE_HINT);
 }
 
-function ownerRole(r: PolicyReader, s: Spot, engine: EngineName, adminUser: string): string {
-  // REASSIGN OWNED is Postgres-only; MySQL objects have no owner to hand over.
-  if (engine !== 'postgres') r.fail(s, 'owner is only supported for postgres');
+function ownerRole(r: PolicyReader, s: Spot, profile: EngineProfile, adminUser: string): string {
+  // MySQL objects have no owner to hand over (Postgres: REASSIGN OWNED).
+  if (!profile.capabilities.ownerHandover) r.fail(s, `${profile.label} objects have no owner to hand over`, 'remove owner:');
   const v = r.string(s, 'a role name');
-  if (!IDENT.test(v)) r.fail(s, `${JSON.stringify(v)} is not a role name`, `a role name has ${IDENT_RULE}`);
   // Objects handed to a superuser or the admin keep running with its rights (a login's SECURITY
   // DEFINER function became superuser-owned at revoke). The server is asked again at mint.
-  if (/^(pg_|jit)/i.test(v) || v === 'postgres' || v === adminUser) {
+  if (!isIdent(v, profile.maxIdentifierLength)) r.fail(s, `${JSON.stringify(v)} is not a role name`, `a role name has ${identRule(profile.maxIdentifierLength)}`);
+  if (!checkRoleName(v, adminUser, profile).ok) {
     r.fail(s, `${JSON.stringify(v)} cannot own what logins leave behind`, 'name an ordinary NOLOGIN role such as app_owner');
   }
   return v;

@@ -7,6 +7,7 @@ import { adminProblems, adminRefOfDb, selectDatabases } from '../../lifecycle/se
 import { which } from '../../lifecycle/child.js';
 import { ask } from '../../reaper/reaper-client.js';
 import { redact } from '../../core/redact.js';
+import { profileOf } from '../../engines/registry.js';
 import { printData, printJson } from '../output.js';
 
 interface Check {
@@ -23,7 +24,6 @@ const msg = (err: unknown) => redact(err instanceof Error ? err.message : String
 export async function run([database]: [string | undefined], _flags: unknown, deps: Deps): Promise<number> {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
-  const warn = (name: string, detail: string) => checks.push({ name, ok: true, detail, warning: true });
 
   let policy: Policy | null = null;
   try {
@@ -56,22 +56,19 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
       }
       try {
         const memberOf = [...new Set(Object.values(db.roles).flatMap((r) => r.memberOf))];
-        const [problems, noExpiry] = await withAdmin(ref, deps, async ({ session }) => [
+        const [problems, expiry] = await withAdmin(ref, deps, async ({ session }) => [
           await adminProblems(session, db),
-          session.loginsWithoutExpiry ? await session.loginsWithoutExpiry(db.database, memberOf).catch(() => null) : undefined,
+          await session.expiryChecks(db.database, memberOf),
         ] as const);
         add(`${db.name}: admin login`, problems.length === 0, problems.length ? problems.join('; ') : `${db.admin.user}@${db.host}:${db.port}/${db.database} can grant every role, and revoke`);
-        // VALID UNTIL is a password expiry: trust, cert, peer or ident lines let a login in past it.
-        if (noExpiry === null) add(`${db.name}: pg_hba.conf`, true, `cannot read pg_hba_file_rules as ${db.admin.user} (superuser only), so cannot tell whether a trust, cert, peer or ident line lets minted logins in past their expiry`);
-        else if (noExpiry && noExpiry.length > 0) warn(`${db.name}: pg_hba.conf`, `minted logins could log in past their expiry (VALID UNTIL only applies to password methods) through ${noExpiry.join('; ')}`);
-        else if (noExpiry) add(`${db.name}: pg_hba.conf`, true, 'every line that could match minted logins checks their password, so VALID UNTIL applies');
+        for (const c of expiry) checks.push({ ...c, name: `${db.name}: ${c.name}` });
       } catch (err) {
         add(`${db.name}: admin login`, false, msg(err));
       }
       const engine = await deps.engine(db.engine).catch(() => null);
       if (engine) {
         const client = engine.profile.client.binaries.map((b) => which(b, deps.env)).find(Boolean) ?? null;
-        add(`${db.name}: client`, Boolean(client), client ?? `${engine.profile.client.binaries.join(' or ')} not on PATH (needed by jit connect only)`)
+        add(`${db.name}: client`, Boolean(client), client ?? `${engine.profile.client.binaries.join(' or ')} not on PATH (needed by jit connect only)`);
       }
     }
   }
@@ -83,7 +80,10 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
   } catch {
     // not running
   }
-  if (!deps.startReaper) add('reaper', true, `turned off (JIT_NO_REAPER=1): expiry relies on VALID UNTIL and \`jit reap\`; ${leases.length} local lease(s)`);
+  if (!deps.startReaper) {
+    const backstops = [...new Set(Object.values(policy?.databases ?? {}).map((d) => profileOf(d.engine).expiryBackstop))];
+    add('reaper', true, `turned off (JIT_NO_REAPER=1): expiry relies on ${[...backstops, '`jit reap`'].join(' and ')}; ${leases.length} local lease(s)`);
+  }
   else add('reaper', leases.length === 0 || reaper.startsWith('running'), `${reaper}; ${leases.length} local lease(s)`);
   const st = await stat(deps.stateDir).catch(() => null);
   add('state directory', !st || (st.mode & 0o077) === 0, st ? `${deps.stateDir} (mode ${(st.mode & 0o777).toString(8)})` : `${deps.stateDir} (not created yet)`);

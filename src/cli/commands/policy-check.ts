@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Deps } from '../deps.js';
 import type { Policy } from '../../policy/types.js';
 import { usageError } from '../../core/errors.js';
-import { printJson, printData, problem } from '../output.js';
+import { printJson, printData } from '../output.js';
 
 /** `jit policy check [FILE]`: validate without connecting to anything. */
 export async function run([file]: [string | undefined], _flags: unknown, deps: Deps): Promise<number> {
@@ -20,9 +20,6 @@ export async function run([file]: [string | undefined], _flags: unknown, deps: D
     policy = await deps.policy();
   }
   const dbs = Object.values(policy.databases);
-  for (const db of dbs) {
-    if (db.engine !== 'postgres') problem(deps.io, `warning: ${db.name}: engine ${db.engine} is not available in this version of jit; commands for it will fail`);
-  }
   const roles = dbs.reduce((n, d) => n + Object.keys(d.roles).length, 0);
   if (deps.io.json) printJson(deps.io, { file: policy.file, ok: true, databases: dbs.map((d) => ({ name: d.name, engine: d.engine, roles: Object.keys(d.roles) })) });
   else printData(deps.io, `${policy.file}: ok (${dbs.length} database(s), ${roles} role(s))`);

@@ -1,7 +1,7 @@
 import type { Client, QueryResult } from 'pg';
 /** What the server sends with a NOTICE or WARNING (pg-protocol's NoticeMessage). */
 type NoticeMessage = { code?: string; message?: string };
-import type { AdminSession, ExtendRequest, RevokeRequest, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
+import type { AdminSession, ExtendRequest, ServerCheck, RevokeRequest, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
 import { runtimeError } from '../../core/errors.js';
 import { redact, registerSecret } from '../../core/redact.js';
 import { translatePgError, type PgErrorContext } from './postgres-errors.js';
@@ -124,6 +124,19 @@ export class PostgresSession implements AdminSession {
       throw translatePgError(err, this.ctx('query'));
     }
     return hbaWarnings(rows, database, [MARKER_ROLE, ...memberOf]).map((w) => w.text);
+  }
+
+  // VALID UNTIL is a password expiry: trust, cert, peer or ident lines let a login in past it.
+  async expiryChecks(database: string, memberOf: string[]): Promise<ServerCheck[]> {
+    const name = 'pg_hba.conf';
+    const noExpiry = await this.loginsWithoutExpiry(database, memberOf).catch(() => null);
+    if (noExpiry === null) {
+      return [{ name, ok: true, detail: `cannot read pg_hba_file_rules as ${this.target.adminUser} (superuser only), so cannot tell whether a trust, cert, peer or ident line lets minted logins in past their expiry` }];
+    }
+    if (noExpiry.length > 0) {
+      return [{ name, ok: true, warning: true, detail: `minted logins could log in past their expiry (VALID UNTIL only applies to password methods) through ${noExpiry.join('; ')}` }];
+    }
+    return [{ name, ok: true, detail: 'every line that could match minted logins checks their password, so VALID UNTIL applies' }];
   }
 
   async listLogins(): Promise<ServerLogin[]> {
