@@ -341,7 +341,7 @@ describe('jit connect with the real psql', () => {
     expect(r.stdout.trim()).toMatch(/^jit_tester_[a-z0-9]+$/);
     const bad = await w.run(['connect', 'testdb', 'extra', '--role', 'readonly']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^hint: pass arguments for the client (psql, mariadb) after --/m);
+    expect(bad.stderr).toMatch(/^hint: pass arguments for the client \(psql, mariadb\) after --/m);
   });
 
   it("returns psql's exit code", async () => {
