@@ -116,7 +116,7 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
   try {
     await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
       // All of them together: every login is blocked before any is dropped (revokeMany).
-      const results = await session.revokeMany(logins.map((login) => ({ login })));
+      const results = await session.revokeMany(found.map((l) => ({ login: l.login, ...(l.marker ? { leaseId: l.marker.id } : {}) })));
       for (const res of results) {
         const ok = res.gone && res.errors.length === 0;
         outcomes.push({

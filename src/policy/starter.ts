@@ -11,9 +11,9 @@ databases:
   # The name you type: jit connect prod-db --role readonly. Also the OS keychain account for
   # the admin password (service "jit").
   prod-db:
-    engine: postgres            # postgres (PostgreSQL 12 and later)
+    engine: postgres            # postgres (PostgreSQL 12 and later) or mysql (MySQL 8, MariaDB 10.5 and later)
     host: db.internal           # host name or address of the server
-    port: 5432                  # default 5432
+    port: 5432                  # default 5432 for postgres, 3306 for mysql
     database: app               # the database minted logins connect to
     tls: require                # disable | require | verify-full (default: require)
 
