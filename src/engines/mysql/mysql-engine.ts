@@ -48,7 +48,13 @@ async function openConnection(target: ServerTarget, password: string): Promise<M
     const db = dbOf(conn);
     const [info] = await db.rows(SERVER_INFO_SQL);
     await db.run(sessionSetupSql(String(info?.sql_mode ?? '')));
-    return new MysqlSession(conn, target, parseFlavor(String(info?.version ?? ''), String(info?.comment ?? '')));
+    const openLogin = async (user: string, loginPassword: string) => {
+      const { database: _none, ...options } = adminConnectionOptions(target, loginPassword);
+      const own = await mysql.createConnection({ ...options, user, enableCleartextPlugin: false });
+      own.on('error', () => {});
+      return own;
+    };
+    return new MysqlSession(conn, target, parseFlavor(String(info?.version ?? ''), String(info?.comment ?? '')), openLogin);
   } catch (err) {
     conn.destroy();
     throw translateMysqlError(err, { ...ctx, phase: 'query' });

@@ -28,6 +28,7 @@ import {
   createEventSql,
   createUserSql,
   defaultRoleSqls,
+  ownDefaultRoleSql,
   dropEventSql,
   dropUsersSql,
   grantRolesSql,
@@ -47,6 +48,8 @@ export class MysqlSession implements AdminSession {
     private readonly conn: Connection,
     private readonly target: ServerTarget,
     readonly flavor: ServerFlavor,
+    /** A connection as a minted login (no default schema); the caller ends it. */
+    private readonly openLogin: (user: string, password: string) => Promise<Connection>,
   ) {
     this.db = dbOf(conn);
   }
@@ -129,7 +132,7 @@ export class MysqlSession implements AdminSession {
       for (const sql of grantSqls(req.grants, login, hosts)) await this.db.run(sql);
       if (req.memberOf.length > 0) {
         await this.db.run(grantRolesSql(req.memberOf, login, hosts));
-        for (const sql of defaultRoleSqls(this.flavor.mariadb, req.memberOf, login, hosts)) await this.db.run(sql);
+        await this.setDefaultRoles(req, hosts);
       }
     } catch (err) {
       // Account statements commit one by one: undo by hand, then say what failed.
@@ -137,6 +140,33 @@ export class MysqlSession implements AdminSession {
       throw translateMysqlError(err, this.ctx('mint', login));
     }
     return { serverNow: await this.serverTime() };
+  }
+
+  /**
+   * A granted role is inactive at login until it is a default role. MariaDB checks UPDATE on the
+   * mysql schema for SET DEFAULT ROLE … FOR another account (check_alter_user): a near-superuser
+   * right jit's admin should not need. Without it, the login sets its own default role, which
+   * reaches the one account its connection matches, so only a login with one account ('%').
+   */
+  private async setDefaultRoles(req: MintRequest, hosts: string[]): Promise<void> {
+    try {
+      for (const sql of defaultRoleSqls(this.flavor.mariadb, req.memberOf, req.login, hosts)) await this.db.run(sql);
+      return;
+    } catch (err) {
+      if (!this.flavor.mariadb || errorNumber(err) !== ER.DBACCESS_DENIED) throw err;
+      if (hosts.length > 1) {
+        throw new JitError(
+          `on MariaDB, ${this.target.adminUser} cannot make ${req.memberOf[0]} the default role of ${req.login}'s accounts at ${hosts.filter((h) => h !== '%').join(', ')} (made because of anonymous accounts there)`,
+          { hint: `drop the anonymous accounts (see 'jit doctor ${this.target.name ?? 'DB'}'), or GRANT UPDATE ON mysql.* TO ${this.target.adminUser}`, cause: err },
+        );
+      }
+    }
+    const own = await this.openLogin(req.login, req.password);
+    try {
+      await own.query(ownDefaultRoleSql(req.memberOf[0]!));
+    } finally {
+      await own.end().catch(() => own.destroy());
+    }
   }
 
   private async compensate(login: string, hosts: string[], created: boolean): Promise<void> {
@@ -234,6 +264,13 @@ export class MysqlSession implements AdminSession {
         if (Number(r?.n ?? 0) === 0) problems.push(`role ${role} does not exist`);
       }
       if (this.flavor.mariadb && memberOf.length > 1) problems.push(multipleRoles(memberOf).message);
+      // USE needs some privilege in the schema (MySQL has no CONNECT privilege): without one the
+      // URI's and \`jit connect\`'s default schema refuses the login (1044). Roles may carry it.
+      const home = this.target.database;
+      const touchesHome = grants.some((g) => g.schema === home || (g.tables ?? []).some((t) => t.schema === home));
+      if (!touchesHome && memberOf.length === 0) {
+        problems.push(`the role grants nothing in schema ${home} (the policy's database:), so clients connecting to it (the URI, jit connect) are refused; grant something there or point database: at a schema the role uses`);
+      }
       return problems;
     });
   }

@@ -226,6 +226,11 @@ export function defaultRoleSqls(mariadb: boolean, roles: readonly string[], logi
   return accountList(login, hosts).map((a) => `SET DEFAULT ROLE ${quoteIdent(roles[0]!)} FOR ${a}`);
 }
 
+/** Run as the login itself: an account may always set its own default role. */
+export function ownDefaultRoleSql(role: string): string {
+  return `SET DEFAULT ROLE ${quoteIdent(role)}`;
+}
+
 export function lockAccountsSql(login: string, hosts: readonly string[]): string {
   return `ALTER USER IF EXISTS ${accountList(login, hosts).join(', ')} ACCOUNT LOCK`;
 }
