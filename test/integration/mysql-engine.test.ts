@@ -380,6 +380,15 @@ describe('anonymous accounts', () => {
     expect(res).toMatchObject({ gone: true, errors: [], terminated: 1 });
     expect(await accounts(req.login)).toEqual([]);
   });
+  it('member_of with anonymous accounts present is refused when the admin may not set others\' default roles, leaving nothing', async () => {
+    const req = request({ memberOf: ['analytics_ro'] });
+    const err = await session.mint(req).catch((e) => e);
+    expect(err).toBeInstanceOf(JitError);
+    expect((err as JitError).message).toMatch(/cannot make analytics_ro the default role/);
+    expect(await accounts(req.login)).toEqual([]);
+    expect(await ledgerRow(req.login)).toBeUndefined();
+    expect(await eventAt(req.login)).toBeNull();
+  });
 });
 
 describe('client hand-off', () => {
