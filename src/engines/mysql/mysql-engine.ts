@@ -1,16 +1,76 @@
-import type { Engine } from '../engine.js';
-import { JitError } from '../../core/errors.js';
+import type { Connection, ConnectionOptions } from 'mysql2/promise';
+import type { AdminSession, Engine, ServerTarget } from '../engine.js';
+import { registerSecret } from '../../core/redact.js';
+import { dbOf, parseFlavor } from './mysql-db.js';
+import { translateMysqlError, type MysqlErrorContext } from './mysql-errors.js';
 import { mysqlProfile } from './mysql-profile.js';
+import { MysqlSession } from './mysql-session.js';
+import { SERVER_INFO_SQL, sessionSetupSql } from './mysql-sql.js';
+import { buildUri, clientEnv, clientLaunch } from './mysql-uri.js';
 
-const unavailable = (): never => {
-  throw new JitError('the mysql engine is not available in this version of jit', { hint: 'use engine: postgres, or upgrade jit', exitCode: 2 });
-};
+/** mysql2 settings for an admin connection; `tls` maps onto ssl-mode REQUIRED / VERIFY_IDENTITY. */
+export function adminConnectionOptions(target: ServerTarget, password: string): ConnectionOptions {
+  const ssl = target.tls === 'disable' ? undefined : { rejectUnauthorized: target.tls === 'verify-full' };
+  return {
+    host: target.host,
+    port: target.port,
+    user: target.adminUser,
+    password,
+    database: target.database,
+    ...(ssl ? { ssl } : {}),
+    connectTimeout: target.connectTimeoutMs ?? 10_000,
+    // DATETIMEs come back as the strings the server sent (UTC: the session's time zone).
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    charset: 'utf8mb4',
+    multipleStatements: false,
+    // mysql2 refuses mysql_clear_password unless asked; only the policy may ask (admin.auth: password).
+    enableCleartextPlugin: target.adminAuth === 'password',
+    connectAttributes: { program_name: 'jit' },
+  };
+}
+
+/** Connect as the admin. `mysql2` is imported here so merely loading the engine loads no driver. */
+async function openConnection(target: ServerTarget, password: string): Promise<MysqlSession> {
+  const { default: mysql } = await import('mysql2/promise');
+  const ctx: MysqlErrorContext = { host: target.host, port: target.port, user: target.adminUser, database: target.database, phase: 'connect', name: target.name };
+  let conn: Connection;
+  try {
+    conn = await mysql.createConnection(adminConnectionOptions(target, password));
+  } catch (err) {
+    throw translateMysqlError(err, ctx);
+  }
+  // A killed idle connection emits 'error'; unhandled, that would end jit. The next query
+  // fails and is translated like any other error.
+  conn.on('error', () => {});
+  try {
+    const db = dbOf(conn);
+    const [info] = await db.rows(SERVER_INFO_SQL);
+    await db.run(sessionSetupSql(String(info?.sql_mode ?? '')));
+    const openLogin = async (user: string, loginPassword: string) => {
+      const { database: _none, ...options } = adminConnectionOptions(target, loginPassword);
+      const own = await mysql.createConnection({ ...options, user, enableCleartextPlugin: false });
+      own.on('error', () => {});
+      return own;
+    };
+    return new MysqlSession(conn, target, parseFlavor(String(info?.version ?? ''), String(info?.comment ?? '')), openLogin);
+  } catch (err) {
+    conn.destroy();
+    throw translateMysqlError(err, { ...ctx, phase: 'query' });
+  }
+}
 
 export const mysqlEngine: Engine = {
   name: 'mysql',
   profile: mysqlProfile,
-  connectAdmin: async () => unavailable(),
-  buildUri: () => unavailable(),
-  clientEnv: () => unavailable(),
-  clientLaunch: async () => unavailable(),
+
+  async connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession> {
+    registerSecret(adminPassword);
+    return openConnection(target, adminPassword);
+  },
+
+  buildUri,
+  clientEnv,
+  clientLaunch,
 };

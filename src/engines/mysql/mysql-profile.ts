@@ -34,7 +34,9 @@ export const mysqlProfile: EngineProfile = {
   },
   reservedRolePrefixes: ['mysql.', 'mariadb.'],
   superuserRoles: ['root', 'rdsadmin', 'mysql.sys', 'mysql.session', 'mysql.infoschema', 'mariadb.sys', 'azure_superuser', 'cloudsqlsuperuser'],
-  systemSchema: (schema) => ['information_schema', 'mysql', 'performance_schema', 'sys'].includes(schema.toLowerCase()),
+  // Plus `jit`, the ledger of every login and its expiry event: a grant there would let a login
+  // read others' leases or delete its own row.
+  systemSchema: (schema) => ['information_schema', 'mysql', 'performance_schema', 'sys', 'jit'].includes(schema.toLowerCase()),
   maxIdentifierLength: 64,
   // MySQL's limit (MariaDB allows 80): the shorter one, so a name works on both.
   maxLoginLength: 32,

@@ -1,16 +1,5 @@
-import { isIPv6 } from 'node:net';
 import type { ServerTarget } from '../engine.js';
-
-/** encodeURIComponent leaves !'()* alone; encode them too so a URI survives any shell or config file. */
-export function encodeUriPart(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
-}
-
-/** IPv6 literals go in brackets; a zone id's `%` must itself be encoded (RFC 6874). */
-export function uriHost(host: string): string {
-  if (!isIPv6(host)) return host;
-  return `[${host.replace(/%/g, '%25')}]`;
-}
+import { encodeUriPart, uriHost } from '../uri.js';
 
 /** `postgresql://login:password@host:port/database?sslmode=…`, userinfo and path percent-encoded. */
 export function buildUri(target: ServerTarget, login: string, password: string): string {

@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import {
+  alterEventSql,
+  createEventSql,
+  createUserSql,
+  defaultRoleSqls,
+  dropAccountsSql,
+  dropEventSql,
+  dropUsersSql,
+  escapeLiteral,
+  grantRolesSql,
+  grantSqls,
+  isoFromDatetime,
+  killSql,
+  lockAccountsSql,
+  ownDefaultRoleSql,
+  quoteAccount,
+  quoteIdent,
+  sessionSetupSql,
+  sessionSqlMode,
+  utcDatetime,
+} from './mysql-sql.js';
+import { nativePasswordHash } from './mysql-password.js';
+import { buildUri, clientEnv, optionFileText, optionValue } from './mysql-uri.js';
+import { granteeOf } from './mysql-privileges.js';
+import { loginHosts } from './mysql-session.js';
+import { parseFlavor, atLeast } from './mysql-db.js';
+import { translateMysqlError } from './mysql-errors.js';
+import type { ServerTarget } from '../engine.js';
+
+const HOSTILE = ['a"b', 'a`b', "o'neil\\", 'x"; DROP TABLE t; --', "x`; DROP USER root@'%'; --"];
+
+describe('quoting', () => {
+  it('backtick identifiers double backticks and leave backslashes alone', () => {
+    expect(quoteIdent('a`b')).toBe('`a``b`');
+    expect(quoteIdent("o'neil\\")).toBe("`o'neil\\`");
+    expect(quoteIdent('x"; DROP TABLE t; --')).toBe('`x"; DROP TABLE t; --`');
+    expect(() => quoteIdent('a\0b')).toThrow(/NUL/);
+  });
+
+  it('accounts are `user`@`host`, both parts quoted', () => {
+    expect(quoteAccount('jit_x', '%')).toBe('`jit_x`@`%`');
+    expect(quoteAccount('a`b', "o'neil\\")).toBe("`a``b`@`o'neil\\`");
+  });
+
+  it('literals double quotes and backslashes (the session clears NO_BACKSLASH_ESCAPES)', () => {
+    expect(escapeLiteral("o'neil\\")).toBe("'o''neil\\\\'");
+    expect(escapeLiteral("\\'; DROP TABLE t; --")).toBe("'\\\\''; DROP TABLE t; --'");
+    expect(escapeLiteral('a\0b')).toBe("'a\\0b'");
+  });
+
+  it('every hostile name stays inside its quotes in every builder', () => {
+    for (const name of HOSTILE) {
+      const q = quoteIdent(name);
+      // An identifier's quotes close only at the end: strip doubled backticks, one pair remains.
+      expect(q.slice(1, -1).replace(/``/g, '')).not.toContain('`');
+      const sqls = [
+        createUserSql({ login: name, hosts: ['%', name], auth: { kind: 'native-hash', hash: '*ABC' }, connectionLimit: -1, requireSsl: false }),
+        ...grantSqls([{ privileges: ['SELECT'], tables: [{ schema: name, name }] }, { privileges: ['SELECT', 'INSERT'], schema: name }], name, ['%']),
+        grantRolesSql([name], name, ['%']),
+        ...defaultRoleSqls(true, [name], name, ['%']),
+        ...defaultRoleSqls(false, [name, 'r2'], name, ['%']),
+        ownDefaultRoleSql(name),
+        lockAccountsSql(name, ['%', 'localhost']),
+        dropUsersSql(name, ['%']),
+        dropAccountsSql([{ login: name, host: '%' }]),
+        createEventSql(name, ['%'], new Date('2030-01-01T00:00:00Z')),
+        alterEventSql(name, new Date('2030-01-01T00:00:00Z')),
+        dropEventSql(name),
+      ];
+      for (const sql of sqls) {
+        // Remove every quoted token: what is left is SQL keywords and punctuation only.
+        const bare = sql.replace(/`(?:[^`]|``)*`/g, 'I').replace(/'(?:[^'\\]|''|\\.)*'/g, 'L');
+        expect(bare, sql).not.toMatch(/DROP TABLE|DROP USER root|--/);
+        expect(bare, sql).not.toMatch(/[`'"]/);
+      }
+    }
+  });
+});
+
+describe('statements', () => {
+  it('CREATE USER: every host, the hash, REQUIRE SSL, MAX_USER_CONNECTIONS (-1 is 0, unlimited)', () => {
+    expect(createUserSql({ login: 'jit_a', hosts: ['%', 'localhost'], auth: { kind: 'native-hash', hash: '*AB' }, connectionLimit: -1, requireSsl: true })).toBe(
+      "CREATE USER `jit_a`@`%` IDENTIFIED BY PASSWORD '*AB', `jit_a`@`localhost` IDENTIFIED BY PASSWORD '*AB' REQUIRE SSL WITH MAX_USER_CONNECTIONS 0",
+    );
+    expect(createUserSql({ login: 'jit_a', hosts: ['%'], auth: { kind: 'native-hash-with', hash: '*AB' }, connectionLimit: 3, requireSsl: false })).toBe(
+      "CREATE USER `jit_a`@`%` IDENTIFIED WITH mysql_native_password AS '*AB' WITH MAX_USER_CONNECTIONS 3",
+    );
+    expect(createUserSql({ login: 'jit_a', hosts: ['%'], auth: { kind: 'caching-sha2', password: "p'w" }, connectionLimit: 0, requireSsl: false })).toBe(
+      "CREATE USER `jit_a`@`%` IDENTIFIED WITH caching_sha2_password BY 'p''w' WITH MAX_USER_CONNECTIONS 0",
+    );
+    expect(() => createUserSql({ login: 'jit_a', hosts: [], auth: { kind: 'native-hash', hash: '*AB' }, connectionLimit: 0, requireSsl: false })).toThrow();
+  });
+
+  it('GRANT per table and per schema, to every account', () => {
+    expect(grantSqls([{ privileges: ['SELECT', 'UPDATE'], tables: [{ schema: 'app', name: 'a`b' }] }, { privileges: ['SELECT'], schema: 'rep' }], 'jit_a', ['%', 'localhost'])).toEqual([
+      'GRANT SELECT, UPDATE ON `app`.`a``b` TO `jit_a`@`%`, `jit_a`@`localhost`',
+      'GRANT SELECT ON `rep`.* TO `jit_a`@`%`, `jit_a`@`localhost`',
+    ]);
+    expect(() => grantSqls([{ privileges: ['SELECT; DROP'], schema: 'x' }], 'jit_a', ['%'])).toThrow(/privilege/);
+  });
+
+  it('default roles: MariaDB one per account, MySQL all', () => {
+    expect(defaultRoleSqls(true, ['r'], 'jit_a', ['%', 'localhost'])).toEqual(['SET DEFAULT ROLE `r` FOR `jit_a`@`%`', 'SET DEFAULT ROLE `r` FOR `jit_a`@`localhost`']);
+    expect(defaultRoleSqls(false, ['r', 's'], 'jit_a', ['%'])).toEqual(['SET DEFAULT ROLE ALL TO `jit_a`@`%`']);
+    expect(() => defaultRoleSqls(true, ['r', 's'], 'jit_a', ['%'])).toThrow();
+    expect(defaultRoleSqls(true, [], 'jit_a', ['%'])).toEqual([]);
+  });
+
+  it('KILL takes only an integer thread id', () => {
+    expect(killSql(42)).toBe('KILL CONNECTION 42');
+    expect(killSql('18446744073709551615')).toBe('KILL CONNECTION 18446744073709551615');
+    expect(() => killSql('1; DROP USER x')).toThrow();
+  });
+
+  it('the expiry event: UTC whole seconds rounded up; locks, kills, drops every host, deletes the ledger row', () => {
+    const sql = createEventSql('jit_a', ['%', 'localhost'], new Date('2030-01-02T03:04:05.001Z'));
+    expect(sql).toMatch(/^CREATE DEFINER = CURRENT_USER EVENT `jit`\.`expire_jit_a` ON SCHEDULE AT '2030-01-02 03:04:06' ON COMPLETION NOT PRESERVE /);
+    expect(sql).toContain('ALTER USER IF EXISTS `jit_a`@`%`, `jit_a`@`localhost` ACCOUNT LOCK;');
+    expect(sql).toContain('KILL CONNECTION tid;');
+    expect(sql).toContain('DECLARE CONTINUE HANDLER FOR 1094 BEGIN END;');
+    expect(sql).toContain('DROP USER IF EXISTS `jit_a`@`%`, `jit_a`@`localhost`;');
+    expect(sql).toContain("DELETE FROM `jit`.`leases` WHERE login = 'jit_a';");
+    expect(sql.indexOf('ACCOUNT LOCK')).toBeLessThan(sql.indexOf('KILL CONNECTION'));
+    expect(sql.indexOf('KILL CONNECTION')).toBeLessThan(sql.indexOf('DROP USER'));
+    expect(alterEventSql('jit_a', new Date('2030-01-02T03:04:05.000Z'))).toBe("ALTER EVENT `jit`.`expire_jit_a` ON SCHEDULE AT '2030-01-02 03:04:05'");
+  });
+
+  it('session setup: UTC and the server sql_mode minus the modes that change quoting', () => {
+    expect(sessionSqlMode('STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES,ANSI_QUOTES,NO_ENGINE_SUBSTITUTION')).toBe('STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION');
+    expect(sessionSetupSql('')).toBe("SET SESSION time_zone = '+00:00', SESSION sql_mode = ''");
+  });
+
+  it('datetimes travel as UTC without a zone and come back as ISO instants', () => {
+    expect(utcDatetime(new Date('2030-01-02T03:04:05.678Z'))).toBe('2030-01-02 03:04:05.678');
+    expect(isoFromDatetime('2030-01-02 03:04:05.678000')).toBe('2030-01-02T03:04:05.678Z');
+    expect(isoFromDatetime(null)).toBeNull();
+    expect(isoFromDatetime('garbage')).toBeNull();
+  });
+});
+
+describe('password hash', () => {
+  it("is MariaDB's PASSWORD(): * + upper hex SHA1(SHA1(pw))", () => {
+    // SELECT PASSWORD('secret') on MariaDB 10.11.
+    expect(nativePasswordHash('secret')).toBe('*14E65567ABDB5135D0CFD9A70B3032C179A49EE7');
+  });
+});
+
+describe('client hand-off', () => {
+  const target = (over: Partial<ServerTarget> = {}): ServerTarget => ({ engine: 'mysql', host: 'db.internal', port: 3306, database: 'app', tls: 'disable', adminUser: 'a', ...over });
+
+  it('the URI percent-encodes userinfo and the schema, and carries ssl-mode', () => {
+    expect(buildUri(target(), 'jit_a', "p@ss:w/o'rd")).toBe('mysql://jit_a:p%40ss%3Aw%2Fo%27rd@db.internal:3306/app');
+    expect(buildUri(target({ tls: 'require', database: 'a b' }), 'u', 'p')).toBe('mysql://u:p@db.internal:3306/a%20b?ssl-mode=REQUIRED');
+    expect(buildUri(target({ tls: 'verify-full', host: '::1' }), 'u', 'p')).toBe('mysql://u:p@[::1]:3306/app?ssl-mode=VERIFY_IDENTITY');
+  });
+
+  it('clientEnv gives what the clients read, plus the user', () => {
+    expect(clientEnv(target(), 'jit_a', 'pw')).toEqual({ MYSQL_HOST: 'db.internal', MYSQL_TCP_PORT: '3306', MYSQL_USER: 'jit_a', MYSQL_PWD: 'pw' });
+  });
+
+  it('option-file values are double-quoted with escapes', () => {
+    expect(optionValue('plain')).toBe('"plain"');
+    expect(optionValue('a"b\\c #d')).toBe('"a\\"b\\\\c #d"');
+    expect(optionValue('x\ny')).toBe('"x\\ny"');
+    expect(() => optionValue('a\0')).toThrow();
+  });
+
+  it('the option file forces TCP and adds MariaDB TLS options only when tls is on', () => {
+    expect(optionFileText(target(), 'jit_a', 'pw')).toBe('[client]\nuser="jit_a"\npassword="pw"\nhost="db.internal"\nport=3306\nprotocol=TCP\n');
+    expect(optionFileText(target({ tls: 'verify-full' }), 'u', 'p')).toContain('\n[client-mariadb]\nssl\nssl-verify-server-cert\n');
+  });
+});
+
+describe('small facts', () => {
+  it('anonymous hosts other than % become extra hosts of the login', () => {
+    expect(loginHosts([])).toEqual(['%']);
+    expect(loginHosts(['localhost', 'vm', '%', 'localhost'])).toEqual(['%', 'localhost', 'vm']);
+  });
+
+  it('CURRENT_USER() becomes the GRANTEE form', () => {
+    expect(granteeOf('jitadmin@%')).toBe("'jitadmin'@'%'");
+    expect(granteeOf("o'neil@local@host")).toBe("'o''neil@local'@'host'");
+  });
+
+  it('the server flavour comes from VERSION() and @@version_comment', () => {
+    expect(parseFlavor('10.11.19-MariaDB-0+deb12u1-log', 'Debian 12')).toEqual({ mariadb: true, version: [10, 11, 19] });
+    const mysql = parseFlavor('8.4.2', 'MySQL Community Server - GPL');
+    expect(mysql.mariadb).toBe(false);
+    expect(atLeast(mysql, 8, 4)).toBe(true);
+    expect(atLeast(parseFlavor('8.0.36', ''), 8, 4)).toBe(false);
+  });
+
+  it('driver errors get a kind once, at the boundary', () => {
+    const ctx = { host: 'h', port: 1, user: 'a', database: 'app', phase: 'connect' as const };
+    expect(translateMysqlError({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: 'denied' }, ctx).kind).toBe('admin-auth');
+    expect(translateMysqlError({ code: 'ECONNREFUSED', message: 'x' }, ctx).kind).toBe('unreachable');
+    expect(translateMysqlError({ code: 'HANDSHAKE_NO_SSL_SUPPORT', message: 'x' }, ctx).kind).toBe('tls');
+    const mint = { ...ctx, phase: 'mint' as const };
+    expect(translateMysqlError({ errno: 1146, message: 'no table' }, mint)).toMatchObject({ kind: 'missing-object', exitCode: 2 });
+    expect(translateMysqlError({ errno: 1049, message: 'no db' }, mint).kind).toBe('missing-object');
+    expect(translateMysqlError({ errno: 1959, message: 'Invalid role' }, mint).kind).toBe('missing-object');
+    expect(translateMysqlError({ errno: 1396, message: 'exists' }, mint).kind).toBe('conflict');
+    expect(translateMysqlError({ errno: 1045, message: 'denied' }, mint).kind).toBeUndefined();
+  });
+});

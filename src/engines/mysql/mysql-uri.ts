@@ -1,0 +1,93 @@
+import { constants } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ClientLaunch, ServerTarget } from '../engine.js';
+import type { TlsMode } from '../../policy/types.js';
+import { encodeUriPart, uriHost } from '../uri.js';
+
+/**
+ * `ssl-mode` as MySQL Shell, Connector/J-style URIs, Rust sqlx and Go/Python wrappers that take
+ * MySQL URIs spell it. mysql2 ignores the parameter (with a warning) and needs `ssl` set in code;
+ * the account's REQUIRE SSL refuses any login without TLS whichever driver reads the URI.
+ */
+const SSL_MODE: Readonly<Record<TlsMode, string | null>> = { disable: null, require: 'REQUIRED', 'verify-full': 'VERIFY_IDENTITY' };
+
+/** `mysql://login:password@host:port/database[?ssl-mode=…]`, userinfo and path percent-encoded. */
+export function buildUri(target: ServerTarget, login: string, password: string): string {
+  const userinfo = `${encodeUriPart(login)}:${encodeUriPart(password)}`;
+  const mode = SSL_MODE[target.tls];
+  return `mysql://${userinfo}@${uriHost(target.host)}:${target.port}/${encodeUriPart(target.database)}${mode ? `?ssl-mode=${mode}` : ''}`;
+}
+
+/**
+ * What the mysql/mariadb clients read from the environment: MYSQL_HOST, MYSQL_TCP_PORT and
+ * MYSQL_PWD (deprecated by MySQL, still read by both). No variable sets the user on Unix (USER
+ * is only libmysql's fallback after the passwd entry, and Windows' default), so MYSQL_USER is
+ * given for scripts: `mariadb -u "$MYSQL_USER"`. Nothing reads a database from the environment;
+ * scripts take it from DATABASE_URL.
+ */
+export function clientEnv(target: ServerTarget, login: string, password: string): Record<string, string> {
+  return {
+    MYSQL_HOST: target.host,
+    MYSQL_TCP_PORT: String(target.port),
+    MYSQL_USER: login,
+    MYSQL_PWD: password,
+  };
+}
+
+/**
+ * A value in a MySQL/MariaDB option file (mysys my_default.c): double-quoted, so `#` does not
+ * start a comment and spaces survive; inside, `\\`, `\"`, `\n`, `\r`, `\t` are the escapes both
+ * servers' readers decode.
+ */
+export function optionValue(value: string): string {
+  if (value.includes('\0')) throw new Error('an option value cannot contain a NUL character');
+  const escaped = value.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
+  return `"${escaped}"`;
+}
+
+/**
+ * The client's option file. [client] is read by mysql and mariadb alike; `protocol=TCP` makes
+ * host `localhost` mean TCP to that port, as the policy says, not the local socket. TLS options
+ * differ: MariaDB's client takes `ssl`/`ssl-verify-server-cert` (in [client-mariadb], which only
+ * MariaDB reads), while an unknown option (`ssl-mode`) makes it exit. Oracle's mysql uses TLS by
+ * default (ssl-mode PREFERRED) and the account's REQUIRE SSL refuses it otherwise; certificate
+ * checks with that client need `-- --ssl-mode=VERIFY_IDENTITY`.
+ */
+export function optionFileText(target: ServerTarget, login: string, password: string): string {
+  const lines = [
+    '[client]',
+    `user=${optionValue(login)}`,
+    `password=${optionValue(password)}`,
+    `host=${optionValue(target.host)}`,
+    `port=${Math.floor(target.port)}`,
+    'protocol=TCP',
+  ];
+  if (target.tls !== 'disable') {
+    lines.push('', '[client-mariadb]', 'ssl');
+    if (target.tls === 'verify-full') lines.push('ssl-verify-server-cert');
+  }
+  return lines.join('\n') + '\n';
+}
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+
+/**
+ * The interactive client's launch: the credential in a fresh 0600 option file in `dir` (O_EXCL
+ * and O_NOFOLLOW: nothing planted there is written through), named first on the command line
+ * because --defaults-extra-file must come before any other option. No MYSQL_PWD.
+ */
+export async function clientLaunch(target: ServerTarget, login: string, password: string, dir: string): Promise<ClientLaunch> {
+  const file = join(dir, `client-${randomBytes(8).toString('hex')}.cnf`);
+  const fh = await open(file, O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0), 0o600);
+  try {
+    await fh.writeFile(optionFileText(target, login, password));
+  } catch (err) {
+    await unlink(file).catch(() => {});
+    throw err;
+  } finally {
+    await fh.close();
+  }
+  return { args: [`--defaults-extra-file=${file}`, `--database=${target.database}`], env: {}, files: [file] };
+}
