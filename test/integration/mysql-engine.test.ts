@@ -373,8 +373,8 @@ describe('anonymous accounts', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    const problems = await session.checkPrivileges();
-    expect(problems.join('\n')).toMatch(/anonymous accounts exist \(''@'localhost'/);
+    const notes = await session.expiryChecks('app', []);
+    expect(notes).toContainEqual(expect.objectContaining({ name: 'anonymous accounts', warning: true, detail: expect.stringMatching(/^''@'localhost'.* shadow 'jit_…'@'%'/) }));
 
     const res = await session.revoke({ login: req.login });
     expect(res).toMatchObject({ gone: true, errors: [], terminated: 1 });
@@ -449,6 +449,7 @@ describe('client hand-off', () => {
 describe('admin', () => {
   it('checkPrivileges finds nothing wrong with the least-privileged admin on a server with the scheduler on', async () => {
     expect(await session.checkPrivileges()).toEqual([]);
+    expect(await session.expiryChecks('app', [])).toContainEqual(expect.objectContaining({ name: 'event scheduler', ok: true, detail: expect.stringMatching(/^ON: /) }));
   });
 
   it('a wrong admin password is an admin-auth error', async () => {
@@ -491,14 +492,15 @@ describe('admin', () => {
 });
 
 describe('a server with the event scheduler off', () => {
-  it('checkPrivileges says so and what it means', async () => {
+  it('doctor\'s expiry checks say so and what it means; the admin itself lacks nothing', async () => {
     const off = await startMariadb({ eventScheduler: false });
     try {
       const s = await mysqlEngine.connectAdmin(off.target(), off.adminPassword);
       try {
-        const problems = await s.checkPrivileges();
-        expect(problems).toHaveLength(1);
-        expect(problems[0]).toMatch(/event scheduler is OFF: expired logins are dropped only by jit's reaper or `jit reap`/);
+        expect(await s.checkPrivileges()).toEqual([]);
+        const [sched] = await s.expiryChecks('app', []);
+        expect(sched).toMatchObject({ name: 'event scheduler', ok: true, warning: true });
+        expect(sched!.detail).toMatch(/^OFF: expired logins are dropped only by jit's reaper or `jit reap`/);
       } finally {
         await s.close();
       }

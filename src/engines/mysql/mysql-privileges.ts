@@ -1,5 +1,6 @@
 import type { Db } from './mysql-db.js';
 import type { ServerFlavor } from './mysql-db.js';
+import type { ServerCheck } from '../engine.js';
 import {
   ANONYMOUS_ACCOUNTS_SQL,
   CURRENT_USER_SQL,
@@ -26,13 +27,6 @@ export function granteeOf(currentUser: string): string {
 /** Problems with the admin account and the server, as sentences; empty when jit can do everything. */
 export async function adminProblems(db: Db, flavor: ServerFlavor, admin: string): Promise<string[]> {
   const problems: string[] = [];
-  const [sched] = await db.rows(EVENT_SCHEDULER_SQL);
-  if (String(sched?.scheduler ?? '').toUpperCase() !== 'ON') {
-    problems.push(
-      `the event scheduler is ${flat(sched?.scheduler ?? 'OFF')}: expired logins are dropped only by jit's reaper or \`jit reap\` ` +
-        '(a cron job or timer), not by the server; set event_scheduler=ON in the server configuration',
-    );
-  }
   const [me] = await db.rows(CURRENT_USER_SQL);
   const grantee = granteeOf(String(me?.me ?? admin));
   const global = await db.rows(GLOBAL_PRIVILEGES_SQL, [grantee]);
@@ -55,16 +49,41 @@ export async function adminProblems(db: Db, flavor: ServerFlavor, admin: string)
   const missing = LEDGER_PRIVILEGES.filter((p) => !onLedger.has(p));
   if (missing.length > 0) problems.push(`${admin} lacks ${missing.join(', ')} on schema ${LEDGER_SCHEMA} (the ledger of jit's logins and their expiry events)`);
   try {
-    const anonymous = await db.rows(ANONYMOUS_ACCOUNTS_SQL);
-    if (anonymous.length > 0) {
-      const hosts = anonymous.map((r) => `''@'${flat(r.host)}'`).join(', ');
-      problems.push(
-        `anonymous accounts exist (${hosts}): they shadow 'jit_…'@'%' for clients from those hosts, so jit also creates ` +
-          "each login at those hosts (same password, grants and limits) and drops them all on revoke; drop the anonymous accounts if nothing needs them",
-      );
-    }
+    await db.rows(ANONYMOUS_ACCOUNTS_SQL);
   } catch {
     problems.push(`${admin} cannot read mysql.user, so it cannot find its logins' accounts; GRANT SELECT ON mysql.user TO it`);
   }
   return problems;
+}
+
+/** What doctor says about expiry on this server: the event scheduler, and anonymous accounts. */
+export async function expiryNotes(db: Db): Promise<ServerCheck[]> {
+  const notes: ServerCheck[] = [];
+  const [sched] = await db.rows(EVENT_SCHEDULER_SQL);
+  const state = flat(sched?.scheduler ?? 'OFF');
+  if (state.toUpperCase() === 'ON') {
+    notes.push({ name: 'event scheduler', ok: true, detail: "ON: each login's one-shot event drops it at expiry, even if no jit runs" });
+  } else {
+    notes.push({
+      name: 'event scheduler',
+      ok: true,
+      warning: true,
+      detail:
+        `${state}: expired logins are dropped only by jit's reaper or \`jit reap\` (a cron job or timer), not by the server; ` +
+        'turn it on with SET GLOBAL event_scheduler = ON and event_scheduler=ON in the server configuration',
+    });
+  }
+  const anonymous = await db.rows(ANONYMOUS_ACCOUNTS_SQL).catch(() => []);
+  if (anonymous.length > 0) {
+    const hosts = anonymous.map((r) => `''@'${flat(r.host)}'`).join(', ');
+    notes.push({
+      name: 'anonymous accounts',
+      ok: true,
+      warning: true,
+      detail:
+        `${hosts} shadow 'jit_…'@'%' for clients from those hosts, so jit also creates each login at those hosts ` +
+        '(same password, grants and limits) and drops them all on revoke; drop the anonymous accounts if nothing needs them',
+    });
+  }
+  return notes;
 }

@@ -1,5 +1,5 @@
 import type { Connection } from 'mysql2/promise';
-import type { AdminSession, ExtendRequest, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeRequest, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
+import type { AdminSession, ExtendRequest, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeRequest, RevokeResult, ServerCheck, ServerLogin, ServerTarget } from '../engine.js';
 import type { Grant } from '../../policy/types.js';
 import { EXIT, JitError, runtimeError, usageError } from '../../core/errors.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
@@ -9,7 +9,7 @@ import { ER, errorNumber, translateMysqlError, type MysqlErrorContext } from './
 import { nativePasswordHash } from './mysql-password.js';
 import { mysqlProfile } from './mysql-profile.js';
 import { accountHosts, hasLedgerRow, ledgerMissing, notJits, revokeLogin, revokeLogins, withLoginLock } from './mysql-revoke.js';
-import { adminProblems } from './mysql-privileges.js';
+import { adminProblems, expiryNotes } from './mysql-privileges.js';
 import {
   ACCOUNT_HOSTS_SQL,
   ANONYMOUS_HOSTS_SQL,
@@ -244,6 +244,10 @@ export class MysqlSession implements AdminSession {
 
   async checkPrivileges(): Promise<string[]> {
     return this.guard('query', undefined, () => adminProblems(this.db, this.flavor, this.target.adminUser));
+  }
+
+  async expiryChecks(): Promise<ServerCheck[]> {
+    return this.guard('query', undefined, () => expiryNotes(this.db));
   }
 
   async checkGrants(grants: Grant[], memberOf: string[]): Promise<string[]> {
