@@ -1,7 +1,7 @@
 import { chmod, stat } from 'node:fs/promises';
 import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Deps } from '../cli/deps.js';
+import type { LeaseDeps } from '../lifecycle/context.js';
 import type { Lease } from '../leases/lease.js';
 import type { RevokeCause } from '../leases/audit-log.js';
 import { isAbandonedIntent, isDue } from '../leases/lease.js';
@@ -11,7 +11,7 @@ import { stateDir, statePaths } from '../leases/paths.js';
 import { ensurePrivateDir } from '../core/fs-secure.js';
 import { registerSecret } from '../core/redact.js';
 import { isServerError } from '../core/errors.js';
-import { currentRequester } from '../cli/deps.js';
+import { currentRequester } from '../core/requester.js';
 import { adminKeyOf, revokeLeases } from '../lifecycle/revoke.js';
 import { forgetAdminSecret, openAdmin } from '../lifecycle/admin-access.js';
 import { adminRefOf } from '../lifecycle/lease-ref.js';
@@ -100,7 +100,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
     wake?.();
   });
 
-  const deps = reaperDeps(root, env, store, log);
+  const deps = reaperDeps(env, store);
   let idleTicks = 0;
   let cached: { mtimeMs: number; leases: Lease[]; at: number } | null = null;
 
@@ -334,34 +334,16 @@ function socketInode(path: string): string | null {
   return st ? `${st.ino}:${st.ctimeNs}` : null;
 }
 
-function reaperDeps(root: string, env: NodeJS.ProcessEnv, store: LeaseStore, log: (l: string) => void): Deps {
-  let keychain: ReturnType<Deps['keychain']> | undefined;
-  const sink = { write: (s: string) => log(s.trimEnd()) };
+/** What the reaper works with: its leases, the audit trail, and the admin credentials' sources. */
+function reaperDeps(env: NodeJS.ProcessEnv, store: LeaseStore): LeaseDeps {
+  let keychain: ReturnType<LeaseDeps['keychain']> | undefined;
   return {
-    io: {
-      stdout: sink,
-      stderr: sink,
-      stdin: process.stdin,
-      stdinIsTTY: false,
-      stdoutIsTTY: false,
-      stderrIsTTY: false,
-      color: false,
-      json: false,
-      quiet: true,
-      debug: false,
-    },
     env,
-    cwd: root,
     now: () => Date.now(),
-    stateDir: root,
     leases: store,
-    audit: new AuditLog(root),
+    audit: new AuditLog(store.root),
     requester: currentRequester(env),
-    policy: () => Promise.reject(new Error('the reaper works from leases, not the policy')),
     keychain: () => (keychain ??= import('../secrets/os-keychain.js').then((m) => m.openOsKeychain())),
-    prompter: () => Promise.reject(new Error('the reaper cannot prompt')),
     engine: (name) => import('../engines/registry.js').then((m) => m.loadEngine(name)),
-    entryScript: '',
-    startReaper: false,
   };
 }
