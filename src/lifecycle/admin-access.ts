@@ -1,4 +1,4 @@
-import type { Deps } from '../cli/deps.js';
+import type { AdminAccessDeps } from './context.js';
 import type { AdminSession, Engine, ServerTarget } from '../engines/engine.js';
 import type { EngineName } from '../policy/types.js';
 import { resolveAdminSecret } from '../secrets/admin-secret.js';
@@ -15,7 +15,7 @@ export interface AdminRef {
 const secretCache = new Map<string, Promise<string>>();
 
 /** Load the admin secret once per process per (database, source). */
-export function adminSecret(ref: AdminRef, deps: Deps): Promise<string> {
+export function adminSecret(ref: AdminRef, deps: Pick<AdminAccessDeps, 'env' | 'keychain'>): Promise<string> {
   const key = `${ref.database}\u0000${ref.adminSource}`;
   let p = secretCache.get(key);
   if (!p) {
@@ -38,7 +38,7 @@ export interface OpenedAdmin {
 }
 
 /** Load the secret and connect as the admin. The caller closes the session. */
-export async function openAdmin(ref: AdminRef, deps: Deps, secret?: string): Promise<OpenedAdmin> {
+export async function openAdmin(ref: AdminRef, deps: AdminAccessDeps, secret?: string): Promise<OpenedAdmin> {
   const [engine, pw] = await Promise.all([deps.engine(ref.target.engine as EngineName), secret ?? adminSecret(ref, deps)]);
   try {
     const session = await engine.connectAdmin(ref.target, pw);
@@ -61,7 +61,7 @@ function withSourceHint(err: unknown, ref: AdminRef): unknown {
 }
 
 /** Run fn with an admin session, always closing it. */
-export async function withAdmin<T>(ref: AdminRef, deps: Deps, fn: (a: OpenedAdmin) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(ref: AdminRef, deps: AdminAccessDeps, fn: (a: OpenedAdmin) => Promise<T>): Promise<T> {
   const opened = await openAdmin(ref, deps);
   try {
     return await fn(opened);

@@ -1,6 +1,5 @@
-import type { Deps } from '../cli/deps.js';
+import type { LifecycleUI } from './context.js';
 import type { Policy } from '../policy/types.js';
-import { canPrompt } from '../cli/io.js';
 import { usageError } from '../core/errors.js';
 
 /**
@@ -10,14 +9,14 @@ import { usageError } from '../core/errors.js';
 export async function chooseTarget(
   policy: Policy,
   req: { database?: string; role?: string; reason?: string },
-  deps: Deps,
+  deps: { ui: LifecycleUI },
 ): Promise<{ database: string; role: string; reason?: string }> {
   let { database, role, reason } = req;
   const names = Object.keys(policy.databases);
   if (!database) {
     if (names.length === 1) database = names[0];
-    else if (canPrompt(deps.io)) {
-      const p = await deps.prompter();
+    else if (deps.ui.canPrompt()) {
+      const p = await deps.ui.asker();
       database = await p.select('Database', names.map((n) => ({ name: n, value: n, description: describeDb(policy, n) })));
     } else throw usageError('missing database', `pass it as the first argument, one of: ${names.join(', ')}`);
   }
@@ -25,14 +24,14 @@ export async function chooseTarget(
   if (db && !role) {
     const roles = Object.keys(db.roles);
     if (roles.length === 1) role = roles[0];
-    else if (canPrompt(deps.io)) {
-      const p = await deps.prompter();
+    else if (deps.ui.canPrompt()) {
+      const p = await deps.ui.asker();
       role = await p.select(`Role on ${database}`, roles.map((r) => ({ name: r, value: r })));
     } else throw usageError('missing --role', `pass --role, one of: ${roles.join(', ')}`);
   }
   const roleCfg = db?.roles[role!];
-  if (roleCfg?.requireReason && !reason?.trim() && canPrompt(deps.io)) {
-    const p = await deps.prompter();
+  if (roleCfg?.requireReason && !reason?.trim() && deps.ui.canPrompt()) {
+    const p = await deps.ui.asker();
     reason = await p.input(`Reason for ${role} on ${database} (recorded in the audit trail)`);
   }
   return { database: database!, role: role!, ...(reason !== undefined ? { reason } : {}) };

@@ -1,5 +1,5 @@
 import { usageError } from '../core/errors.js';
-import type { Deps } from '../cli/deps.js';
+import type { MintDeps } from './context.js';
 import type { Engine } from '../engines/engine.js';
 import type { Lease, LeaseOwner } from '../leases/lease.js';
 import { targetFromConfig } from '../engines/engine.js';
@@ -7,14 +7,12 @@ import { isDue, markerOf } from '../leases/lease.js';
 import { EXIT, JitError } from '../core/errors.js';
 import { leaseFields } from '../leases/audit-log.js';
 import { resolveRequest, type ResolvedRequest } from '../policy/resolve.js';
-import { spin } from '../cli/spinner.js';
 import { makeLoginName } from '../core/names.js';
 import { generateLeaseId, generatePassword } from '../core/random.js';
 import { registerSecret, redact } from '../core/redact.js';
 import { formatDuration } from '../core/duration.js';
 import { adminSecret, openAdmin } from './admin-access.js';
 import { chooseTarget } from './choose.js';
-import { handToReaper, prestartReaper } from '../reaper/reaper-client.js';
 
 export interface MintOptions {
   database?: string;
@@ -48,7 +46,7 @@ const MAX_REASON = 1000;
  * (local file + server marker) → reaper → hand out. Any failure after the intent record
  * leaves something `jit reap` and the reaper clean up.
  */
-export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> {
+export async function mintLease(opts: MintOptions, deps: MintDeps): Promise<Minted> {
   const policy = await deps.policy();
   const chosen = await chooseTarget(policy, opts, deps);
   const reasonLength = [...(chosen.reason?.trim() ?? '')].length;
@@ -62,7 +60,7 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
   await opts.preflight?.(engine);
 
   // Questions (database, role, reason) are behind us: from here on a spinner may show.
-  const spinner = spin(deps.io, `Creating a temporary ${role.name} login on ${db.name}…`);
+  const spinner = deps.ui.spinner(`Creating a temporary ${role.name} login on ${db.name}…`);
   try {
     return await mintResolved(opts, deps, resolved, chosen.reason, engine);
   } finally {
@@ -70,7 +68,7 @@ export async function mintLease(opts: MintOptions, deps: Deps): Promise<Minted> 
   }
 }
 
-async function mintResolved(opts: MintOptions, deps: Deps, resolved: ResolvedRequest, reason: string | undefined, engine: Engine): Promise<Minted> {
+async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: ResolvedRequest, reason: string | undefined, engine: Engine): Promise<Minted> {
   const { db, role } = resolved;
   const target = targetFromConfig(db);
   const ref = { database: db.name, target, adminSource: db.admin.password };
@@ -113,7 +111,7 @@ async function mintResolved(opts: MintOptions, deps: Deps, resolved: ResolvedReq
     await opened.session.close().catch(() => {});
     throw err;
   }
-  prestartReaper(deps);
+  deps.reaper.prestart();
 
   const audit = { ...leaseFields(lease), ttl: formatDuration(resolved.ttlMs), command: opts.command };
   try {
@@ -140,7 +138,7 @@ async function mintResolved(opts: MintOptions, deps: Deps, resolved: ResolvedReq
   }
   await deps.leases.save(lease);
   await deps.audit.append({ ...audit, event: 'mint' }, { ...leaseFields(lease), event: opts.handout, command: opts.command });
-  await handToReaper(deps, lease, secret);
+  await deps.reaper.handOff(lease, secret);
   // Expired is final, also when everything above was slow (a lock wait, a stalled reaper, a
   // suspended laptop): a credential past its expiry is never handed out.
   if (isDue(lease, deps.now())) {

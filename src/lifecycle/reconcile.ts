@@ -1,4 +1,4 @@
-import type { Deps } from '../cli/deps.js';
+import type { LeaseDeps } from './context.js';
 import type { Lease } from '../leases/lease.js';
 import { isDue } from '../leases/lease.js';
 import { leaseFields } from '../leases/audit-log.js';
@@ -26,7 +26,7 @@ const serverKey = (l: Lease) => JSON.stringify([l.database, l.adminSource, l.tar
  * machine's active leases still exist. A login that is gone was revoked elsewhere: its lease
  * file goes and the audit trail says so. Expired and revoking leases are the reaper's to finish.
  */
-export async function reconcileLeases(leases: Lease[], deps: Deps, budgetMs = RECONCILE_BUDGET_MS): Promise<Reconciled> {
+export async function reconcileLeases(leases: Lease[], deps: LeaseDeps, budgetMs = RECONCILE_BUDGET_MS): Promise<Reconciled> {
   const out: Reconciled = { revokedElsewhere: new Set(), unverified: new Map(), problems: [] };
   const now = deps.now();
   const groups = new Map<string, Lease[]>();

@@ -1,4 +1,4 @@
-import type { Deps } from '../cli/deps.js';
+import type { LeaseDeps } from './context.js';
 import type { Lease } from '../leases/lease.js';
 import { leaseFields, type RevokeCause } from '../leases/audit-log.js';
 import type { AdminSession, RevokeResult } from '../engines/engine.js';
@@ -13,7 +13,7 @@ import { currentOwner } from '../reaper/process-alive.js';
  * does the steps). The lease file goes only once the server confirms the login is gone, so a
  * failure leaves it for the reaper and `jit reap` to retry.
  */
-export async function revokeLease(lease: Lease, deps: Deps, cause: RevokeCause, secret?: string): Promise<RevokeResult> {
+export async function revokeLease(lease: Lease, deps: LeaseDeps, cause: RevokeCause, secret?: string): Promise<RevokeResult> {
   let result: RevokeResult;
   try {
     await deps.leases.save({ ...lease, state: 'revoking', revoker: currentOwner(), revokeCause: cause });
@@ -50,7 +50,7 @@ export async function revokeLease(lease: Lease, deps: Deps, cause: RevokeCause, 
   return result;
 }
 
-async function recordFailure(lease: Lease, deps: Deps, cause: RevokeCause, message: string): Promise<void> {
+async function recordFailure(lease: Lease, deps: LeaseDeps, cause: RevokeCause, message: string): Promise<void> {
   // Someone else (the reaper, another `jit revoke`) may have finished meanwhile and removed
   // the file: never bring a revoked lease back.
   if (await deps.leases.get(lease.id).catch(() => null)) {
@@ -59,7 +59,7 @@ async function recordFailure(lease: Lease, deps: Deps, cause: RevokeCause, messa
   await deps.audit.append({ event: 'revoke-failed', cause, ...leaseFields(lease), actor: actorOf(deps), error: message }).catch(() => {});
 }
 
-export function actorOf(deps: Deps): string {
+export function actorOf(deps: LeaseDeps): string {
   return `${deps.requester.user}@${deps.requester.host}`;
 }
 
@@ -82,7 +82,7 @@ export function adminKeyOf(lease: Lease): string {
  * engine's revokeMany, so every login is blocked before any is dropped. Same lease-file and
  * audit rules as revokeLease, per lease.
  */
-export async function revokeLeases(items: Array<{ lease: Lease; cause: RevokeCause }>, deps: Deps, secret?: string): Promise<LeaseRevokeOutcome[]> {
+export async function revokeLeases(items: Array<{ lease: Lease; cause: RevokeCause }>, deps: LeaseDeps, secret?: string): Promise<LeaseRevokeOutcome[]> {
   if (items.length === 0) return [];
   for (const { lease, cause } of items) await deps.leases.save({ ...lease, state: 'revoking', revoker: currentOwner(), revokeCause: cause });
   let results: RevokeResult[];
@@ -99,7 +99,7 @@ export async function revokeLeases(items: Array<{ lease: Lease; cause: RevokeCau
     return items.map(({ lease, cause }) => ({ lease, cause, error: err instanceof Error ? err : new Error(message) }));
   }
   const outcomes: LeaseRevokeOutcome[] = [];
-  const audit: Parameters<Deps['audit']['append']> = [];
+  const audit: Parameters<LeaseDeps['audit']['append']> = [];
   for (const [i, { lease, cause }] of items.entries()) {
     const result = results[i]!;
     if (!result.gone || result.errors.length > 0) {

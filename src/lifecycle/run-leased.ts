@@ -1,11 +1,10 @@
 import { rm } from 'node:fs/promises';
-import type { Deps } from '../cli/deps.js';
+import type { MintDeps } from './context.js';
 import type { Engine } from '../engines/engine.js';
 import { mintLease, type Minted } from './mint.js';
 import { revokeLease } from './revoke.js';
 import { adminSecretEnvNames, childEnv, refuseNesting, runChild } from './child.js';
 import { currentOwner } from '../reaper/process-alive.js';
-import { notice } from '../cli/output.js';
 import { redact } from '../core/redact.js';
 
 export interface LeasedRun {
@@ -35,7 +34,7 @@ export interface LeasedChild {
  * Ctrl-C in the child or a closed terminal; if this process dies first, the reaper sees its
  * owner gone and revokes. Returns the child's exit code unchanged.
  */
-export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
+export async function runLeased(opts: LeasedRun, deps: MintDeps): Promise<number> {
   await refuseNesting(deps.env, deps.leases, deps.now());
   const minted: Minted = await mintLease({ ...opts, owner: currentOwner(), handout: opts.command }, deps);
   const { lease } = minted;
@@ -47,13 +46,13 @@ export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
     throw err;
   }
   const { cmd, args, files = [] } = launched;
-  notice(deps.io, `lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) until ${lease.expiresAt}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);
+  deps.ui.notice(`lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) until ${lease.expiresAt}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);
 
   let code: number;
   let runError: unknown;
   try {
     const env = childEnv(deps.env, minted, adminSecretEnvNames(await deps.policy()), launched.env);
-    code = await runChild(cmd, args, env, { interactive: opts.command === 'connect', terminal: deps.io.stdinIsTTY });
+    code = await runChild(cmd, args, env, { interactive: opts.command === 'connect', terminal: deps.ui.terminal });
   } catch (err) {
     runError = err;
     code = 127;
@@ -64,9 +63,9 @@ export async function runLeased(opts: LeasedRun, deps: Deps): Promise<number> {
   const stopIgnoring = ignoreWhileRevoking();
   try {
     const res = await revokeLease(lease, deps, 'exit');
-    notice(deps.io, `revoked ${lease.user}${res.terminated ? ` (${res.terminated} session(s) ended)` : ''}`);
+    deps.ui.notice(`revoked ${lease.user}${res.terminated ? ` (${res.terminated} session(s) ended)` : ''}`);
   } catch (err) {
-    notice(deps.io, `warning: ${redact(err instanceof Error ? err.message : String(err))}; the reaper retries until it is gone`);
+    deps.ui.notice(`warning: ${redact(err instanceof Error ? err.message : String(err))}; the reaper retries until it is gone`);
   } finally {
     stopIgnoring();
   }

@@ -1,4 +1,4 @@
-import type { Deps } from '../cli/deps.js';
+import type { AdminAccessDeps, LeaseDeps } from './context.js';
 import type { DatabaseConfig, Policy } from '../policy/types.js';
 import type { AdminSession, LeaseMarker, ServerLogin } from '../engines/engine.js';
 import type { RevokeCause } from '../leases/audit-log.js';
@@ -73,7 +73,7 @@ export function homeOf(policy: Policy, db: DatabaseConfig, marker: LeaseMarker |
  * that server), so `--database` limits what is listed and revoked and nothing is done twice.
  * A server that fails is reported, not fatal.
  */
-export async function discoverLogins(policy: Policy, selected: DatabaseConfig[], deps: Deps): Promise<DatabaseLogins[]> {
+export async function discoverLogins(policy: Policy, selected: DatabaseConfig[], deps: AdminAccessDeps): Promise<DatabaseLogins[]> {
   const clusters = new Map<string, DatabaseConfig[]>();
   for (const db of selected) clusters.set(clusterKey(db), [...(clusters.get(clusterKey(db)) ?? []), db]);
   const results = await Promise.all(
@@ -110,7 +110,7 @@ export interface LoginOutcome {
 }
 
 /** Revoke logins found on one server, in one admin session; also forget matching local leases. */
-export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[], cause: RevokeCause, deps: Deps): Promise<LoginOutcome[]> {
+export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[], cause: RevokeCause, deps: LeaseDeps): Promise<LoginOutcome[]> {
   const outcomes: LoginOutcome[] = [];
   const logins = found.map((l) => l.login);
   try {
@@ -134,7 +134,7 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
     for (const login of logins) if (!outcomes.some((o) => o.login === login)) outcomes.push({ database: db.name, login, ok: false, terminated: 0, error });
   }
   const local = await deps.leases.list();
-  const entries: Parameters<Deps['audit']['append']> = [];
+  const entries: Parameters<LeaseDeps['audit']['append']> = [];
   for (const o of outcomes) {
     const lease = local.find((l) => l.user === o.login && l.database === db.name);
     if (o.ok && lease) await deps.leases.remove(lease.id);

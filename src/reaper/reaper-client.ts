@@ -1,8 +1,9 @@
 import { connect } from 'node:net';
 import { lstatSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import type { Deps } from '../cli/deps.js';
 import type { Lease } from '../leases/lease.js';
+import type { LeaseStore } from '../leases/lease-store.js';
+import type { AdminAccessDeps, ReaperHandOff } from '../lifecycle/context.js';
 import { adminSecret } from '../lifecycle/admin-access.js';
 import { adminRefOf } from '../lifecycle/lease-ref.js';
 import { reaperEnv } from './reaper-env.js';
@@ -45,10 +46,18 @@ export function ask(root: string, req: ReaperRequest, timeoutMs = 2000): Promise
   });
 }
 
-/** Start a detached reaper for this state directory; it exits at once if another one holds the socket. */
+/** Whose reaper: the state directory, the environment it starts from, and the jit entry script. */
+export interface ReaperPlace {
+  env: NodeJS.ProcessEnv;
+  stateDir: string;
+  /** Path to the jit entry script: the reaper is `node <entry> __reaper`. */
+  entryScript: string;
+}
+
 let spawnedAt = 0;
 
-export function spawnReaper(deps: Pick<Deps, 'env' | 'stateDir' | 'entryScript'>): void {
+/** Start a detached reaper for this state directory; it exits at once if another one holds the socket. */
+export function spawnReaper(deps: ReaperPlace): void {
   spawnedAt = Date.now();
   // No admin or lease secret in the long-lived reaper's environment (see reaperEnv).
   const env = reaperEnv(deps.env, deps.stateDir);
@@ -62,14 +71,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DELIVER_MS = 5_000;
 
 /** Deliver a request to the running reaper, starting one when none answers. */
-async function deliver(deps: Deps, req: ReaperRequest): Promise<ReaperReply | null> {
+async function deliver(deps: ReaperPlace, req: ReaperRequest): Promise<ReaperReply | null> {
   try {
     return await ask(deps.stateDir, req, 1000);
   } catch {
     // nobody listening (or a stale socket): start one and retry for a few seconds
   }
-  // One this process started a moment ago (prestartReaper) is still coming up: wait for it
-  // rather than start a second one that would only lose the race for the socket.
+  // One this process started a moment ago (the hand-off's prestart) is still coming up: wait
+  // for it rather than start a second one that would only lose the race for the socket.
   if (Date.now() - spawnedAt > 5_000) spawnReaper(deps);
   // Bounded as a whole: a wedged reaper (SIGSTOP) accepts connections and never answers; the
   // new one takes its socket over within WEDGED_MS, and nothing here waits longer than this.
@@ -86,38 +95,38 @@ async function deliver(deps: Deps, req: ReaperRequest): Promise<ReaperReply | nu
 }
 
 /**
- * Start the reaper early, while the login is being created, when its socket is not even there
- * (first use, after a reboot): handToReaper then finds it up instead of waiting for it.
+ * The hand-off of minting commands to the reaper of `place`. `warn` tells a person when the
+ * reaper could not be reached.
  */
-export function prestartReaper(deps: Deps): void {
-  if (!deps.startReaper) return;
-  try {
-    lstatSync(reaperSocketPath(deps.stateDir));
-  } catch {
-    spawnReaper(deps);
-  }
+export function reaperHandOff(place: ReaperPlace, warn: (line: string) => void): ReaperHandOff {
+  return {
+    // Early, while the login is being created, when its socket is not even there (first use,
+    // after a reboot): the hand-off then finds it up instead of waiting for it.
+    prestart() {
+      try {
+        lstatSync(reaperSocketPath(place.stateDir));
+      } catch {
+        spawnReaper(place);
+      }
+    },
+    // The admin credential goes along, so expiry never depends on reaching the keychain later
+    // (a locked keychain refuses background access).
+    async handOff(lease: Lease, secret: string) {
+      const reply = await deliver(place, { type: 'lease', id: lease.id, key: credentialKey(lease.database, lease.adminSource), secret });
+      if (!reply?.ok) warn(`warning: the reaper did not start; ${lease.user} still expires on the server at ${lease.expiresAt} — run \`jit reap\` to clean up`);
+    },
+  };
 }
 
-/**
- * Make sure the reaper watches this lease and holds the admin credential for it, so expiry
- * never depends on reaching the keychain later (a locked keychain refuses background access).
- */
-export async function handToReaper(deps: Deps, lease: Lease, secret: string): Promise<void> {
-  if (!deps.startReaper) return;
-  const reply = await deliver(deps, { type: 'lease', id: lease.id, key: credentialKey(lease.database, lease.adminSource), secret });
-  if (!reply?.ok && !deps.io.quiet) {
-    deps.io.stderr.write(
-      `warning: the reaper did not start; ${lease.user} still expires on the server at ${lease.expiresAt} — run \`jit reap\` to clean up\n`,
-    );
-  }
-}
+/** What ensureReaper reads: the local leases, the admin secrets' sources, and whether to start one. */
+export type EnsureReaperDeps = ReaperPlace & Pick<AdminAccessDeps, 'env' | 'keychain'> & { leases: LeaseStore; startReaper: boolean };
 
 /**
  * Start the reaper when leases exist and none is running (after a kill -9 or a reboot), and
  * hand it the admin credentials this process can read, as a minting command would: the reaper
  * must not depend on reaching them later from the background.
  */
-export async function ensureReaper(deps: Deps, opts: { credentials: boolean } = { credentials: true }): Promise<void> {
+export async function ensureReaper(deps: EnsureReaperDeps, opts: { credentials: boolean } = { credentials: true }): Promise<void> {
   if (!deps.startReaper) return;
   const leases = await deps.leases.list();
   if (leases.length === 0) return;

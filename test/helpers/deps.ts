@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import type { Deps } from '../../src/cli/deps.js';
 import type { IO } from '../../src/cli/io.js';
 import { systemDeps } from '../../src/cli/deps.js';
+import { NO_REAPER } from '../../src/lifecycle/context.js';
 import { JIT_BIN, testPolicy } from './jit-cli.js';
 import type { PgServer } from './pg-server.js';
 
@@ -36,5 +37,5 @@ export async function testDeps(pg: PgServer, overrides: Partial<Deps> = {}, poli
   const io = bufferIO();
   const env = { PATH: process.env.PATH, HOME: dir, JIT_HOME: join(dir, 'state'), JIT_TEST_ADMIN_PW: pg.adminPassword, JIT_REQUESTER: 'tester' };
   const deps = systemDeps({ io, env, cwd: dir, policyFlag: policyFile, entryScript: JIT_BIN });
-  return { ...deps, startReaper: false, ...overrides, io } as Deps & { io: ReturnType<typeof bufferIO> };
+  return { ...deps, startReaper: false, reaper: NO_REAPER, ...overrides, io } as Deps & { io: ReturnType<typeof bufferIO> };
 }
