@@ -1,3 +1,4 @@
+import { loadEngine } from '../engines/registry.js';
 import type { IO } from './io.js';
 import type { Prompter } from './prompter.js';
 import type { Policy } from '../policy/types.js';
@@ -73,7 +74,7 @@ export function systemDeps(opts: SystemDepsOptions): Deps {
       (policy ??= import('../policy/load.js').then((m) => m.loadPolicy({ flag: opts.policyFlag, env: opts.env, cwd: opts.cwd, cacheDir: root }))),
     keychain: () => (keychain ??= import('../secrets/os-keychain.js').then((m) => m.openOsKeychain())),
     prompter,
-    engine: (name) => import('../engines/registry.js').then((m) => m.loadEngine(name)),
+    engine: loadEngine,
     entryScript: opts.entryScript,
     startReaper,
     reaper: startReaper ? reaperHandOff({ env: opts.env, stateDir: root, entryScript: opts.entryScript }, warn) : NO_REAPER,

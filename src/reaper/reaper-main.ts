@@ -1,3 +1,4 @@
+import { loadEngine } from '../engines/registry.js';
 import type { Lease } from '../leases/lease.js';
 import type { RevokeCause } from '../leases/audit-log.js';
 import type { LeaseDeps } from '../lifecycle/context.js';
@@ -181,6 +182,6 @@ function reaperDeps(env: NodeJS.ProcessEnv, store: LeaseStore): LeaseDeps {
     audit: new AuditLog(store.root),
     requester: currentRequester(env),
     keychain: () => (keychain ??= import('../secrets/os-keychain.js').then((m) => m.openOsKeychain())),
-    engine: (name) => import('../engines/registry.js').then((m) => m.loadEngine(name)),
+    engine: loadEngine,
   };
 }

@@ -95,7 +95,7 @@ export function translateMysqlError(err: unknown, ctx: MysqlErrorContext): JitEr
     case ER.ACCESS_DENIED:
       return ctx.phase === 'connect'
         ? make(
-            `admin login to ${at} as ${ctx.user} failed: access denied`,
+            `admin login to ${at} as ${ctx.user} failed: access denied${seenAs(msg, ctx.user)}`,
             `check the credential with 'jit admin test ${name}' or store it with 'jit admin set ${name}'`,
             EXIT.runtime,
             'admin-auth',
@@ -170,4 +170,16 @@ export function translateMysqlError(err: unknown, ctx: MysqlErrorContext): JitEr
     return make(`admin login to ${at} as ${ctx.user} failed: ${msg}`, `check host, port and tls${ctx.name ? ` of ${ctx.name}` : ''} in the policy: is MySQL/MariaDB listening there?`);
   }
   return make(`MySQL/MariaDB at ${at} refused the request: ${msg}${errno ? ` (error ${errno})` : ''}`, doctor(ctx.name));
+}
+
+/**
+ * The account the server matched (`Access denied for user 'jitadmin'@'localhost'`). When that is
+ * not the account the admin was created as, an anonymous ''@'host' account is the usual cause:
+ * it is more specific than 'jitadmin'@'%' and wins for clients from that host (DESIGN §6).
+ */
+function seenAs(msg: string, user: string): string {
+  const m = /for user '((?:[^'\\]|\\.)*)'@'((?:[^'\\]|\\.)*)'/.exec(msg);
+  if (!m || m[2] === '%') return '';
+  const host = m[2]!.replace(/[^\w.:-]/g, '?');
+  return ` for '${user}'@'${host}' (a wrong password, or an anonymous ''@'${host}' account shadowing '${user}'@'%': create '${user}'@'${host}' or drop the anonymous account)`;
 }

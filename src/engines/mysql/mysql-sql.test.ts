@@ -194,6 +194,10 @@ describe('small facts', () => {
   it('driver errors get a kind once, at the boundary', () => {
     const ctx = { host: 'h', port: 1, user: 'a', database: 'app', phase: 'connect' as const };
     expect(translateMysqlError({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: 'denied' }, ctx).kind).toBe('admin-auth');
+    const shadowed = translateMysqlError({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: "Access denied for user 'jitadmin'@'localhost' (using password: YES)" }, { ...ctx, user: 'jitadmin' });
+    expect(shadowed.message).toMatch(/for 'jitadmin'@'localhost' \(a wrong password, or an anonymous ''@'localhost' account shadowing 'jitadmin'@'%'/);
+    const hostile = translateMysqlError({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: "Access denied for user 'jitadmin'@'evil\x1b[2Jhost' (using password: YES)" }, { ...ctx, user: 'jitadmin' });
+    expect(hostile.message).not.toContain('\x1b');
     expect(translateMysqlError({ code: 'ECONNREFUSED', message: 'x' }, ctx).kind).toBe('unreachable');
     expect(translateMysqlError({ code: 'HANDSHAKE_NO_SSL_SUPPORT', message: 'x' }, ctx).kind).toBe('tls');
     const mint = { ...ctx, phase: 'mint' as const };
