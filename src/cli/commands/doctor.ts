@@ -56,11 +56,13 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
       }
       try {
         const memberOf = [...new Set(Object.values(db.roles).flatMap((r) => r.memberOf))];
-        const [problems, noExpiry] = await withAdmin(ref, deps, async ({ session }) => [
+        const [problems, noExpiry, powers] = await withAdmin(ref, deps, async ({ session }) => [
           await adminProblems(session, db),
           session.loginsWithoutExpiry ? await session.loginsWithoutExpiry(db.database, memberOf).catch(() => null) : undefined,
+          (await session.privilegeWarnings?.()) ?? [],
         ] as const);
         add(`${db.name}: admin login`, problems.length === 0, problems.length ? problems.join('; ') : `${db.admin.user}@${db.host}:${db.port}/${db.database} can grant every role, and revoke`);
+        for (const p of powers) warn(`${db.name}: admin login`, p);
         // VALID UNTIL is a password expiry: trust, cert, peer or ident lines let a login in past it.
         if (noExpiry === null) add(`${db.name}: pg_hba.conf`, true, `cannot read pg_hba_file_rules as ${db.admin.user} (superuser only), so cannot tell whether a trust, cert, peer or ident line lets minted logins in past their expiry`);
         else if (noExpiry && noExpiry.length > 0) warn(`${db.name}: pg_hba.conf`, `minted logins could log in past their expiry (VALID UNTIL only applies to password methods) through ${noExpiry.join('; ')}`);
