@@ -232,6 +232,29 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
     expect(await session.revoke({ login: req.login })).toEqual({ login: req.login, gone: true, alreadyGone: true, terminated: 0, errors: [] });
   });
 
+  it('a revoke that may not hand objects to the owner keeps the login blocked and names the GRANT', async () => {
+    const req = request('builder');
+    await session.mint(req);
+    await (await connectAs(req.login, req.password)).query(`CREATE TABLE scratch.orphan_${version} (id int)`);
+    await su.query('REVOKE app_owner FROM jit_admin');
+    try {
+      expect(await session.revoke({ login: req.login })).toEqual({
+        login: req.login,
+        gone: false,
+        terminated: 1,
+        errors: [
+          `${req.login} is blocked (NOLOGIN) but not dropped: jit_admin does not have the privileges of owner role app_owner, so revocation ` +
+            'could not hand it what a login created (REASSIGN OWNED); fix: GRANT app_owner TO jit_admin',
+        ],
+      });
+      expect((await su.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [req.login])).rows).toEqual([{ rolcanlogin: false }]);
+    } finally {
+      await su.query('GRANT app_owner TO jit_admin');
+    }
+    expect(await session.revoke({ login: req.login })).toMatchObject({ gone: true, errors: [] });
+    expect((await su.query(`SELECT tableowner FROM pg_tables WHERE tablename = $1`, [`orphan_${version}`])).rows).toEqual([{ tableowner: 'app_owner' }]);
+  });
+
   it('revokeMany ends every running session and drops every login, also one minted without the admin membership', async () => {
     const reqs = [request('readonly'), request('support'), request('analyst')];
     for (const r of reqs) await session.mint(r);
