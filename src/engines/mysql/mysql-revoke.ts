@@ -49,6 +49,30 @@ export async function accountHosts(db: Db, login: string): Promise<string[]> {
   return (await db.rows(ACCOUNT_HOSTS_SQL, [login])).map((r) => String(r.host));
 }
 
+/**
+ * The shape makeLoginName gives a MySQL login: `jit_<requester>_<random>` in lower-case letters
+ * and digits, at most 32 characters. A ledger row is only a claim (anyone with INSERT on
+ * jit.leases can write one), and the server compares names with PAD SPACE collations, so a row
+ * for 'jit_x ' (trailing space) reaches the account 'jit_x': only this exact shape is acted on.
+ */
+const JIT_LOGIN_NAME = /^jit_(?:[a-z0-9]+_)?[a-z0-9]{10,}$/;
+export function isJitLoginName(login: string): boolean {
+  return login.length <= 32 && JIT_LOGIN_NAME.test(login);
+}
+
+/**
+ * Why an account with a ledger row is still not jit's, or null. jit's logins hold no global
+ * privilege and are never roles: a forged row naming the admin, `jit_backup`@'%' with RELOAD or
+ * a role must not make `revoke --all` or `reap` drop it.
+ */
+export function accountNotJits(login: string, rows: readonly Row[]): string | null {
+  if (!isJitLoginName(login)) return `its name is not a jit login name (${LOGIN_PREFIX}<user>_<random>, lower-case letters and digits)`;
+  if (rows.some((r) => String(r.host) === '')) return 'it is a role';
+  const privileged = rows.filter((r) => String(r.privs ?? '').includes('Y')).map((r) => String(r.host));
+  if (privileged.length > 0) return `it holds global privileges (at ${privileged.map((h) => `'${h}'`).join(', ')}), which jit never grants`;
+  return null;
+}
+
 /** An account without a ledger row is not jit's, whatever its name (DESIGN §3): never touch it. */
 export function notJits(login: string, why = 'it has no row in the jit.leases ledger'): JitError {
   return new JitError(`refusing to touch account ${login}: ${why}, so jit did not mint it`, {
@@ -78,12 +102,14 @@ export async function revokeLogin(db: Db, login: string): Promise<RevokeResult> 
 }
 
 async function revokeLocked(db: Db, login: string): Promise<RevokeResult> {
-  const [hosts, ours] = [await accountHosts(db, login), await hasLedgerRow(db, login)];
+  const [accounts, ours] = [await db.rows(ACCOUNT_HOSTS_SQL, [login]), await hasLedgerRow(db, login)];
+  const hosts = accounts.map((r) => String(r.host));
   if (!ours) {
     if (hosts.length > 0) throw notJits(login);
     return { login, gone: true, alreadyGone: true, terminated: 0, errors: [] };
   }
-  if (!login.startsWith(LOGIN_PREFIX)) throw notJits(login, `its name does not start with ${LOGIN_PREFIX}`);
+  const why = hosts.length > 0 ? accountNotJits(login, accounts) : null;
+  if (why) throw notJits(login, why);
   const errors: string[] = [];
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -171,9 +197,11 @@ export async function revokeLogins(db: Db, requests: RevokeRequest[]): Promise<R
 async function revokeManyLocked(db: Db, logins: string[]): Promise<Map<string, RevokeResult>> {
   const results = new Map<string, RevokeResult>();
   const hostsOf = new Map<string, string[]>();
+  const rowsOf = new Map<string, Row[]>();
   for (const r of await db.rows(ACCOUNT_HOSTS_MANY_SQL(logins.length), logins)) {
     const l = String(r.login);
     hostsOf.set(l, [...(hostsOf.get(l) ?? []), String(r.host)]);
+    rowsOf.set(l, [...(rowsOf.get(l) ?? []), r]);
   }
   const single = async (login: string, before = 0) => {
     try {
@@ -186,7 +214,7 @@ async function revokeManyLocked(db: Db, logins: string[]): Promise<Map<string, R
   const batch: string[] = [];
   for (const login of logins) {
     const ours = await hasLedgerRow(db, login);
-    if (!ours || !login.startsWith(LOGIN_PREFIX) || !hostsOf.has(login)) await single(login);
+    if (!ours || !hostsOf.has(login) || accountNotJits(login, rowsOf.get(login)!)) await single(login);
     else batch.push(login);
   }
   if (batch.length === 0) return results;

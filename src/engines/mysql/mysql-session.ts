@@ -8,7 +8,8 @@ import { atLeast, dbOf, type Db, type Row, type ServerFlavor } from './mysql-db.
 import { ER, errorNumber, translateMysqlError, type MysqlErrorContext } from './mysql-errors.js';
 import { nativePasswordHash } from './mysql-password.js';
 import { mysqlProfile } from './mysql-profile.js';
-import { accountHosts, hasLedgerRow, ledgerMissing, notJits, revokeLogin, revokeLogins, withLoginLock } from './mysql-revoke.js';
+import { accountNotJits, hasLedgerRow, ledgerMissing, notJits, revokeLogin, revokeLogins, withLoginLock } from './mysql-revoke.js';
+import { grantProblems } from './mysql-grants.js';
 import { adminProblems, expiryNotes } from './mysql-privileges.js';
 import {
   ACCOUNT_HOSTS_SQL,
@@ -19,10 +20,13 @@ import {
   LEDGER_EXTEND_SQL,
   LEDGER_INSERT_SQL,
   LEDGER_SCHEMA,
+  LEDGER_TEXT_MAX,
   LIST_LOGINS_SQL,
   SCHEMA_EXISTS_SQL,
   SERVER_TIME_SQL,
   SESSIONS_SQL,
+  SHOW_OWN_GRANTS_SQL,
+  SHOW_PUBLIC_GRANTS_SQL,
   TABLE_EXISTS_SQL,
   alterEventSql,
   createEventSql,
@@ -106,13 +110,18 @@ export class MysqlSession implements AdminSession {
         const [r] = await this.db.rows(SCHEMA_EXISTS_SQL, [s]);
         if (Number(r?.n ?? 0) === 0) throw new JitError(`the policy names a schema that does not exist on ${this.target.host}:${this.target.port}: ${s}`, { hint: 'fix the grants in the policy or create the schema', exitCode: EXIT.usage, kind: 'missing-object' });
       }
+      // MariaDB 10.11+: what PUBLIC holds, every login holds.
+      if (this.flavor.mariadb && atLeast(this.flavor, 10, 11)) {
+        const problems = grantProblems((await this.db.rows(SHOW_PUBLIC_GRANTS_SQL)).map((r) => String(Object.values(r)[0])));
+        if (problems.length > 0) throw this.escapes('PUBLIC', problems);
+      }
       return loginHosts((await this.db.rows(ANONYMOUS_HOSTS_SQL)).map((r) => String(r.host)));
     });
     const m = req.marker;
     // The ledger row first: a crash after it leaves a row `reap` finds; an account never exists without one.
     await this.guard('mint', login, () =>
       this.db.run(LEDGER_INSERT_SQL, [
-        login, '%', m.id, m.database, m.role, m.requester, m.requester_host, m.reason ?? null,
+        login, '%', m.id, m.database, m.role, clip(m.requester), clip(m.requester_host), m.reason ?? null,
         utcDatetime(new Date(m.created_at)), utcDatetime(req.expiresAt), utcDatetime(new Date(m.max_expires_at)),
       ]),
     );
@@ -133,6 +142,7 @@ export class MysqlSession implements AdminSession {
       if (req.memberOf.length > 0) {
         await this.db.run(grantRolesSql(req.memberOf, login, hosts));
         await this.setDefaultRoles(req, hosts);
+        await this.checkLoginGrants(req);
       }
     } catch (err) {
       // Account statements commit one by one: undo by hand, then say what failed.
@@ -169,6 +179,31 @@ export class MysqlSession implements AdminSession {
     }
   }
 
+  /**
+   * What the login holds once its roles are active, asked as the login (the admin may not read
+   * others' grants): a role that reaches jit.leases, the event or *.* would let it delete its own
+   * ledger row and outlive every revoke, reap and event.
+   */
+  private async checkLoginGrants(req: MintRequest): Promise<void> {
+    const own = await this.openLogin(req.login, req.password);
+    let lines: string[];
+    try {
+      const [rows] = await own.query(SHOW_OWN_GRANTS_SQL);
+      lines = (rows as Row[]).map((r) => String(Object.values(r)[0]));
+    } finally {
+      await own.end().catch(() => own.destroy());
+    }
+    const problems = grantProblems(lines);
+    if (problems.length > 0) throw this.escapes(`member_of ${req.memberOf.join(', ')}`, problems);
+  }
+
+  private escapes(through: string, problems: string[]): JitError {
+    return new JitError(
+      `on ${this.target.host}:${this.target.port}, ${through} would give every jit login ${problems.join('; ')}: with that a login can delete its own row in jit.leases or drop its expiry event and outlive revocation, or hand privileges on; no login was minted`,
+      { hint: `revoke those privileges from ${through.replace(/^member_of /, '')} (jit logins only ever need table and schema privileges outside ${LEDGER_SCHEMA}), or use another role`, exitCode: EXIT.usage },
+    );
+  }
+
   private async compensate(login: string, hosts: string[], created: boolean): Promise<void> {
     let dropped = !created;
     if (created) dropped = await this.db.run(dropUsersSql(login, hosts)).then(() => true, () => false);
@@ -189,12 +224,16 @@ export class MysqlSession implements AdminSession {
     const at = `${this.target.host}:${this.target.port}`;
     await this.guard('extend', login, () =>
       withLoginLock(this.db, login, async () => {
-        const hosts = await accountHosts(this.db, login);
+        const accounts = await this.db.rows(ACCOUNT_HOSTS_SQL, [login]);
+        const hosts = accounts.map((r) => String(r.host));
         if (!(await hasLedgerRow(this.db, login))) {
           if (hosts.length > 0) throw notJits(login);
           throw runtimeError(`login ${login} no longer exists on ${at}`, 'it was revoked or expired; mint a new one');
         }
         if (hosts.length === 0) throw runtimeError(`login ${login} no longer exists on ${at}`, 'it was revoked or expired; mint a new one');
+        // The event extend (re)creates drops the account at expiry: only ever for a jit login.
+        const why = accountNotJits(login, accounts);
+        if (why) throw notJits(login, why);
         // Expired is final, by the server's clock.
         if ((await this.db.run(LEDGER_EXTEND_SQL, [utcDatetime(expiresAt), login])) === 0) {
           throw runtimeError(`login ${login} has already expired by the clock of ${at}; expired is final`, 'mint a new login (jit uri / jit connect)');
@@ -291,6 +330,12 @@ export class MysqlSession implements AdminSession {
  */
 export function loginHosts(anonymousHosts: string[]): string[] {
   return ['%', ...new Set(anonymousHosts.filter((h) => h !== '%' && h !== ''))];
+}
+
+/** The ledger's VARCHAR(255): a longer JIT_REQUESTER or host name is cut, not a failed mint (1406 in strict mode). */
+function clip(text: string): string {
+  const chars = [...text];
+  return chars.length <= LEDGER_TEXT_MAX ? text : chars.slice(0, LEDGER_TEXT_MAX).join('');
 }
 
 function multipleRoles(roles: string[]): JitError {

@@ -38,12 +38,20 @@ export function escapeLiteral(value: string): string {
   return "'" + value.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\0/g, '\\0') + "'";
 }
 
-/** The admin session's sql_mode: the server's, without the two modes that change how quoting reads. */
+/**
+ * Modes that change how jit's SQL reads: the two quoting modes, and the combination modes. A
+ * combination mode set again re-adds its parts (POSTGRESQL brings ANSI_QUOTES back), and
+ * MariaDB's ORACLE also switches stored programs to PL/SQL syntax, so the expiry event's
+ * BEGIN … DECLARE … END body fails to parse (1064) and no login could be minted.
+ */
+const FOREIGN_MODES = new Set(['NO_BACKSLASH_ESCAPES', 'ANSI_QUOTES', 'ANSI', 'ORACLE', 'POSTGRESQL', 'DB2', 'MSSQL', 'MAXDB', 'MYSQL323', 'MYSQL40']);
+
+/** The admin session's sql_mode: the server's, without the modes that change how jit's SQL reads. */
 export function sessionSqlMode(serverMode: string): string {
   return serverMode
     .split(',')
     .map((m) => m.trim())
-    .filter((m) => m && m !== 'NO_BACKSLASH_ESCAPES' && m !== 'ANSI_QUOTES' && m !== 'ANSI')
+    .filter((m) => m && !FOREIGN_MODES.has(m.toUpperCase()))
     .join(',');
 }
 
@@ -88,6 +96,8 @@ export const CREATE_LEDGER_TABLE_SQL =
   'max_expires_at DATETIME(6) NOT NULL' +
   ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
+/** Longest text the ledger's VARCHAR(255) columns take (characters): longer values are cut to fit. */
+export const LEDGER_TEXT_MAX = 255;
 export const LEDGER_INSERT_SQL =
   `INSERT INTO ${LEDGER} (login, host, lease_id, \`database\`, role, requester, requester_host, reason, created_at, expires_at, max_expires_at) ` +
   'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
@@ -95,9 +105,18 @@ export const LEDGER_DELETE_SQL = `DELETE FROM ${LEDGER} WHERE login = ?`;
 export const LEDGER_ROW_SQL = `SELECT login, host, expires_at, expires_at <= UTC_TIMESTAMP(6) AS expired FROM ${LEDGER} WHERE login = ?`;
 export const LEDGER_EXTEND_SQL = `UPDATE ${LEDGER} SET expires_at = ? WHERE login = ? AND expires_at > UTC_TIMESTAMP(6)`;
 
-/** The hosts of the accounts named `user` (all of them are one jit login). */
-export const ACCOUNT_HOSTS_SQL = 'SELECT Host AS host FROM mysql.user WHERE User = ? ORDER BY Host';
-export const ACCOUNT_HOSTS_MANY_SQL = (n: number) => `SELECT User AS login, Host AS host FROM mysql.user WHERE User IN (${placeholders(n)}) ORDER BY User, Host`;
+/**
+ * The global (`*.*`) privilege columns MySQL 8 and MariaDB both have, as one Y/N string: a jit
+ * login never holds one, so an account with any 'Y' is not jit's whatever a ledger row says.
+ */
+const GLOBAL_PRIVS =
+  'CONCAT(Select_priv, Insert_priv, Update_priv, Delete_priv, Create_priv, Drop_priv, Reload_priv, Shutdown_priv, Process_priv, File_priv, ' +
+  'Grant_priv, References_priv, Index_priv, Alter_priv, Show_db_priv, Super_priv, Create_tmp_table_priv, Lock_tables_priv, Execute_priv, ' +
+  'Repl_slave_priv, Repl_client_priv, Create_view_priv, Show_view_priv, Create_routine_priv, Alter_routine_priv, Create_user_priv, Event_priv, ' +
+  'Trigger_priv, Create_tablespace_priv) AS privs';
+/** The hosts of the accounts named `user` (all of them are one jit login), with their global privileges. A MariaDB role has host ''. */
+export const ACCOUNT_HOSTS_SQL = `SELECT Host AS host, ${GLOBAL_PRIVS} FROM mysql.user WHERE User = ? ORDER BY Host`;
+export const ACCOUNT_HOSTS_MANY_SQL = (n: number) => `SELECT User AS login, Host AS host, ${GLOBAL_PRIVS} FROM mysql.user WHERE User IN (${placeholders(n)}) ORDER BY User, Host`;
 /**
  * Anonymous accounts at a host more specific than '%': the server matches them before
  * 'jit_x'@'%' (host specificity sorts first), so a client from that host would log in as ''.
@@ -124,6 +143,11 @@ export const LIST_LOGINS_SQL =
 export const SESSIONS_SQL =
   `SELECT ${PL_USER} AS login, p.ID AS id, p.HOST AS host, p.TIME AS seconds, p.STATE AS state, p.INFO AS query, UTC_TIMESTAMP(6) AS server_now ` +
   `FROM information_schema.PROCESSLIST p JOIN ${LEDGER} l ON ${PL_USER} = l.login ORDER BY p.ID`;
+
+/** Everything the current account holds: its own grants, its default role's (nested ones too) and PUBLIC's. */
+export const SHOW_OWN_GRANTS_SQL = 'SHOW GRANTS';
+/** MariaDB 10.11+: what every account holds. */
+export const SHOW_PUBLIC_GRANTS_SQL = 'SHOW GRANTS FOR PUBLIC';
 
 export const GET_LOCK_SQL = 'SELECT GET_LOCK(?, ?) AS got';
 export const RELEASE_LOCK_SQL = 'SELECT RELEASE_LOCK(?) AS released';
@@ -198,10 +222,19 @@ export function grantSqls(grants: readonly Grant[], login: string, hosts: readon
   for (const g of grants) {
     const privs = g.privileges.map(privilegeKeyword).join(', ');
     for (const t of g.tables ?? []) out.push(`GRANT ${privs} ON ${quoteIdent(t.schema)}.${quoteIdent(t.name)} TO ${to}`);
-    if (g.schema) out.push(`GRANT ${privs} ON ${quoteIdent(g.schema)}.* TO ${to}`);
+    if (g.schema) out.push(`GRANT ${privs} ON ${quoteIdent(schemaGrantName(g.schema))}.* TO ${to}`);
     if (g.sequences?.length) throw new Error('MySQL has no sequence grants');
   }
   return out;
+}
+
+/**
+ * In `GRANT … ON db.*` the database name is a LIKE pattern: `app_1`.* also covers `appx1`, and
+ * `ji_`.* covers jit's ledger. `\_` and `\%` (a backslash inside backticks is literal) make the
+ * grant cover the one schema the policy names.
+ */
+export function schemaGrantName(schema: string): string {
+  return schema.replace(/[\\_%]/g, (c) => `\\${c}`);
 }
 
 /** Privileges are keywords, never quoted: only the allow-list's plain words pass. */
