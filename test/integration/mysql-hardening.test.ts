@@ -213,4 +213,20 @@ describe('a hostile server configuration', () => {
     expect(String(row!.requester).startsWith("o'neil\\\n")).toBe(true);
     await session.revoke({ login: req.login });
   });
+
+  it('doctor names expiry events that run as another account than the admin (dropped or renamed: they fail when due with 1449)', async () => {
+    const req = request();
+    await session.mint(req);
+    await root.query("CREATE DEFINER = 'old_admin'@'%' EVENT jit.expire_jit_old_aaaaaaaaaaaa ON SCHEDULE AT UTC_TIMESTAMP() + INTERVAL 1 DAY DO SELECT 1");
+    try {
+      const notes = await session.expiryChecks('app', []);
+      const note = notes.find((n) => n.name === 'expiry events');
+      expect(note).toMatchObject({ ok: true, warning: true });
+      expect(note!.detail).toMatch(/^1 login expiry event\(s\) run as old_admin@%, not as this admin/);
+    } finally {
+      await root.query('DROP EVENT jit.expire_jit_old_aaaaaaaaaaaa');
+      await session.revoke({ login: req.login });
+    }
+    expect((await session.expiryChecks('app', [])).map((n) => n.name)).not.toContain('expiry events');
+  });
 });

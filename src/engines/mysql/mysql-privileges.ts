@@ -5,6 +5,7 @@ import {
   ANONYMOUS_ACCOUNTS_SQL,
   CURRENT_USER_SQL,
   EVENT_SCHEDULER_SQL,
+  FOREIGN_DEFINER_EVENTS_SQL,
   GLOBAL_PRIVILEGES_SQL,
   LEDGER_SCHEMA,
   SCHEMA_PRIVILEGES_SQL,
@@ -71,6 +72,17 @@ export async function expiryNotes(db: Db): Promise<ServerCheck[]> {
       detail:
         `${state}: expired logins are dropped only by jit's reaper or \`jit reap\` (a cron job or timer), not by the server; ` +
         'turn it on with SET GLOBAL event_scheduler = ON and event_scheduler=ON in the server configuration',
+    });
+  }
+  const [foreign] = await db.rows(FOREIGN_DEFINER_EVENTS_SQL).catch(() => []);
+  if (Number(foreign?.n ?? 0) > 0) {
+    notes.push({
+      name: 'expiry events',
+      ok: true,
+      warning: true,
+      detail:
+        `${Number(foreign!.n)} login expiry event(s) run as ${flat(foreign!.definer)}, not as this admin: if that account was dropped or renamed they fail when due ` +
+        "(error 1449, only in the server's log) and those logins expire only through jit's reaper or `jit reap`; revoke those logins, or re-create the account the events run as",
     });
   }
   const anonymous = await db.rows(ANONYMOUS_ACCOUNTS_SQL).catch(() => []);

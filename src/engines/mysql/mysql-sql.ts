@@ -155,6 +155,13 @@ export const RELEASE_LOCK_SQL = 'SELECT RELEASE_LOCK(?) AS released';
 export const lockName = (login: string) => `jit:${login}`;
 
 export const EVENT_SCHEDULER_SQL = 'SELECT @@GLOBAL.event_scheduler AS scheduler';
+/**
+ * Expiry events that run as another account than this admin (an admin since dropped or renamed:
+ * the event then fails with 1449 when it is due, and only the server's error log says so).
+ */
+export const FOREIGN_DEFINER_EVENTS_SQL =
+  `SELECT COUNT(*) AS n, MIN(DEFINER) AS definer FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ${escapeLiteral(LEDGER_SCHEMA)} ` +
+  `AND EVENT_NAME LIKE ${escapeLiteral(`${EVENT_PREFIX.replace(/_/g, '\\_')}%`)} AND DEFINER <> CURRENT_USER()`;
 export const CURRENT_USER_SQL = 'SELECT CURRENT_USER() AS me';
 export const GLOBAL_PRIVILEGES_SQL = 'SELECT PRIVILEGE_TYPE AS priv, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?';
 export const SCHEMA_PRIVILEGES_SQL = 'SELECT PRIVILEGE_TYPE AS priv FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ?';
