@@ -197,6 +197,9 @@ async function cleanup(engine, server, work, homes, JIT) {
     }
     const pids = [];
     for (const h of homes) {
+      // revoke --all dropped every login, but only the first home's lease files went with them:
+      // another home's reaper (--compare) would wait to see its logins gone before it may stop.
+      if (h !== first) await rm(join(h, 'leases'), { recursive: true, force: true });
       const { pid, killed } = await stopReaper(h);
       if (pid !== null) pids.push(pid);
       if (killed) warn(`reaper ${pid} did not stop when asked; killed it`);
