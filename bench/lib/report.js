@@ -1,4 +1,4 @@
-/** The text `bench/mint.js` prints: the headline ratio first, then every variant. */
+/** The text the mint benchmarks print: the headline ratio first, then every variant. */
 import { mean, median, summary } from './stats.js';
 
 /**
@@ -16,7 +16,7 @@ export function formatReport({ variants, wall, cpu, target, notes }) {
   const has = (k) => wall[k]?.length > 0;
   const lines = [
     '',
-    `jit uri: median ${ms(med('jit'))}, bare node+pg: median ${ms(med('bare'))}, ratio ${ratio('jit').toFixed(2)}x (target <= ${target.toFixed(2)}x)`,
+    `jit uri: median ${ms(med('jit'))}, ${variants.bare.label}: median ${ms(med('bare'))}, ratio ${ratio('jit').toFixed(2)}x (target <= ${target.toFixed(2)}x)`,
   ];
   if (cpu.jit?.length && cpu.bare?.length) {
     lines.push(

@@ -1,29 +1,13 @@
 /**
- * A throwaway MariaDB (DESIGN §7: apt mariadb-server 10.11) for tests: own data dir, port and
- * socket, run as the `mysql` OS user when started as root, with the fixtures every test relies
- * on and an admin account `jitadmin`@'%' holding exactly what jit needs. Missing binaries are
- * an error, never a skip: a green run must mean the engine was exercised.
- *
- * Name resolution stays on (no --skip-name-resolve) on purpose: a TCP client from 127.0.0.1 is
- * then matched as `localhost`, so an anonymous ''@'localhost' account shadows 'u'@'%' over TCP
- * exactly as on a stock server — the case the engine must cope with.
+ * A throwaway MariaDB for tests (DESIGN §7), started by test/helpers/mariadb-cluster.js (the one
+ * place that knows how), with the fixtures every test relies on and an admin account
+ * `jitadmin`@'%' holding exactly what jit needs.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { execFileSync } from 'node:child_process';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import type { ServerTarget } from '../../src/engines/engine.js';
+import { startMariadbCluster } from './mariadb-cluster.js';
 
-const run = promisify(execFile);
-
-export const MARIADBD = process.env.JIT_MARIADBD ?? '/usr/sbin/mariadbd';
-export const MARIADB_INSTALL_DB = process.env.JIT_MARIADB_INSTALL_DB ?? '/usr/bin/mariadb-install-db';
+export { MARIADBD, MARIADB_INSTALL_DB } from './mariadb-cluster.js';
 
 export interface MariadbServer {
   host: '127.0.0.1';
@@ -78,13 +62,8 @@ CREATE ROLE \`o'neil\\\`;
 GRANT SELECT ON app.customers TO \`o'neil\\\`;
 `;
 
-/** What jit's admin needs (DESIGN §6): accounts, sessions, KILL, its ledger schema, and grantable data privileges. */
-const adminSql = (password: string) => `
-CREATE USER jitadmin@'%' IDENTIFIED BY '${password}';
-GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO jitadmin@'%';
-GRANT SELECT ON mysql.user TO jitadmin@'%';
-GRANT ALL PRIVILEGES ON jit.* TO jitadmin@'%';
-GRANT SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER ON app.* TO jitadmin@'%' WITH GRANT OPTION;
+/** The admin's grantable rights on the fixtures beyond `app` (the cluster grants those and jit's own). */
+const ADMIN_GRANTS_SQL = `
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.* TO jitadmin@'%' WITH GRANT OPTION;
 GRANT analytics_ro TO jitadmin@'%' WITH ADMIN OPTION;
 GRANT \`o'neil\\\` TO jitadmin@'%' WITH ADMIN OPTION;
@@ -92,139 +71,29 @@ GRANT \`o'neil\\\` TO jitadmin@'%' WITH ADMIN OPTION;
 
 export async function startMariadb(opts: StartMariadbOptions = {}): Promise<MariadbServer> {
   const started = Date.now();
-  for (const bin of [MARIADBD, MARIADB_INSTALL_DB]) {
-    if (!existsSync(bin)) {
-      throw new Error(`MariaDB server binaries not found (${bin}): install them with 'apt-get install -y mariadb-server' (MariaDB 10.11)`);
-    }
-  }
-  const asRoot = process.getuid?.() === 0;
-  const dir = await mkdtemp(join(tmpdir(), 'jit-mariadb-'));
-  const dataDir = join(dir, 'data');
-  const socket = join(dir, 'mysqld.sock');
-  const generalLogFile = join(dir, 'general.log');
-  const errorLog = join(dir, 'error.log');
-  const adminPassword = randomBytes(18).toString('base64url');
-  if (asRoot) {
-    const [uid, gid] = mysqlUser();
-    await chown(dir, uid, gid);
-  }
-  const userArgs = asRoot ? ['--user=mysql'] : [];
-
-  let child: ChildProcess | null = null;
-  const stopSync = () => {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  // A crashed or interrupted run must leave neither a server nor its files behind.
-  process.once('exit', stopSync);
-  const stop = async () => {
-    process.removeListener('exit', stopSync);
-    const c = child;
-    child = null;
-    if (c && c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  let port = 0;
-  try {
-    await run(MARIADB_INSTALL_DB, [
-      '--no-defaults', `--datadir=${dataDir}`, ...userArgs,
-      '--auth-root-authentication-method=normal', '--skip-test-db',
-    ]);
-    port = await freePort();
-    child = spawn(MARIADBD, [
-      '--no-defaults', ...userArgs, `--datadir=${dataDir}`, `--port=${port}`, '--bind-address=127.0.0.1',
-      `--socket=${socket}`, `--pid-file=${join(dir, 'mysqld.pid')}`, `--log-error=${errorLog}`,
-      `--event-scheduler=${opts.eventScheduler === false ? 'OFF' : 'ON'}`,
-      ...(opts.generalLog ? ['--general-log=1', `--general-log-file=${generalLogFile}`] : []),
-      ...(opts.skipNameResolve ? ['--skip-name-resolve'] : []),
-      '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M', '--innodb-flush-log-at-trx-commit=0', '--skip-log-bin',
-    ], { stdio: 'ignore' });
-    await waitReady(socket, child);
-    const root = await rootConnection(socket);
-    try {
-      await root.query(MARIADB_FIXTURE_SQL);
-      await root.query(adminSql(adminPassword));
-    } finally {
-      await root.end();
-    }
-  } catch (err) {
-    await stop();
-    throw new Error(`could not start a throwaway MariaDB: ${(err as Error).message}`, { cause: err });
-  }
-
+  const c = await startMariadbCluster({
+    fixtureSql: MARIADB_FIXTURE_SQL,
+    grantsSql: ADMIN_GRANTS_SQL,
+    generalLog: opts.generalLog ?? false,
+    eventScheduler: opts.eventScheduler ?? true,
+    skipNameResolve: opts.skipNameResolve ?? false,
+    prefix: 'jit-mariadb-',
+  });
   return {
     host: '127.0.0.1',
-    port,
+    port: c.port,
     adminUser: 'jitadmin',
-    adminPassword,
+    adminPassword: c.adminPassword,
     database: 'app',
-    dir,
-    socket,
-    generalLogFile,
+    dir: c.dir,
+    socket: c.socket,
+    generalLogFile: c.generalLogFile,
     startMs: Date.now() - started,
     target: (overrides = {}) => ({
-      engine: 'mysql', host: '127.0.0.1', port, database: 'app', tls: 'disable', adminUser: 'jitadmin', ...overrides,
+      engine: 'mysql', host: '127.0.0.1', port: c.port, database: 'app', tls: 'disable', adminUser: 'jitadmin', ...overrides,
     }),
-    admin: () => rootConnection(socket),
-    connectAs: async (user, password, database = 'app') => {
-      const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, ...(database ? { database } : {}), connectTimeout: 10_000 });
-      c.on('error', () => {}); // a killed connection must not crash the caller
-      return c;
-    },
-    stop,
+    admin: () => c.admin(),
+    connectAs: (user, password, database = 'app') => c.connect(user, password, database),
+    stop: c.stop,
   };
-}
-
-async function rootConnection(socket: string): Promise<mysql.Connection> {
-  const c = await mysql.createConnection({ socketPath: socket, user: 'root', multipleStatements: true });
-  c.on('error', () => {});
-  return c;
-}
-
-/** Ready when root can connect over the socket; a server that exits first is a failure at once. */
-async function waitReady(socket: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`mariadbd exited (${child.exitCode ?? child.signalCode}) before it was ready`);
-    if (existsSync(socket)) {
-      try {
-        const c = await rootConnection(socket);
-        await c.end();
-        return;
-      } catch (err) {
-        last = err;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`mariadbd did not accept connections within 60 s: ${String((last as Error)?.message ?? last)}`);
-}
-
-/** As root the server runs as the `mysql` OS user that the apt package creates. */
-function mysqlUser(): [number, number] {
-  try {
-    const id = (flag: string) => Number(execFileSync('id', [flag, 'mysql'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-    return [id('-u'), id('-g')];
-  } catch {
-    throw new Error("running as root, but there is no 'mysql' OS user to run mariadbd as: apt-get install -y mariadb-server");
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no free port'))));
-    });
-  });
 }

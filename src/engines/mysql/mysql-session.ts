@@ -85,6 +85,20 @@ export class MysqlSession implements AdminSession {
     this.ledgerReady = true;
   }
 
+  /**
+   * A write to the ledger, which is created on first use: two DDL round trips on every mint
+   * would only be for the first one (1146/1049 when it is missing).
+   */
+  private async intoLedger<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (this.ledgerReady || !ledgerMissing(err)) throw err;
+      await this.ensureLedger();
+      return write();
+    }
+  }
+
   /** What must be refused before anything is created. */
   private checkRequest(req: MintRequest): void {
     if (!req.login.startsWith(LOGIN_PREFIX) || [...req.login].length > mysqlProfile.maxLoginLength) {
@@ -100,7 +114,6 @@ export class MysqlSession implements AdminSession {
     this.checkRequest(req);
     const { login } = req;
     const hosts = await this.guard('mint', login, async () => {
-      await this.ensureLedger();
       if ((await this.db.rows(ACCOUNT_HOSTS_SQL, [login])).length > 0) {
         throw new JitError(`an account named ${login} already exists on ${this.target.host}:${this.target.port}`, { hint: 'retry: a new login name is drawn each time', kind: 'conflict' });
       }
@@ -119,11 +132,11 @@ export class MysqlSession implements AdminSession {
     });
     const m = req.marker;
     // The ledger row first: a crash after it leaves a row `reap` finds; an account never exists without one.
-    await this.guard('mint', login, () =>
+    await this.guard('mint', login, () => this.intoLedger(() =>
       this.db.run(LEDGER_INSERT_SQL, [
         login, '%', m.id, m.database, m.role, clip(m.requester), clip(m.requester_host), m.reason ?? null,
         utcDatetime(new Date(m.created_at)), utcDatetime(req.expiresAt), utcDatetime(new Date(m.max_expires_at)),
-      ]),
+      ])),
     );
     let created = false;
     try {
