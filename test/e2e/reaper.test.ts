@@ -81,7 +81,8 @@ describe('single instance', () => {
     expect(await reaperPid(w.home)).toBeNull();
 
     const ten = Array.from({ length: 10 }, () => startReaper(w));
-    await sleep(1_500);
+    // The losers leave on their own: wait for that rather than for a guessed moment.
+    await waitFor(() => running(ten).length <= 1, 15_000);
     const alive = running(ten);
     expect(alive, `${alive.length} reapers running`).toHaveLength(1);
     expect(await reaperPid(w.home)).toBe(alive[0]!.pid);
@@ -114,7 +115,8 @@ describe('single instance', () => {
     expect(existsSync(reaperSocketPath(w.home))).toBe(true);
 
     const ten = Array.from({ length: 10 }, () => startReaper(w));
-    await sleep(2_500);
+    // The losers leave on their own: wait for that rather than for a guessed moment.
+    await waitFor(() => running(ten).length <= 1, 15_000);
     const alive = running(ten);
     expect(alive, `${alive.length} reapers running`).toHaveLength(1);
     expect(await reaperPid(w.home)).toBe(alive[0]!.pid);

@@ -39,7 +39,15 @@ describe('in a real terminal', () => {
     expect(login).toBeDefined();
     t.type('select pg_sleep(30);');
     t.send('Enter');
-    await new Promise((r) => setTimeout(r, 800));
+    // Ctrl-C only once the server runs the query: earlier, psql would just clear its input line.
+    const admin = await pg.admin();
+    try {
+      const running = async () =>
+        (await admin.query(`SELECT 1 FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE 'select pg_sleep(30)%'`, [login])).rowCount === 1;
+      expect(await waitFor(running, 15_000)).toBe(true);
+    } finally {
+      await admin.end();
+    }
     t.send('C-c');
     expect(await t.waitFor(/canceling statement due to user request/)).toBe(true);
     t.type('select current_user;');

@@ -45,6 +45,7 @@ export interface ScopeKit<S> {
 }
 
 let active: string | null = null;
+const LOCK_WAIT_MS = 20 * 60_000;
 
 /**
  * Hooks for one scope in the current suite; the returned object is filled in by its beforeAll
@@ -68,7 +69,9 @@ export function useScope<S extends object>(engine: string, kit: ScopeKit<S>, opt
     const opened = await kit.open(coords, { engine, exclusive, seq, control: (op) => b.request(op, { engine }).then(() => undefined) });
     close = opened.close;
     Object.assign(handle, opened.server);
-  });
+    // Waiting for the lock lasts as long as the scopes ahead of this one: bounded by their own
+    // timeouts, not by hookTimeout.
+  }, LOCK_WAIT_MS);
   afterAll(async () => {
     try {
       await close?.();

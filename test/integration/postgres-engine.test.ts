@@ -121,7 +121,7 @@ describe('mint', () => {
     const err = await session.mint(req).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JitError);
     expect((err as JitError).exitCode).toBe(2);
-    expect((err as JitError).message).toMatch(/table that does not exist in app: .*"public\.nope"/);
+    expect((err as JitError).message).toMatch(new RegExp(`table that does not exist in ${server.database}: .*"public\\.nope"`));
     expect((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [req.login])).rowCount).toBe(0);
     // The session recovered from the aborted transaction.
     await expect(session.mint(request())).resolves.toBeTruthy();
