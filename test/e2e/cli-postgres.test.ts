@@ -218,10 +218,13 @@ describe('jit exec', () => {
   });
 
   it('a command that does not exist exits 127 and mints nothing', async () => {
+    // A state directory of its own: the shared world's reaper may still be auditing what the
+    // tests before this one revoked.
+    const fresh = await makeWorld(pg);
     const before = await jitRoles(pg);
-    const audit = () => readFile(join(w.home, 'audit.jsonl'), 'utf8').catch(() => '');
+    const audit = () => readFile(join(fresh.home, 'audit.jsonl'), 'utf8').catch(() => '');
     const auditBefore = await audit();
-    const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'no-such-command-xyz']);
+    const r = await fresh.run(['exec', 'testdb', '--role', 'readonly', '--', 'no-such-command-xyz']);
     expect(r.code).toBe(127);
     expect(r.stderr).toMatch(/^error: cannot run no-such-command-xyz: command not found/m);
     expect(await jitRoles(pg)).toEqual(before);
