@@ -81,8 +81,9 @@ describe('single instance', () => {
     expect(await reaperPid(w.home)).toBeNull();
 
     const ten = Array.from({ length: 10 }, () => startReaper(w));
-    // The losers leave on their own: wait for that rather than for a guessed moment.
-    await waitFor(() => running(ten).length <= 1, 15_000);
+    // The losers leave on their own and the winner answers once it is up: wait for both rather
+    // than for a guessed moment (ten node processes starting at once on two cores take a while).
+    await waitFor(async () => running(ten).length <= 1 && (await reaperPid(w.home)) !== null, 15_000);
     const alive = running(ten);
     expect(alive, `${alive.length} reapers running`).toHaveLength(1);
     expect(await reaperPid(w.home)).toBe(alive[0]!.pid);
@@ -115,8 +116,9 @@ describe('single instance', () => {
     expect(existsSync(reaperSocketPath(w.home))).toBe(true);
 
     const ten = Array.from({ length: 10 }, () => startReaper(w));
-    // The losers leave on their own: wait for that rather than for a guessed moment.
-    await waitFor(() => running(ten).length <= 1, 15_000);
+    // The losers leave on their own and the winner answers once it is up: wait for both rather
+    // than for a guessed moment (ten node processes starting at once on two cores take a while).
+    await waitFor(async () => running(ten).length <= 1 && (await reaperPid(w.home)) !== null, 15_000);
     const alive = running(ten);
     expect(alive, `${alive.length} reapers running`).toHaveLength(1);
     expect(await reaperPid(w.home)).toBe(alive[0]!.pid);
