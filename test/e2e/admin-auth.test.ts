@@ -5,7 +5,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import type { PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
 
 /**
@@ -260,9 +261,9 @@ describe('the admin password goes only to a server that asks by SCRAM (an impost
 });
 
 describe('a real PostgreSQL 15 with md5 or password in pg_hba.conf', () => {
-  let pg: PgServer;
+  // Exclusive: pg_hba.conf, ssl and `revoke --all` are the server's, not this file's.
+  const pg = usePostgres(15, { exclusive: true });
   beforeAll(async () => {
-    pg = await startPostgres();
     const c = await pg.admin();
     try {
       // An MD5-stored verifier makes the md5 method really use MD5 (with a SCRAM one the server switches to SCRAM).
@@ -270,21 +271,15 @@ describe('a real PostgreSQL 15 with md5 or password in pg_hba.conf', () => {
       await c.query(`CREATE ROLE md5admin SUPERUSER LOGIN PASSWORD '${pg.adminPassword}'`);
       await c.query(`RESET password_encryption`);
       await c.query(`CREATE ROLE pwadmin SUPERUSER LOGIN PASSWORD '${pg.adminPassword}'`);
-      const hba = join(pg.dataDir, 'pg_hba.conf');
-      const old = await readFile(hba, 'utf8');
-      await writeFile(hba, `host all md5admin 127.0.0.1/32 md5\nhost all pwadmin 127.0.0.1/32 password\n${old}`);
-      // TLS with the self-signed certificate, so tls: require runs SCRAM-SHA-256-PLUS against a real server.
-      await writeFile(join(pg.dataDir, 'server.crt'), cert.cert);
-      await writeFile(join(pg.dataDir, 'server.key'), cert.key, { mode: 0o600 });
-      if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', join(pg.dataDir, 'server.crt'), join(pg.dataDir, 'server.key')]);
-      await c.query('ALTER SYSTEM SET ssl = on');
-      await c.query('SELECT pg_reload_conf()');
     } finally {
       await c.end();
     }
-  });
-  afterAll(async () => {
-    await pg?.stop();
+    await pg.editHba((old) => `host all md5admin 127.0.0.1/32 md5\nhost all pwadmin 127.0.0.1/32 password\n${old}`);
+    // TLS with the self-signed certificate, so tls: require runs SCRAM-SHA-256-PLUS against a real server.
+    await writeFile(join(pg.dataDir, 'server.crt'), cert.cert);
+    await writeFile(join(pg.dataDir, 'server.key'), cert.key, { mode: 0o600 });
+    if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', join(pg.dataDir, 'server.crt'), join(pg.dataDir, 'server.key')]);
+    await pg.configure({ ssl: 'on' });
   });
 
   const policyFor = (user: string, auth?: string) =>

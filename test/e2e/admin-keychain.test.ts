@@ -1,26 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { JIT_BIN, makeWorld, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
 import { startInTmux, type Term } from '../helpers/tmux.js';
 
 // `jit admin set` at a real hidden prompt, storing into a real Secret Service (gnome-keyring in a
 // throwaway D-Bus session), then `jit uri` reading the admin password back from it.
 
-let pg: PgServer;
+const pg = usePostgres(15);
 let w: JitWorld;
 let t: Term | undefined;
 
 beforeAll(async () => {
-  pg = await startPostgres();
   const policy = testPolicy(pg).replace('password: env:JIT_TEST_ADMIN_PW', 'password: keychain');
   w = await makeWorld(pg, { policy });
 });
 afterAll(async () => {
   t?.kill();
   await w?.cleanup();
-  await pg?.stop();
 });
 
 describe('admin credential in the OS keychain', () => {
@@ -46,7 +44,7 @@ describe('admin credential in the OS keychain', () => {
     expect(screen).not.toContain(pg.adminPassword);
     expect(screen).toContain('SET=0');
     expect(screen).toMatch(/stored the admin password for testdb in the Secret Service/);
-    expect(screen).toMatch(/postgresql:\/\/jit_tester_[a-z0-9]+:/);
+    expect(screen).toMatch(new RegExp(`postgresql://jit_${pg.requester}_[a-z0-9]+:`));
     expect(screen).toContain('URI=0');
     expect(screen).toContain('STDIN=0');
     expect(screen).toMatch(/deleted the admin password for testdb/);

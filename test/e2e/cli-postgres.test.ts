@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { jitRoles, leaseFiles, makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 
-let pg: PgServer;
+const pg = usePostgres(15);
 let w: JitWorld;
+let me: RegExp;
 
 beforeAll(async () => {
-  pg = await startPostgres();
   w = await makeWorld(pg);
-});
-afterAll(async () => {
-  await w?.cleanup();
-  await pg?.stop();
+  me = new RegExp(`^jit_${pg.requester}_[a-z0-9]+`);
 });
 
 const sqlState = async (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
@@ -28,7 +25,7 @@ describe('jit uri', () => {
     expect(lines[1]).toBe('');
     const url = new URL(lines[0]!);
     expect(url.protocol).toBe('postgresql:');
-    expect(url.username).toMatch(/^jit_tester_[a-z0-9]{12}$/);
+    expect(url.username).toMatch(new RegExp(`^jit_${pg.requester}_[a-z0-9]{12}$`));
     expect(url.searchParams.get('sslmode')).toBe('disable');
     const c = await pg.connectAs(url.username, decodeURIComponent(url.password));
     try {
@@ -105,13 +102,13 @@ describe('jit env', () => {
   it('sh output is safe for eval and works with psql', async () => {
     const r = await w.run(['env', 'testdb', '--role', 'readonly']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^export DATABASE_URL='postgresql:\/\/jit_tester_/m);
+    expect(r.stdout).toMatch(new RegExp(`^export DATABASE_URL='postgresql://jit_${pg.requester}_`, 'm'));
     expect(r.stdout).toMatch(/^export PGPASSWORD='/m);
     const out = execFileSync('sh', ['-c', 'eval "$JIT_OUT"; psql -XtAc "select current_user, (select count(*) from orders)"'], {
       env: { PATH: process.env.PATH, JIT_OUT: r.stdout },
       encoding: 'utf8',
     });
-    expect(out.trim()).toMatch(/^jit_tester_[a-z0-9]+\|2$/);
+    expect(out.trim()).toMatch(new RegExp(`${me.source}\\|2$`));
   });
 
   it('dotenv and json formats', async () => {
@@ -135,7 +132,7 @@ describe('jit exec', () => {
     });
     expect(r.code).toBe(7);
     const seen = JSON.parse(r.stdout.trim());
-    expect(seen.u).toMatch(/^postgresql:\/\/jit_tester_/);
+    expect(seen.u).toMatch(new RegExp(`^postgresql://jit_${pg.requester}_`));
     expect(seen.h).toBe('127.0.0.1');
     expect(seen.opt).toBeNull();
     expect(seen.svc).toBeNull();
@@ -153,7 +150,8 @@ describe('jit exec', () => {
   });
 
   it('SIGTERM to jit is forwarded to the child, then jit revokes', async () => {
-    const child = w.start(['exec', 'testdb', '--role', 'readonly', '--', 'sh', '-c', 'echo $PGUSER; trap "echo got-term; exit 3" TERM; while :; do sleep 0.1; done']);
+    const child = w.start(['exec', 'testdb', '--role', 'readonly', '--', 'sh', '-c', 'trap "echo got-term; exit 3" TERM; echo $PGUSER; while :; do sleep 0.1; done']);
+    // The child sets its trap before it prints: once the login is printed, SIGTERM is handled.
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stdin!.end();
@@ -169,7 +167,7 @@ describe('jit exec', () => {
   it('the database may be left out when the policy has one; everything after -- is the child', async () => {
     const r = await w.run(['exec', '--role', 'readonly', '--', 'sh', '-c', 'echo "$PGUSER" "$1"', 'x', '--not-an-option']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^jit_tester_[a-z0-9]+ --not-an-option$/);
+    expect(r.stdout.trim()).toMatch(new RegExp(`${me.source} --not-an-option$`));
   });
 
   it('refuses to nest inside a live jit session, not after its lease is gone', async () => {
@@ -191,30 +189,42 @@ describe('jit exec', () => {
   });
 
   it('never puts the password on any process argv', async () => {
-    const child = w.start(['exec', 'testdb', '--role', 'readonly', '--', 'sh', '-c', 'echo "$PGPASSWORD"; psql -XtAc "select pg_sleep(2)" >/dev/null']);
+    const child = w.start(['exec', 'testdb', '--role', 'readonly', '--', 'sh', '-c', 'echo "$PGPASSWORD"; psql -XtAc "select pg_sleep(60)" >/dev/null']);
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stdin!.end();
     expect(await waitFor(() => out.includes('\n'), 15_000)).toBe(true);
     const password = out.trim();
     expect(password.length).toBeGreaterThanOrEqual(32);
-    await new Promise((r) => setTimeout(r, 500));
+    // Scan while psql runs with the credential in its environment: wait until it does.
+    const read = (pid: string, what: string) => readFile(join('/proc', pid, what), 'latin1').catch(() => '');
+    let psql: number | undefined;
+    expect(await waitFor(async () => {
+      for (const pid of await readdir('/proc')) {
+        if (/^\d+$/.test(pid) && /^([^\0]*\/)?psql\0/.test(await read(pid, 'cmdline')) && (await read(pid, 'environ')).includes(`PGPASSWORD=${password}\0`)) psql = Number(pid);
+      }
+      return psql !== undefined;
+    }, 15_000)).toBe(true);
     let scanned = 0;
     for (const pid of await readdir('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
-      const cmdline = await readFile(join('/proc', pid, 'cmdline'), 'utf8').catch(() => '');
+      const text = await readFile(join('/proc', pid, 'cmdline'), 'utf8').catch(() => '');
       scanned++;
-      expect(cmdline).not.toContain(password);
+      expect(text).not.toContain(password);
     }
     expect(scanned).toBeGreaterThan(5);
+    process.kill(psql!, 'SIGTERM');
     await new Promise((r) => child.on('close', r));
   });
 
   it('a command that does not exist exits 127 and mints nothing', async () => {
+    // A state directory of its own: the shared world's reaper may still be auditing what the
+    // tests before this one revoked.
+    const fresh = await makeWorld(pg);
     const before = await jitRoles(pg);
-    const audit = () => readFile(join(w.home, 'audit.jsonl'), 'utf8').catch(() => '');
+    const audit = () => readFile(join(fresh.home, 'audit.jsonl'), 'utf8').catch(() => '');
     const auditBefore = await audit();
-    const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'no-such-command-xyz']);
+    const r = await fresh.run(['exec', 'testdb', '--role', 'readonly', '--', 'no-such-command-xyz']);
     expect(r.code).toBe(127);
     expect(r.stderr).toMatch(/^error: cannot run no-such-command-xyz: command not found/m);
     expect(await jitRoles(pg)).toEqual(before);
@@ -309,7 +319,7 @@ describe('admin credential sources through the CLI', () => {
     await writeFile(file, policy);
     const r = await w.run(['admin', 'test', 'testdb', '--policy', file]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok: logged in as postgres@127\.0\.0\.1:\d+\/app/);
+    expect(r.stdout).toMatch(new RegExp(`^ok: logged in as postgres@127\\.0\\.0\\.1:\\d+/${pg.database}\\b`));
   });
 
   it('admin test and doctor name what a role asks for that the server does not have', async () => {
@@ -329,7 +339,7 @@ describe('jit connect with the real psql', () => {
   it('runs psql with the credential in its environment and revokes when psql exits', async () => {
     const r = await w.run(['connect', 'testdb', '--role', 'readonly'], { input: 'select current_user;\nselect count(*) from orders;\n\\q\n' });
     expect(r.code).toBe(0);
-    const login = r.stdout.match(/jit_tester_[a-z0-9]+/)?.[0];
+    const login = r.stdout.match(new RegExp(`jit_${pg.requester}_[a-z0-9]+`))?.[0];
     expect(login).toBeDefined();
     expect(r.stdout).toMatch(/\b2\b/);
     expect(await roleExists(pg, login!)).toBe(false);
@@ -338,7 +348,7 @@ describe('jit connect with the real psql', () => {
   it('passes arguments after -- to psql', async () => {
     const r = await w.run(['connect', 'testdb', '--role', 'readonly', '--', '-XAtc', 'select current_user']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^jit_tester_[a-z0-9]+$/);
+    expect(r.stdout.trim()).toMatch(new RegExp(`${me.source}$`));
     const bad = await w.run(['connect', 'testdb', 'extra', '--role', 'readonly']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^hint: pass arguments for the client \(psql, mariadb\) after --/m);

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
 
-let pg: PgServer;
+// Exclusive: "a failed mint leaves no login" is checked over every jit_ role on the server.
+const pg = usePostgres(15, { exclusive: true });
 let w: JitWorld;
 
 beforeAll(async () => {
-  pg = await startPostgres();
   w = await makeWorld(pg);
   const c = await pg.admin();
   try {
@@ -23,7 +23,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await w?.cleanup();
-  await pg?.stop();
 });
 
 /** Every role whose name starts with jit_ (marked or not): a failed mint must leave none. */

@@ -3,24 +3,20 @@
  * reaper to stop, a reaper killed or wedged, a lease file truncated under it, and what the
  * reaper's environment gives away.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { ask } from '../../src/reaper/reaper-client.js';
 import { isAlive, mintUri, openSession, reaperPid, sessionAlive } from './support.js';
 
-let server: PgServer;
+const server = usePostgres(15);
 const worlds: JitWorld[] = [];
 const sessions: pg.Client[] = [];
 const stopped: number[] = [];
-
-beforeAll(async () => {
-  server = await startPostgres();
-});
 
 afterAll(async () => {
   for (const pid of stopped) {
@@ -32,7 +28,6 @@ afterAll(async () => {
   }
   for (const s of sessions) await s.end().catch(() => {});
   for (const w of worlds) await w.cleanup().catch(() => {});
-  await server?.stop();
 });
 
 const world = async () => {

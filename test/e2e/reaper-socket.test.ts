@@ -3,20 +3,19 @@ import { createServer, type Server } from 'node:net';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
-import { JIT_BIN, makeWorld, stopReaper, type JitWorld } from '../helpers/jit-cli.js';
+import { usePostgres } from '../helpers/servers.js';
+import { JIT_BIN, makeWorld, stopReaper, type JitWorld, type RunResult } from '../helpers/jit-cli.js';
 import { whenGone } from './support.js';
 import { reaperSocketPath } from '../../src/reaper/protocol.js';
 
 // A $JIT_HOME too deep for a unix socket path puts the reaper's socket in a private directory,
 // and jit never hands a credential to a socket another user owns.
 
-let pg: PgServer;
+const pg = usePostgres(15);
 let w: JitWorld;
 let deepHome: string;
 
 beforeAll(async () => {
-  pg = await startPostgres();
   w = await makeWorld(pg);
   deepHome = join(w.dir, 'd'.repeat(60), 'e'.repeat(40), 'state');
   mkdirSync(dirname(deepHome), { recursive: true });
@@ -24,7 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopReaper(deepHome);
   await w?.cleanup();
-  await pg?.stop();
 });
 
 describe('reaper socket', () => {
@@ -39,7 +37,8 @@ describe('reaper socket', () => {
     expect(dir.mode & 0o777).toBe(0o700);
     expect(lstatSync(path).isSocket()).toBe(true);
     expect(lstatSync(path).mode & 0o077).toBe(0);
-    await w.run(['revoke', '--all', '--yes'], { env: { JIT_HOME: deepHome } });
+    // Its own login only: `revoke --all` would revoke those of the files running beside this one.
+    expect((await w.run(['revoke', new URL(r.stdout.trim()).username], { env: { JIT_HOME: deepHome } })).code).toBe(0);
     await stopReaper(deepHome);
   });
 
@@ -52,16 +51,17 @@ describe('reaper socket', () => {
       s.end('{"ok":true,"pid":1}\n');
     });
     await new Promise<void>((r) => fake.listen(path, () => r()));
+    let r: RunResult | undefined;
     try {
       chownSync(path, 65534, 65534); // nobody: as root in the tests, we can hand it away
-      const r = await w.run(['uri', 'testdb', '--role', 'readonly', '--ttl', '1m'], { env: { JIT_HOME: deepHome } });
+      r = await w.run(['uri', 'testdb', '--role', 'readonly', '--ttl', '1m'], { env: { JIT_HOME: deepHome } });
       expect(r.code).toBe(0);
       expect(received).not.toContain(pg.adminPassword);
       expect(received).toBe('');
       expect(r.stderr).toMatch(/warning: the reaper did not start/);
     } finally {
       await new Promise<void>((r) => fake.close(() => r()));
-      await w.run(['revoke', '--all', '--yes'], { env: { JIT_HOME: deepHome } });
+      if (r?.code === 0) await w.run(['revoke', new URL(r.stdout.trim()).username], { env: { JIT_HOME: deepHome } });
     }
   });
 

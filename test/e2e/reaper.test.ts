@@ -2,23 +2,19 @@
  * The detached reaper as a process (issue 3): `kill -9` loses nothing, one reaper per state
  * directory however many start at once, and a stale socket is taken over.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { JIT_BIN, leaseFiles, makeWorld, roleExists, stopReaper, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { reaperSocketPath } from '../../src/reaper/protocol.js';
 import { canLogin, isAlive, mintUri, openSession, reaperPid, sessionAlive, sleep, whenGone } from './support.js';
 
-let server: PgServer;
+const server = usePostgres(15);
 const worlds: JitWorld[] = [];
 const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  server = await startPostgres();
-});
 
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -26,7 +22,6 @@ afterEach(() => {
 
 afterAll(async () => {
   for (const w of worlds) await w.cleanup().catch(() => {});
-  await server?.stop();
 });
 
 const world = async () => {
@@ -86,7 +81,9 @@ describe('single instance', () => {
     expect(await reaperPid(w.home)).toBeNull();
 
     const ten = Array.from({ length: 10 }, () => startReaper(w));
-    await sleep(1_500);
+    // The losers leave on their own and the winner answers once it is up: wait for both rather
+    // than for a guessed moment (ten node processes starting at once on two cores take a while).
+    await waitFor(async () => running(ten).length <= 1 && (await reaperPid(w.home)) !== null, 15_000);
     const alive = running(ten);
     expect(alive, `${alive.length} reapers running`).toHaveLength(1);
     expect(await reaperPid(w.home)).toBe(alive[0]!.pid);
@@ -119,7 +116,9 @@ describe('single instance', () => {
     expect(existsSync(reaperSocketPath(w.home))).toBe(true);
 
     const ten = Array.from({ length: 10 }, () => startReaper(w));
-    await sleep(2_500);
+    // The losers leave on their own and the winner answers once it is up: wait for both rather
+    // than for a guessed moment (ten node processes starting at once on two cores take a while).
+    await waitFor(async () => running(ten).length <= 1 && (await reaperPid(w.home)) !== null, 15_000);
     const alive = running(ten);
     expect(alive, `${alive.length} reapers running`).toHaveLength(1);
     expect(await reaperPid(w.home)).toBe(alive[0]!.pid);

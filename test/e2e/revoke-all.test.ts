@@ -7,11 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { leaseFiles, makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { canLogin, mintUri, openSession, passwordOf, reaperPid, sessionAlive, sleep, whenGone, type UriJson } from './support.js';
 
-let server: PgServer;
+// Exclusive: revoke --all and reap act on every login of the server, and the statement log is the server's.
+const server = usePostgres(15, { exclusive: true });
 const worlds: JitWorld[] = [];
 const world = async (env?: NodeJS.ProcessEnv) => {
   const w = await makeWorld(server, { env });
@@ -19,13 +20,8 @@ const world = async (env?: NodeJS.ProcessEnv) => {
   return w;
 };
 
-beforeAll(async () => {
-  server = await startPostgres();
-});
-
 afterAll(async () => {
   for (const w of worlds) await w.cleanup().catch(() => {});
-  await server?.stop();
 });
 
 interface ListAllRow {
@@ -76,7 +72,7 @@ describe('revoke --all over logins minted from several state directories', () =>
     for (const m of minted) {
       const row = rows.find((r) => r.user === m.user);
       expect(row, `list --all misses ${m.user}`).toBeDefined();
-      expect(row).toMatchObject({ id: m.id, database: 'testdb', role: m.role, requester: `tester@${hostname()}`, expires_at: m.expires_at });
+      expect(row).toMatchObject({ id: m.id, database: 'testdb', role: m.role, requester: `${server.requester}@${hostname()}`, expires_at: m.expires_at });
     }
     expect(rows.find((r) => r.user === minted[2]!.user)!.sessions).toBe(1);
 
@@ -100,7 +96,7 @@ describe('revoke --all over logins minted from several state directories', () =>
 
     expect(await roleExists(server, 'jitadmin')).toBe(true);
     expect(await roleExists(server, 'jit_manual')).toBe(true);
-    const decoy = (user: string) => `postgresql://${user}:${decoyPw}@127.0.0.1:${server.port}/app`;
+    const decoy = (user: string) => `postgresql://${user}:${decoyPw}@127.0.0.1:${server.port}/${server.database}`;
     expect(await canLogin(decoy('jitadmin'))).toBe(true);
     expect(await canLogin(decoy('jit_manual'))).toBe(true);
 
@@ -171,7 +167,7 @@ describe('sessions, reasons and the audit trail', () => {
       expect(s.code, s.stderr).toBe(0);
       const rows = JSON.parse(s.stdout) as Array<Record<string, unknown>>;
       expect(rows).toContainEqual(
-        expect.objectContaining({ database: 'testdb', user: ro.user, requester: `tester@${hostname()}`, role: 'readonly', client_addr: '127.0.0.1' }),
+        expect.objectContaining({ database: 'testdb', user: ro.user, requester: `${server.requester}@${hostname()}`, role: 'readonly', client_addr: '127.0.0.1' }),
       );
     } finally {
       await open.end();
@@ -205,7 +201,7 @@ describe('sessions, reasons and the audit trail', () => {
     const audit = JSON.parse(res.stdout) as Array<Record<string, unknown>>;
     const execLogin = decodeURIComponent(new URL(exec.stdout).username);
     for (const login of [ro.user, support.user, short.user, execLogin]) {
-      expect(audit).toContainEqual(expect.objectContaining({ event: 'mint', login, requester: 'tester', database: 'testdb' }));
+      expect(audit).toContainEqual(expect.objectContaining({ event: 'mint', login, requester: server.requester, database: 'testdb' }));
     }
     expect(audit).toContainEqual(expect.objectContaining({ event: 'mint', login: support.user, reason: 'INC-42', role: 'support' }));
     expect(audit).toContainEqual(expect.objectContaining({ event: 'revoke', login: ro.user, cause: 'manual' }));
@@ -227,12 +223,12 @@ describe('sessions, reasons and the audit trail', () => {
 });
 
 describe('revoke --all over many logins with open sessions', () => {
-  let logged: PgServer;
+  const logged = server;
   beforeAll(async () => {
-    logged = await startPostgres({ logStatements: true });
+    await logged.configure({ log_statement: 'all' });
   });
   afterAll(async () => {
-    await logged?.stop();
+    await logged.configure({ log_statement: 'none' });
   });
 
   it('blocks every login in one transaction before dropping any, ends every session, drops them all', async () => {

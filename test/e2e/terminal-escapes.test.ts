@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, type JitWorld } from '../helpers/jit-cli.js';
 import { mintUri, openSession } from './support.js';
 
@@ -15,17 +15,15 @@ const HOSTILE = 'fix\u001b[2J\u001b]0;owned\u0007\rall clear\u202elanif\u202c\u2
 // eslint-disable-next-line no-control-regex
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
-let server: PgServer;
+const server = usePostgres(15);
 let w: JitWorld;
 
 beforeAll(async () => {
-  server = await startPostgres();
   w = await makeWorld(server);
 });
 
 afterAll(async () => {
   await w?.cleanup().catch(() => {});
-  await server?.stop();
 });
 
 describe('terminal escapes in data others wrote', () => {

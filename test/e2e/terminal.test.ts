@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import type { PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { JIT_BIN, jitRoles, makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { startInTmux, type Term } from '../helpers/tmux.js';
 
@@ -7,15 +8,18 @@ let pg: PgServer;
 let w: JitWorld;
 const terms: Term[] = [];
 
-beforeAll(async () => {
-  pg = await startPostgres();
-  w = await makeWorld(pg);
-});
-afterAll(async () => {
-  terms.forEach((t) => t.kill());
-  await w?.cleanup();
-  await pg?.stop();
-});
+/** The scope's server and a world on it for the tests below. */
+function onServer(exclusive: boolean): void {
+  const scope = usePostgres(15, { exclusive });
+  beforeAll(async () => {
+    pg = scope;
+    w = await makeWorld(pg);
+  });
+  afterAll(async () => {
+    terms.splice(0).forEach((t) => t.kill());
+    await w?.cleanup();
+  });
+}
 
 function term(name: string, args: string, color = false): Term {
   const env: NodeJS.ProcessEnv = { ...w.env, TERM: 'xterm-256color', PAGER: 'cat' };
@@ -26,14 +30,24 @@ function term(name: string, args: string, color = false): Term {
 }
 
 describe('in a real terminal', () => {
+  onServer(false);
+
   it('connect: Ctrl-C cancels the running query, not jit; \\q exits 0 and the login is revoked', async () => {
     const t = term('connect', 'connect testdb --role readonly');
-    expect(await t.waitFor(/app=>/)).toBe(true);
-    const [login] = (await jitRoles(pg)).filter((r) => r.startsWith('jit_tester_'));
+    expect(await t.waitFor(new RegExp(`${pg.database}=>`))).toBe(true);
+    const [login] = await jitRoles(pg);
     expect(login).toBeDefined();
     t.type('select pg_sleep(30);');
     t.send('Enter');
-    await new Promise((r) => setTimeout(r, 800));
+    // Ctrl-C only once the server runs the query: earlier, psql would just clear its input line.
+    const admin = await pg.admin();
+    try {
+      const running = async () =>
+        (await admin.query(`SELECT 1 FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE 'select pg_sleep(30)%'`, [login])).rowCount === 1;
+      expect(await waitFor(running, 15_000)).toBe(true);
+    } finally {
+      await admin.end();
+    }
     t.send('C-c');
     expect(await t.waitFor(/canceling statement due to user request/)).toBe(true);
     t.type('select current_user;');
@@ -55,7 +69,7 @@ describe('in a real terminal', () => {
     expect(await t.waitFor(/INTS=\d/)).toBe(true);
     expect(t.screen()).toContain('INTS=1');
     expect(await t.waitFor(/EXIT=0/)).toBe(true);
-    expect(t.screen()).toMatch(/revoked jit_tester_/);
+    expect(t.screen()).toMatch(new RegExp(`revoked jit_${pg.requester}_`));
   });
 
   it('asks for a missing role with a select prompt and prints the URI (in colour, as people see it)', async () => {
@@ -64,7 +78,7 @@ describe('in a real terminal', () => {
     expect(t.screen()).toMatch(/readonly/);
     t.send('Down');
     t.send('Enter');
-    expect(await t.waitFor(/postgresql:\/\/jit_tester_[a-z0-9]+:/)).toBe(true);
+    expect(await t.waitFor(new RegExp(`postgresql://jit_${pg.requester}_[a-z0-9]+:`))).toBe(true);
     expect(await t.waitFor(/EXIT=0/)).toBe(true);
     expect(t.screen()).toMatch(/\(writer\)/);
   });
@@ -77,6 +91,11 @@ describe('in a real terminal', () => {
     expect(await t.waitFor(/EXIT=130/)).toBe(true);
     expect(await jitRoles(pg)).toEqual(before);
   });
+});
+
+describe('revoke --all in a real terminal', () => {
+  // Exclusive: it revokes every jit login of the server.
+  onServer(true);
 
   it('revoke --all asks for confirmation on a terminal; "n" revokes nothing', async () => {
     const minted = JSON.parse((await w.run(['uri', 'testdb', '--role', 'readonly', '--json'])).stdout);

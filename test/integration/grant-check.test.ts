@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { postgresEngine } from '../../src/engines/postgres/postgres-engine.js';
 import type { AdminSession } from '../../src/engines/engine.js';
 
 // `jit admin test` / `jit doctor` must tell, before any mint, what the admin could not grant.
 
-let pg: PgServer;
+const pg = usePostgres(15);
 let superuser: AdminSession;
 let limited: AdminSession;
 
 beforeAll(async () => {
-  pg = await startPostgres();
   const c = await pg.admin();
   await c.query(`CREATE ROLE limited_admin LOGIN CREATEROLE PASSWORD 'limited-pw-123'`);
   await c.query('GRANT SELECT ON public.orders TO limited_admin WITH GRANT OPTION');
@@ -27,7 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await superuser?.close();
   await limited?.close();
-  await pg?.stop();
 });
 
 const q = (schema: string, name: string) => ({ schema, name });

@@ -12,7 +12,7 @@ import type { AdminSession, LeaseMarker, MintRequest } from '../../src/engines/e
 import type { Grant } from '../../src/policy/types.js';
 import { generatePassword, randomLowerAlnum } from '../../src/core/random.js';
 import { postgresEngine } from '../../src/engines/postgres/postgres-engine.js';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, type JitWorld } from '../helpers/jit-cli.js';
 
 const ADMIN_PW = 'readme-admin-pw';
@@ -95,7 +95,8 @@ const sqlstate = (p: Promise<unknown>) =>
   );
 
 describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (version) => {
-  let server: PgServer;
+  // Exclusive: exact listLogins() and sessions(), roles named as in README, and the marker role.
+  const server = usePostgres(version, { exclusive: true });
   let su: pg.Client;
   let session: AdminSession;
   const clients: pg.Client[] = [];
@@ -116,7 +117,6 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
   };
 
   beforeAll(async () => {
-    server = await startPostgres({ version });
     su = await server.admin();
     await su.query(`CREATE TABLE public.tickets (id int PRIMARY KEY, body text); INSERT INTO public.tickets VALUES (1, 'printer on fire');
       CREATE ROLE app_owner NOLOGIN; CREATE SCHEMA scratch; CREATE ROLE app_builder NOLOGIN; GRANT USAGE, CREATE ON SCHEMA scratch TO app_builder;`);
@@ -128,7 +128,6 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
     await session?.close();
     await su?.end().catch(() => {});
-    await server?.stop();
   });
 
   it('the README block is one statement per line and makes a non-superuser without pg_signal_backend', async () => {
@@ -142,14 +141,14 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
 
   it('admin test and doctor find nothing missing; on 15 they warn that CREATEROLE is near-superuser', async () => {
     expect(await problemsOf(session)).toEqual([]);
-    const w: JitWorld = await makeWorld(server, { policy: policyYaml(server.port), env: { JIT_ADMIN_PW: ADMIN_PW, JIT_NO_REAPER: '1' } });
+    const w: JitWorld = await makeWorld(server, { policy: policyYaml(server.port, server.database), env: { JIT_ADMIN_PW: ADMIN_PW, JIT_NO_REAPER: '1' } });
     try {
       const test = await w.run(['admin', 'test', 'prod-db']);
       expect(test.code, test.stderr).toBe(0);
-      expect(test.stdout).toMatch(/^ok: logged in as jit_admin@127\.0\.0\.1:\d+\/app /);
+      expect(test.stdout).toMatch(new RegExp(`^ok: logged in as jit_admin@127\\.0\\.0\\.1:\\d+/${server.database} `));
       const doctor = await w.run(['doctor', 'prod-db']);
       expect(doctor.code, doctor.stdout).toBe(0);
-      expect(doctor.stdout).toMatch(/^ok {4}prod-db: admin login: jit_admin@127\.0\.0\.1:\d+\/app can grant every role, and revoke$/m);
+      expect(doctor.stdout).toMatch(new RegExp(`^ok {4}prod-db: admin login: jit_admin@127\\.0\\.0\\.1:\\d+/${server.database} can grant every role, and revoke$`, 'm'));
       const warning = /on PostgreSQL 15 CREATEROLE lets jit_admin grant itself any role but a superuser one, pg_execute_server_program .* included: treat it as near-superuser/;
       if (version === 15) {
         expect(test.stderr).toMatch(new RegExp(`^warning: ${warning.source}`, 'm'));
@@ -332,19 +331,20 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
   });
 
   it('a database PUBLIC may not connect to needs CONNECT WITH GRANT OPTION, and the check names it', async () => {
-    await su.query('REVOKE CONNECT ON DATABASE app FROM PUBLIC; GRANT CONNECT ON DATABASE app TO jit_admin');
+    const app = server.database;
+    await su.query(`REVOKE CONNECT ON DATABASE ${app} FROM PUBLIC; GRANT CONNECT ON DATABASE ${app} TO jit_admin`);
     try {
       expect(await problemsOf(session)).toEqual([
-        'PUBLIC may not connect to database app and jit_admin cannot grant CONNECT on it; fix: GRANT CONNECT ON DATABASE app TO jit_admin WITH GRANT OPTION',
+        `PUBLIC may not connect to database ${app} and jit_admin cannot grant CONNECT on it; fix: GRANT CONNECT ON DATABASE ${app} TO jit_admin WITH GRANT OPTION`,
       ]);
-      await su.query('GRANT CONNECT ON DATABASE app TO jit_admin WITH GRANT OPTION');
+      await su.query(`GRANT CONNECT ON DATABASE ${app} TO jit_admin WITH GRANT OPTION`);
       expect(await problemsOf(session)).toEqual([]);
       const req = request('readonly');
       await session.mint(req);
       expect((await (await connectAs(req.login, req.password)).query('SELECT count(*)::int AS n FROM public.orders')).rows[0].n).toBe(2);
       expect(await session.revoke({ login: req.login })).toMatchObject({ gone: true, errors: [] });
     } finally {
-      await su.query('GRANT CONNECT ON DATABASE app TO PUBLIC');
+      await su.query(`GRANT CONNECT ON DATABASE ${app} TO PUBLIC`);
     }
   });
 
@@ -416,14 +416,14 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
 });
 
 /** README's sample policy on this server, with its admin. */
-function policyYaml(port: number): string {
+function policyYaml(port: number, database: string): string {
   return `version: 1
 databases:
   prod-db:
     engine: postgres
     host: 127.0.0.1
     port: ${port}
-    database: app
+    database: ${database}
     tls: disable
     admin:
       user: jit_admin
