@@ -5,22 +5,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { usePostgres } from '../helpers/servers.js';
 import { JIT_BIN, leaseFiles, makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { mintUri, openSession, sessionAlive, sleep, type UriJson } from './support.js';
 
-let server: PgServer;
+// Exclusive: the statement log is the server's, and must hold only this file's statements.
+const server = usePostgres(15, { exclusive: true });
 let w: JitWorld;
 let reaper: ChildProcess | undefined;
 
 beforeAll(async () => {
-  server = await startPostgres({ logStatements: true });
+  await server.configure({ log_statement: 'all' });
 });
 
 afterAll(async () => {
   if (reaper && reaper.exitCode === null && reaper.signalCode === null) reaper.kill('SIGKILL');
   await w?.cleanup().catch(() => {});
-  await server?.stop();
 });
 
 describe('leases of one server due together', () => {

