@@ -1,0 +1,206 @@
+/**
+ * Every command of DESIGN §1 on MariaDB through the built binary, and what is MariaDB's own: the
+ * real `mariadb` client in a terminal, its option file, the client variables, doctor's notes on
+ * the event scheduler and anonymous accounts, the event backstop with the reaper killed, the
+ * general log, a long OS user name. The cross-engine contract (grants, revoke ending a session,
+ * hostile names, extend, name limits) is test/contract's.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mysql from 'mysql2/promise';
+import { useMariadb } from '../helpers/servers.js';
+import { JIT_BIN, makeWorld, waitFor, type JitWorld } from '../helpers/jit-cli.js';
+import { startInTmux, type Term } from '../helpers/tmux.js';
+import { accountHosts, jitAccounts, ledgerRow, mysqlCanLogin, mysqlPolicy, mysqlSession, mysqlSessionAlive, threadsOf, uriParts } from '../helpers/mysql-cli.js';
+import { isAlive, processesOfHome, reaperPid, type UriJson } from './support.js';
+
+const execFileP = promisify(execFile);
+
+/** `jit uri testdb …` as JSON; fails the test on a non-zero exit. */
+async function mint(w: JitWorld, args: string[], env: NodeJS.ProcessEnv = {}): Promise<UriJson & { password: string }> {
+  const res = await w.run(['uri', 'testdb', ...args, '--json'], { env });
+  expect(res.code, `jit uri ${args.join(' ')} failed: ${res.stderr}`).toBe(0);
+  const out = JSON.parse(res.stdout) as UriJson;
+  return { ...out, password: uriParts(out.uri).password };
+}
+
+/** The `mariadb` client with a URI's parts (password through MYSQL_PWD, never argv). */
+function mariadbWith(uri: string, sql: string): Promise<{ stdout: string; stderr: string }> {
+  const p = uriParts(uri);
+  return execFileP('mariadb', ['--protocol=TCP', '-h', p.host, '-P', String(p.port), '-u', p.user, '-N', '-B', '-e', sql, p.database], {
+    env: { PATH: process.env.PATH, HOME: '/nonexistent', MYSQL_PWD: p.password },
+    timeout: 20_000,
+  });
+}
+
+describe('MariaDB through the CLI (shared server)', () => {
+  const server = useMariadb();
+  let w: JitWorld;
+  const terms: Term[] = [];
+  const opened: mysql.Connection[] = [];
+
+  beforeAll(async () => {
+    w = await makeWorld(server, { policy: mysqlPolicy(server) });
+  });
+  afterAll(async () => {
+    terms.forEach((t) => t.kill());
+    await Promise.all(opened.map((c) => c.end().catch(() => c.destroy())));
+    await w?.run(['revoke', '--all', '--database', 'testdb', '--yes']).catch(() => {});
+    await w?.cleanup();
+  });
+
+  function term(name: string, args: string): Term {
+    const t = startInTmux(name, w.dir, { ...w.env, TERM: 'xterm-256color', PAGER: 'cat' }, `${process.execPath} ${JIT_BIN} ${args}`);
+    terms.push(t);
+    return t;
+  }
+
+  it('uri: mysql:// that mysql2 takes as-is and the mariadb client takes by its parts; revoke ends it', async () => {
+    const m = await mint(w, ['--role', 'readonly', '--ttl', '10m']);
+    expect(m.uri).toMatch(new RegExp(`^mysql://${m.user}:[^@]+@127\\.0\\.0\\.1:${server.port}/${server.database}$`));
+    expect(m.user).toMatch(new RegExp(`^jit_${server.requester}_[a-z0-9]{10,}$`));
+    const c = await mysql.createConnection(m.uri);
+    c.on('error', () => {});
+    opened.push(c);
+    const [rows] = await c.query('SELECT id FROM orders ORDER BY id');
+    expect(rows).toEqual([{ id: 1 }, { id: 2 }]);
+    const cli = await mariadbWith(m.uri, 'SELECT CURRENT_USER(), COUNT(*) FROM orders');
+    expect(cli.stdout.trim()).toBe(`${m.user}@%\t2`);
+    const rev = await w.run(['revoke', m.id]);
+    expect(rev.code, rev.stderr).toBe(0);
+    expect(await mysqlSessionAlive(c)).toBe(false);
+    expect(await mysqlCanLogin(m.uri)).toBe(false);
+    expect(await accountHosts(server, m.user)).toEqual([]);
+  });
+
+  it('env: sh, dotenv and json carry DATABASE_URL and the MYSQL_* variables; eval then mariadb works', async () => {
+    const sh = await w.run(['env', 'testdb', '--role', 'readonly']);
+    expect(sh.code, sh.stderr).toBe(0);
+    const names = [...sh.stdout.matchAll(/^export ([A-Z_]+)=/gm)].map((x) => x[1]).sort();
+    expect(names).toEqual(['DATABASE_URL', 'JIT_LEASE_ID', 'MYSQL_HOST', 'MYSQL_PWD', 'MYSQL_TCP_PORT', 'MYSQL_USER']);
+    // eval in a shell, then the client reads host, port and password from the environment.
+    const script = `eval "$(cat)" && mariadb --protocol=TCP -u "$MYSQL_USER" -N -B -e 'select 1, current_user()' && echo "URL=$DATABASE_URL"`;
+    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
+      const child = execFile('sh', ['-c', script], { env: { PATH: process.env.PATH, HOME: '/nonexistent' }, timeout: 20_000 }, (err, out) => (err ? reject(err) : resolve({ stdout: out })));
+      child.stdin!.end(sh.stdout);
+    });
+    const user = /MYSQL_USER='([^']+)'/.exec(sh.stdout)![1]!;
+    expect(stdout).toContain(`1\t${user}@%`);
+    expect(stdout).toMatch(new RegExp(`URL=mysql://${user}:`));
+
+    const dotenv = await w.run(['env', 'testdb', '--role', 'readonly', '--format', 'dotenv']);
+    expect(dotenv.code, dotenv.stderr).toBe(0);
+    const kv = Object.fromEntries(dotenv.stdout.trim().split('\n').map((l) => { const i = l.indexOf('='); return [l.slice(0, i), l.slice(i + 1).replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1')]; }));
+    expect(Object.keys(kv).sort()).toEqual(['DATABASE_URL', 'JIT_LEASE_ID', 'MYSQL_HOST', 'MYSQL_PWD', 'MYSQL_TCP_PORT', 'MYSQL_USER']);
+    expect(kv.MYSQL_HOST).toBe('127.0.0.1');
+    expect(kv.MYSQL_TCP_PORT).toBe(String(server.port));
+    expect(uriParts(kv.DATABASE_URL!).password).toBe(kv.MYSQL_PWD);
+    expect(await mysqlCanLogin(kv.DATABASE_URL!)).toBe(true);
+
+    const json = await w.run(['env', 'testdb', '--role', 'readonly', '--format', 'json']);
+    expect(json.code, json.stderr).toBe(0);
+    const j = JSON.parse(json.stdout) as UriJson & { env: Record<string, string> };
+    expect(j.env).toMatchObject({ MYSQL_HOST: '127.0.0.1', MYSQL_TCP_PORT: String(server.port), MYSQL_USER: j.user, DATABASE_URL: j.uri });
+    expect(j.env.MYSQL_PWD).toBe(uriParts(j.uri).password);
+    expect(await mysqlCanLogin(j.uri)).toBe(true);
+  });
+
+  it('exec: the child gets DATABASE_URL and MYSQL_*, the mariadb client works from them, its exit code passes through, the login is revoked', async () => {
+    const script = `mariadb --protocol=TCP -u "$MYSQL_USER" -N -B -e 'select current_user(), count(*) from orders' "$(echo "$DATABASE_URL" | sed 's,.*/,,')" && echo "USER=$MYSQL_USER" && exit 7`;
+    const res = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'sh', '-c', script]);
+    expect(res.code, res.stderr).toBe(7);
+    const user = /USER=(\S+)/.exec(res.stdout)![1]!;
+    expect(res.stdout).toContain(`${user}@%\t2`);
+    expect(res.stderr).toContain(`revoked ${user}`);
+    expect(await accountHosts(server, user)).toEqual([]);
+    expect(await ledgerRow(server, user)).toBeUndefined();
+  });
+
+  it('connect -- -e: the arguments reach the client, the option file is gone afterwards, the login is revoked', async () => {
+    const res = await w.run(['connect', 'testdb', '--role', 'readonly', '--', '-N', '-B', '-e', 'select current_user(), count(*) from orders']);
+    expect(res.code, res.stderr).toBe(0);
+    const [user, n] = res.stdout.trim().split('\t');
+    expect(user).toMatch(new RegExp(`^jit_${server.requester}_[a-z0-9]+@%$`));
+    expect(n).toBe('2');
+    const login = user!.replace(/@%$/, '');
+    expect(res.stderr).toContain(`revoked ${login}`);
+    expect(await accountHosts(server, login)).toEqual([]);
+    const failing = await w.run(['connect', 'testdb', '--role', 'readonly', '--', '-e', 'select * from secrets']);
+    expect(failing.code).toBe(1); // the client's own exit code
+    expect(failing.stderr).toMatch(/SELECT command denied/);
+  });
+
+  it('connect in a terminal: a query at the prompt, Ctrl-C cancels SLEEP(30) and the prompt comes back, quit revokes; the 0600 option file holds the password and is removed, argv never does', async () => {
+    const before = await jitAccounts(server);
+    const t = term('connect', 'connect testdb --role readonly');
+    expect(await t.waitFor(/MariaDB \[[^\]]+\]>/)).toBe(true);
+    const minted = (await jitAccounts(server)).filter((a) => !before.includes(a));
+    expect(minted).toHaveLength(1);
+    const login = minted[0]!;
+    // The running client: its argv names the option file and holds no password.
+    const clientPid = processesOfHome(w.home).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!.endsWith('mariadb'));
+    expect(clientPid, 'the mariadb client should be running').toBeDefined();
+    const argv = readFileSync(`/proc/${clientPid}/cmdline`, 'latin1').split('\0');
+    const optArg = argv.find((a) => a.startsWith('--defaults-extra-file='));
+    expect(optArg).toBeDefined();
+    const optFile = optArg!.slice('--defaults-extra-file='.length);
+    expect(statSync(optFile).mode & 0o777).toBe(0o600);
+    const text = readFileSync(optFile, 'utf8');
+    const password = /^password="(.+)"$/m.exec(text)?.[1];
+    expect(password).toBeDefined();
+    expect(text).toContain(`user="${login}"`);
+    for (const pid of processesOfHome(w.home)) {
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1')).not.toContain(password!);
+    }
+    // No MYSQL_PWD: the client reads the password from the option file.
+    expect(readFileSync(`/proc/${clientPid}/environ`, 'latin1').split('\0').filter((e) => e.startsWith('MYSQL_PWD='))).toEqual([]);
+
+    t.type('select current_user() as me, count(*) as n from orders;');
+    t.send('Enter');
+    expect(await t.waitFor(new RegExp(`\\| ${login}@% \\|\\s+2 \\|`))).toBe(true);
+
+    t.type('select sleep(30);');
+    t.send('Enter');
+    expect(await waitFor(async () => (await threadsOf(server, login!)).some((r) => /sleep\(30\)/i.test(String(r.info ?? ''))), 15_000)).toBe(true);
+    t.send('C-c');
+    expect(await t.waitFor(/Query execution was interrupted|Ctrl-C -- query killed/)).toBe(true);
+    expect(await waitFor(async () => !(await threadsOf(server, login!)).some((r) => /sleep\(30\)/i.test(String(r.info ?? ''))), 15_000)).toBe(true);
+    // The client is still there: the next query runs in the same session.
+    t.type('select 40 + 2 as answer;');
+    t.send('Enter');
+    expect(await t.waitFor(/\|\s+42 \|/)).toBe(true);
+    expect(isAlive(clientPid!)).toBe(true);
+    expect(await accountHosts(server, login!)).toEqual(['%']);
+
+    t.type('quit');
+    t.send('Enter');
+    expect(await t.waitFor(/EXIT=0/)).toBe(true);
+    expect(t.screen()).toContain(`revoked ${login}`);
+    expect(existsSync(optFile)).toBe(false);
+    expect(await accountHosts(server, login!)).toEqual([]);
+    expect(await ledgerRow(server, login!)).toBeUndefined();
+  });
+
+  it('doctor: ok lines for the database, and the same as JSON; exit 0', async () => {
+    const res = await w.run(['doctor', 'testdb']);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/testdb: admin login/);
+    expect(res.stdout).toMatch(/testdb: client/);
+    const json = await w.run(['doctor', 'testdb', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const checks = JSON.parse(json.stdout) as unknown;
+    expect(JSON.stringify(checks)).toContain('testdb: admin login');
+  });
+
+  it('admin test: the least-privileged jitadmin can grant every role and revoke', async () => {
+    const res = await w.run(['admin', 'test', 'testdb']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain(`ok: logged in as ${server.adminUser}@127.0.0.1:${server.port}/${server.database}`);
+    const json = await w.run(['admin', 'test', 'testdb', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, problems: [] });
+  });
+});
