@@ -6,12 +6,15 @@
  * hostile names, extend, name limits) is test/contract's.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import { useMariadb } from '../helpers/servers.js';
+import { shellQuote } from '../../src/core/shell-quote.js';
 import { JIT_BIN, makeWorld, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { startInTmux, type Term } from '../helpers/tmux.js';
 import { accountHosts, jitAccounts, ledgerRow, mysqlCanLogin, mysqlPolicy, mysqlSession, mysqlSessionAlive, threadsOf, uriParts } from '../helpers/mysql-cli.js';
@@ -34,6 +37,15 @@ function mariadbWith(uri: string, sql: string): Promise<{ stdout: string; stderr
     env: { PATH: process.env.PATH, HOME: '/nonexistent', MYSQL_PWD: p.password },
     timeout: 20_000,
   });
+}
+
+/** MariaDB's mysql_native_password hash: `*` + SHA1(SHA1(pw)), upper-case hex. */
+const nativeHash = (pw: string) => '*' + createHash('sha1').update(createHash('sha1').update(pw).digest()).digest('hex').toUpperCase();
+
+/** The real mariadb client on PATH. */
+function realMariadb(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'mariadb'))) return join(dir, 'mariadb');
+  throw new Error('the mariadb client is not on PATH: apt-get install -y mariadb-client');
 }
 
 describe('MariaDB through the CLI (shared server)', () => {
@@ -184,15 +196,90 @@ describe('MariaDB through the CLI (shared server)', () => {
     expect(await ledgerRow(server, login!)).toBeUndefined();
   });
 
-  it('doctor: ok lines for the database, and the same as JSON; exit 0', async () => {
+  it('doctor: ok lines for the database (admin login, event scheduler, client), and the same as JSON; exit 0', async () => {
     const res = await w.run(['doctor', 'testdb']);
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/testdb: admin login/);
-    expect(res.stdout).toMatch(/testdb: client/);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok  '))).toEqual([]);
+    expect(res.stdout).toContain(`ok    testdb: admin login: ${server.adminUser}@127.0.0.1:${server.port}/${server.database} can grant every role, and revoke`);
+    expect(res.stdout).toMatch(/^ok {4}testdb: event scheduler: ON: /m);
+    expect(res.stdout).toMatch(/^ok {4}testdb: client: \/\S+\/mariadb$/m);
+    expect(res.stdout).not.toContain('anonymous');
     const json = await w.run(['doctor', 'testdb', '--json']);
     expect(json.code, json.stderr).toBe(0);
-    const checks = JSON.parse(json.stdout) as unknown;
-    expect(JSON.stringify(checks)).toContain('testdb: admin login');
+    const checks = JSON.parse(json.stdout) as Array<{ name: string; ok: boolean; detail: string; warning?: boolean }>;
+    expect(checks.every((c) => c.ok && !c.warning)).toBe(true);
+    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['policy', 'testdb: admin credential', 'testdb: admin login', 'testdb: event scheduler', 'testdb: client', 'reaper', 'state directory']));
+  });
+
+  it('no plaintext password reaches the general log across uri, extend, revoke, exec and connect; the hashes do', async () => {
+    const passwords: string[] = [];
+    const logins: string[] = [];
+    const m = await mint(w, ['--role', 'readonly', '--ttl', '10m']);
+    passwords.push(m.password);
+    logins.push(m.user);
+    expect(await mysqlCanLogin(m.uri)).toBe(true);
+    const ext = await w.run(['extend', m.id, '--ttl', '20m']);
+    expect(ext.code, ext.stderr).toBe(0);
+    const rev = await w.run(['revoke', m.id]);
+    expect(rev.code, rev.stderr).toBe(0);
+
+    const ex = await w.run(['exec', 'testdb', '--role', 'writer', '--', 'sh', '-c', 'printf "%s %s" "$MYSQL_USER" "$MYSQL_PWD"']);
+    expect(ex.code, ex.stderr).toBe(0);
+    const [exUser, exPw] = ex.stdout.split(' ');
+    logins.push(exUser!);
+    passwords.push(exPw!);
+
+    // A mariadb on PATH ahead of the real one keeps a copy of the option file it was given.
+    const bin = join(w.dir, 'bin');
+    const capture = join(w.dir, 'captured.cnf');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'mariadb'), `#!/bin/sh\nfor a in "$@"; do case "$a" in --defaults-extra-file=*) cp "\${a#--defaults-extra-file=}" ${shellQuote(capture)};; esac; done\nexec ${shellQuote(realMariadb())} "$@"\n`, { mode: 0o755 });
+    const con = await w.run(['connect', 'testdb', '--role', 'readonly', '--', '-N', '-B', '-e', 'select current_user()'], { env: { PATH: `${bin}:${w.env.PATH}` } });
+    expect(con.code, con.stderr).toBe(0);
+    const captured = readFileSync(capture, 'utf8');
+    const conUser = /^user="(.+)"$/m.exec(captured)![1]!;
+    expect(con.stdout.trim()).toBe(`${conUser}@%`);
+    logins.push(conUser);
+    passwords.push(/^password="(.+)"$/m.exec(captured)![1]!);
+
+    // Every login was created and dropped, and the server has written that down by now.
+    const log = () => readFile(server.generalLogFile, 'latin1');
+    expect(await waitFor(async () => { const l = await log(); return logins.every((u) => l.includes(`DROP USER IF EXISTS \`${u}\`@\`%\``)); }, 20_000)).toBe(true);
+    const text = await log();
+    for (const [i, u] of logins.entries()) {
+      expect(text).toContain(`CREATE USER \`${u}\`@\`%\` IDENTIFIED BY PASSWORD '${nativeHash(passwords[i]!)}'`);
+      expect(text).not.toContain(passwords[i]!);
+      expect(text).not.toContain(encodeURIComponent(passwords[i]!));
+    }
+  });
+
+  it('a long OS user name (60+ characters) works end to end: a 32-character login, the full name in the ledger and the audit trail', async () => {
+    const requester = `${server.requester}.firstname-middlename.lastname@department.corp.example.ldap`;
+    expect(requester.length).toBeGreaterThanOrEqual(60);
+    const env = { JIT_REQUESTER: requester };
+    const m = await mint(w, ['--role', 'readonly', '--ttl', '10m'], env);
+    expect(m.user).toHaveLength(32);
+    expect(m.user).toMatch(/^jit_[a-z0-9]+_[a-z0-9]{12}$/);
+    expect(m.user.startsWith(`jit_${server.requester}`)).toBe(true);
+    expect(await mysqlCanLogin(m.uri)).toBe(true);
+    expect(await ledgerRow(server, m.user)).toMatchObject({ requester, lease_id: m.id });
+    const list = JSON.parse((await w.run(['list', '--all', '--json'], { env })).stdout) as Array<{ id: string; user: string; state: string }>;
+    expect(list).toContainEqual(expect.objectContaining({ id: m.id, user: m.user }));
+    const rev = await w.run(['revoke', m.id], { env });
+    expect(rev.code, rev.stderr).toBe(0);
+    expect(await accountHosts(server, m.user)).toEqual([]);
+
+    const con = await w.run(['connect', 'testdb', '--role', 'readonly', '--', '-N', '-B', '-e', 'select current_user()'], { env });
+    expect(con.code, con.stderr).toBe(0);
+    const conUser = con.stdout.trim().replace(/@%$/, '');
+    expect(conUser).toHaveLength(32);
+    expect(await accountHosts(server, conUser)).toEqual([]);
+    const ex = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'sh', '-c', 'mariadb --protocol=TCP -u "$MYSQL_USER" -N -B -e "select count(*) from orders" ' + server.database], { env });
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout.trim()).toBe('2');
+    const audit = JSON.parse((await w.run(['audit', '--json'], { env })).stdout) as Array<Record<string, unknown>>;
+    expect(audit).toContainEqual(expect.objectContaining({ event: 'mint', login: m.user, requester }));
   });
 
   it('admin test: the least-privileged jitadmin can grant every role and revoke', async () => {
