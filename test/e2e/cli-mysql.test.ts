@@ -291,3 +291,128 @@ describe('MariaDB through the CLI (shared server)', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, problems: [] });
   });
 });
+
+// Exclusive: SET GLOBAL event_scheduler, an anonymous account and a killed reaper are server-wide.
+describe('MariaDB server-wide specifics (exclusive server)', () => {
+  const server = useMariadb({ exclusive: true });
+  let w: JitWorld;
+  const opened: mysql.Connection[] = [];
+
+  beforeAll(async () => {
+    w = await makeWorld(server, { policy: mysqlPolicy(server) });
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((c) => c.end().catch(() => c.destroy())));
+    await w?.cleanup();
+  });
+
+  it('with the reaper killed (-9) and no jit running, the server\'s event drops the expired login and ends its open session', async () => {
+    const m = await mint(w, ['--role', 'short', '--ttl', '5s']);
+    const pid = await reaperPid(w.home);
+    expect(pid, 'uri should have started the reaper').not.toBeNull();
+    process.kill(pid!, 'SIGKILL');
+    expect(await waitFor(() => !isAlive(pid!), 5_000)).toBe(true);
+    expect(Date.now()).toBeLessThan(Date.parse(m.expires_at)); // killed before it could act
+    const c = await mysqlSession(m.uri);
+    opened.push(c);
+    expect(await accountHosts(server, m.user)).toEqual(['%']);
+    // Nothing of jit runs from here on: only the server can act.
+    expect(await waitFor(async () => (await accountHosts(server, m.user)).length === 0, 60_000, 250)).toBe(true);
+    expect(await waitFor(async () => (await threadsOf(server, m.user)).length === 0, 30_000, 250)).toBe(true);
+    expect(await mysqlSessionAlive(c)).toBe(false);
+    expect(await mysqlCanLogin(m.uri)).toBe(false);
+    expect(await ledgerRow(server, m.user)).toBeUndefined();
+    expect(await reaperPid(w.home)).toBeNull();
+    expect(processesOfHome(w.home)).toEqual([]);
+    // The next jit command finds the lease's login gone and forgets it.
+    const rev = await w.run(['revoke', m.id]);
+    expect(rev.code, rev.stderr).toBe(0);
+  });
+
+  it('doctor with the event scheduler OFF warns and says what that means; exit 0', async () => {
+    await server.configure({ event_scheduler: 'OFF' });
+    try {
+      const res = await w.run(['doctor', 'testdb']);
+      expect(res.code, res.stdout + res.stderr).toBe(0);
+      const line = res.stdout.split('\n').find((l) => l.includes('testdb: event scheduler'));
+      expect(line).toMatch(/^warn {2}testdb: event scheduler: OFF: expired logins are dropped only by jit's reaper or `jit reap`/);
+      expect(line).toContain('SET GLOBAL event_scheduler = ON');
+      const json = JSON.parse((await w.run(['doctor', 'testdb', '--json'])).stdout) as Array<{ name: string; ok: boolean; warning?: boolean; detail: string }>;
+      expect(json.find((c) => c.name === 'testdb: event scheduler')).toMatchObject({ ok: true, warning: true, detail: expect.stringMatching(/^OFF: /) });
+    } finally {
+      await server.configure({ event_scheduler: 'ON' });
+    }
+  });
+
+  describe('with an anonymous \'\'@\'localhost\' account', () => {
+    beforeAll(async () => {
+      const root = await server.admin();
+      try {
+        await root.query("CREATE USER ''@'localhost'");
+      } finally {
+        await root.end();
+      }
+      server.track({ cleanup: async () => { const r = await server.admin(); await r.query(`DROP USER IF EXISTS ''@'localhost', \`${server.adminUser}\`@'localhost'`).finally(() => r.end()); } });
+    });
+
+    /** `jitadmin`@'localhost' with the password and grants of `jitadmin`@'%', as a DBA would add it. */
+    async function adminAlsoAtLocalhost(): Promise<void> {
+      const root = await server.admin();
+      try {
+        const [grants] = await root.query(`SHOW GRANTS FOR \`${server.adminUser}\`@'%'`);
+        await root.query(`CREATE USER \`${server.adminUser}\`@'localhost' IDENTIFIED BY ?`, [server.adminPassword]);
+        for (const g of grants as Array<Record<string, string>>) {
+          const sql = Object.values(g)[0]!.replace(` TO \`${server.adminUser}\`@\`%\``, ` TO \`${server.adminUser}\`@\`localhost\``).replace(/ IDENTIFIED BY PASSWORD '[^']*'/, '');
+          await root.query(sql);
+        }
+      } finally {
+        await root.end();
+      }
+    }
+
+    it('shadows the admin too: doctor fails the admin login and says which account to create or drop', async () => {
+      const res = await w.run(['doctor', 'testdb']);
+      expect(res.code).toBe(1);
+      expect(res.stdout).toContain(`FAIL  testdb: admin login: admin login to 127.0.0.1:${server.port} as ${server.adminUser} failed: access denied for '${server.adminUser}'@'localhost' (a wrong password, or an anonymous ''@'localhost' account shadowing '${server.adminUser}'@'%': create '${server.adminUser}'@'localhost' or drop the anonymous account)`);
+    });
+
+    it('with the admin also at localhost (what that message asks for), doctor explains the anonymous account; exit 0', async () => {
+      await adminAlsoAtLocalhost();
+      const res = await w.run(['doctor', 'testdb']);
+      expect(res.code, res.stdout + res.stderr).toBe(0);
+      const line = res.stdout.split('\n').find((l) => l.includes('testdb: anonymous accounts'));
+      expect(line).toMatch(/^warn {2}testdb: anonymous accounts: ''@'localhost' shadow 'jit_…'@'%' for clients from those hosts, so jit also creates each login at those hosts/);
+      expect(line).toContain('drops them all on revoke');
+      expect(res.stdout).toMatch(/^ok {4}testdb: admin login: /m);
+      const json = JSON.parse((await w.run(['doctor', 'testdb', '--json'])).stdout) as Array<{ name: string; ok: boolean; warning?: boolean }>;
+      expect(json.find((c) => c.name === 'testdb: anonymous accounts')).toMatchObject({ ok: true, warning: true });
+    });
+
+    it('a uri login works over TCP to 127.0.0.1 (matched as localhost) and so does connect; revoke leaves no account at any host', async () => {
+      const m = await mint(w, ['--role', 'readonly', '--ttl', '10m']);
+      const c = await mysqlSession(m.uri);
+      opened.push(c);
+      const [rows] = await c.query('SELECT CURRENT_USER() AS me, USER() AS client, COUNT(*) AS n FROM orders');
+      expect(rows).toEqual([{ me: `${m.user}@localhost`, client: `${m.user}@localhost`, n: 2 }]);
+      const cli = await mariadbWith(m.uri, 'SELECT CURRENT_USER()');
+      expect(cli.stdout.trim()).toBe(`${m.user}@localhost`);
+      expect(await accountHosts(server, m.user)).toEqual(['%', 'localhost']);
+      const rev = await w.run(['revoke', m.id]);
+      expect(rev.code, rev.stderr).toBe(0);
+      expect(await mysqlSessionAlive(c)).toBe(false);
+      expect(await mysqlCanLogin(m.uri)).toBe(false);
+      expect(await accountHosts(server, m.user)).toEqual([]);
+      expect(await ledgerRow(server, m.user)).toBeUndefined();
+
+      const con = await w.run(['connect', 'testdb', '--role', 'readonly', '--', '-N', '-B', '-e', 'select current_user(), count(*) from orders']);
+      expect(con.code, con.stderr).toBe(0);
+      const [me, n] = con.stdout.trim().split('\t');
+      expect(me).toMatch(/^jit_\w+@localhost$/);
+      expect(n).toBe('2');
+      const login = me!.replace(/@localhost$/, '');
+      expect(await accountHosts(server, login)).toEqual([]);
+      // The anonymous account itself is left alone.
+      expect(await accountHosts(server, '')).toEqual(['localhost']);
+    });
+  });
+});
