@@ -280,6 +280,18 @@ describe('MariaDB through the CLI (shared server)', () => {
     expect(ex.stdout.trim()).toBe('2');
     const audit = JSON.parse((await w.run(['audit', '--json'], { env })).stdout) as Array<Record<string, unknown>>;
     expect(audit).toContainEqual(expect.objectContaining({ event: 'mint', login: m.user, requester }));
+
+    // Up to 255 characters (what the ledger holds, in characters, not bytes) it is recorded whole;
+    // past that jit refuses before it touches the server.
+    const longest = `${server.requester}.${'ü'.repeat(255 - server.requester.length - 1)}`;
+    const big = await mint(w, ['--role', 'readonly', '--ttl', '1m'], { JIT_REQUESTER: longest });
+    expect(await ledgerRow(server, big.user)).toMatchObject({ requester: longest });
+    expect((await w.run(['revoke', big.id])).code).toBe(0);
+    const before = await jitAccounts(server);
+    const refused = await w.run(['uri', 'testdb', '--role', 'readonly'], { env: { JIT_REQUESTER: `${longest}x` } });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('error: the requester name is 256 characters long; at most 255 are accepted');
+    expect(await jitAccounts(server)).toEqual(before);
   });
 
   it('admin test: the least-privileged jitadmin can grant every role and revoke', async () => {
