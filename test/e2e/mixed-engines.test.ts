@@ -104,12 +104,30 @@ describe('a policy with a PostgreSQL and a MariaDB database', () => {
 
     const sessions = await w.run(['sessions', '--json']);
     expect(sessions.code, sessions.stderr).toBe(0);
-    const srows = JSON.parse(sessions.stdout) as Array<{ database: string; user: string; role: string }>;
+    const srows = JSON.parse(sessions.stdout) as Array<{ database: string; user: string; role: string; requester: string; client_addr: string | null; since: string | null }>;
     expect(srows.map((r) => [r.database, r.user, r.role]).sort()).toEqual([['mydb', m.user, 'readonly'], ['pgdb', p.user, 'readonly']]);
+    for (const r of srows) {
+      expect(r.requester).toMatch(new RegExp(`^${pgs.requester}@`));
+      expect(r.client_addr).toMatch(/^(127\.0\.0\.1|localhost)$/);
+      expect(Date.parse(r.since!)).toBeGreaterThan(Date.now() - 120_000);
+    }
+    const one = JSON.parse((await w.run(['sessions', 'mydb', '--json'])).stdout) as Array<{ database: string; user: string }>;
+    expect(one.map((r) => [r.database, r.user])).toEqual([['mydb', m.user]]);
     const stable = await w.run(['sessions']);
     expect(stable.code, stable.stderr).toBe(0);
     expect(stable.stdout).toMatch(new RegExp(`^pgdb\\s+${p.user}\\s`, 'm'));
     expect(stable.stdout).toMatch(new RegExp(`^mydb\\s+${m.user}\\s`, 'm'));
+
+    // --database: that server's logins only; the other's stays.
+    const onlyMy = await w.run(['revoke', '--all', '--database', 'mydb', '--yes']);
+    expect(onlyMy.code, onlyMy.stderr).toBe(0);
+    expect(await mysqlCanLogin(m.uri)).toBe(false);
+    expect(await mysqlSessionAlive(myc)).toBe(false);
+    expect(await canLogin(p.uri)).toBe(true);
+    expect(await sessionAlive(pgc)).toBe(true);
+    const m2 = await mint(w, 'mydb');
+    const myc2 = await mysqlSession(m2.uri);
+    clients.push(myc2);
 
     // From another machine (no local state): the servers' markers are enough.
     const other = await world();
@@ -117,9 +135,9 @@ describe('a policy with a PostgreSQL and a MariaDB database', () => {
     expect(rev.code, rev.stderr).toBe(0);
     expect(await allLogins()).toEqual([]);
     expect(await canLogin(p.uri)).toBe(false);
-    expect(await mysqlCanLogin(m.uri)).toBe(false);
     expect(await sessionAlive(pgc)).toBe(false);
-    expect(await mysqlSessionAlive(myc)).toBe(false);
+    expect(await mysqlCanLogin(m2.uri)).toBe(false);
+    expect(await mysqlSessionAlive(myc2)).toBe(false);
     expect((await listAll(w)).rows).toEqual([]);
   });
 
