@@ -6,28 +6,26 @@
 import mysql from 'mysql2/promise';
 import type { MariadbScope } from './mariadb-scope.js';
 
-/** Roles of the MariaDB test policy: the same names and shapes as testPolicy's for PostgreSQL. */
-export function mysqlRoles(indent = '      '): string {
-  return `readonly:
-${indent}  ttl: 15m
-${indent}  max_ttl: 1h
-${indent}  grants:
-${indent}    - privileges: [SELECT]
-${indent}      tables: [orders, customers]
-${indent}writer:
-${indent}  ttl: 10m
-${indent}  max_ttl: 30m
-${indent}  grants:
-${indent}    - privileges: [SELECT, INSERT, UPDATE]
-${indent}      tables: [orders]
-${indent}short:
-${indent}  ttl: 5s
-${indent}  max_ttl: 1m
-${indent}  grants:
-${indent}    - privileges: [SELECT]
-${indent}      tables: [orders]
-`.replace(/^/, indent);
-}
+/** Roles of the MariaDB test policy (under `roles:`): the names and shapes of testPolicy's for PostgreSQL. */
+const MYSQL_ROLES = `readonly:
+  ttl: 15m
+  max_ttl: 1h
+  grants:
+    - privileges: [SELECT]
+      tables: [orders, customers]
+writer:
+  ttl: 10m
+  max_ttl: 30m
+  grants:
+    - privileges: [SELECT, INSERT, UPDATE]
+      tables: [orders]
+short:
+  ttl: 5s
+  max_ttl: 1m
+  grants:
+    - privileges: [SELECT]
+      tables: [orders]
+`;
 
 /** One database entry (`name`) on the scope's MariaDB; the admin password from `pwEnv`. */
 export function mysqlDatabaseEntry(m: Pick<MariadbScope, 'port' | 'database' | 'adminUser'>, name = 'testdb', pwEnv = 'JIT_TEST_ADMIN_PW', port = m.port): string {
@@ -41,7 +39,7 @@ export function mysqlDatabaseEntry(m: Pick<MariadbScope, 'port' | 'database' | '
       user: ${m.adminUser}
       password: env:${pwEnv}
     roles:
-${mysqlRoles()}`;
+${MYSQL_ROLES.replace(/^(?=.)/gm, '      ')}`;
 }
 
 /** The test policy: one MariaDB database `testdb` (the scope's schema), like testPolicy for PostgreSQL. */
