@@ -10,6 +10,7 @@ import { LeaseStore } from '../leases/lease-store.js';
 import { AuditLog } from '../leases/audit-log.js';
 import { parsePolicy } from '../policy/parse.js';
 import { mintLease } from './mint.js';
+import { JitError } from '../core/errors.js';
 
 // The order of a mint as the lifecycle owns it (DESIGN §4): the reaper hand-off is a
 // dependency, so what it receives and when is checked here without a reaper process. What the
@@ -126,5 +127,18 @@ describe('mintLease and the reaper hand-off', () => {
     expect(w.handed).toHaveLength(1);
     // The lease stays for the reaper (and `jit reap`) to revoke.
     expect((await w.deps.leases.get(w.handed[0]!.lease.id))?.state).toBe('active');
+  });
+
+  it('refuses a requester name longer than any marker holds (255 characters) before touching a server', async () => {
+    const w = await world();
+    w.deps.requester = { user: 'x'.repeat(256), host: 'laptop' };
+    const err = await mintLease({ database: 'app', role: 'readonly', command: 'uri', handout: 'handout' }, w.deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JitError);
+    expect((err as JitError).exitCode).toBe(2);
+    expect((err as JitError).message).toBe('the requester name is 256 characters long; at most 255 are accepted');
+    expect(w.events).toEqual([]);
+    w.deps.requester = { user: 'ü'.repeat(255), host: 'laptop' };
+    await mintLease({ database: 'app', role: 'readonly', command: 'uri', handout: 'handout' }, w.deps);
+    expect(w.events[0]).toBe('connect as admin with admin-secret-1234');
   });
 });

@@ -40,6 +40,8 @@ export interface Minted {
 }
 
 const MAX_REASON = 1000;
+/** What every engine's marker holds for the requester (MySQL's ledger column: VARCHAR(255)). */
+const MAX_REQUESTER = 255;
 
 /**
  * validate → load admin secret → server clock → intent record → create login (one transaction) → lease
@@ -53,6 +55,12 @@ export async function mintLease(opts: MintOptions, deps: MintDeps): Promise<Mint
   // The reason goes into the audit trail, the lease and the server's marker: keep it a sentence.
   if (reasonLength > MAX_REASON) {
     throw usageError(`the reason is ${reasonLength} characters long; at most ${MAX_REASON} are accepted`, 'say why in fewer words; a ticket link is enough');
+  }
+  // The requester goes into the server's marker too: refuse here, the same on every engine,
+  // rather than have one server reject the marker halfway through a mint.
+  const requesterLength = [...deps.requester.user].length;
+  if (requesterLength > MAX_REQUESTER) {
+    throw usageError(`the requester name is ${requesterLength} characters long; at most ${MAX_REQUESTER} are accepted`, 'set JIT_REQUESTER to a shorter name for you');
   }
   const resolved = resolveRequest(policy, { ...chosen, ttl: opts.ttl, only: opts.only });
   const { db, role } = resolved;

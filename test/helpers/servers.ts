@@ -23,6 +23,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { connectBroker, type BrokerClient } from './broker-client.js';
 import type { PgServer } from './pg-server.js';
 import { postgresKit } from './pg-scope.js';
+import { mariadbKit, type MariadbScope } from './mariadb-scope.js';
 
 export interface ScopeOptions {
   /** The server to itself for the whole scope (see above). */
@@ -45,45 +46,79 @@ export interface ScopeKit<S> {
 }
 
 let active: string | null = null;
+/** Waiting for the lock lasts as long as the scopes ahead of this one: bounded by their own timeouts, not by hookTimeout. */
 const LOCK_WAIT_MS = 20 * 60_000;
+
+interface Opened {
+  close(): Promise<void>;
+}
+
+/** Take the engine's lock and open the kit on its server, on an open broker connection. */
+async function openScope<S extends object>(broker: BrokerClient, engine: string, kit: ScopeKit<S>, opts: ScopeOptions, handle: S): Promise<Opened> {
+  const { coords } = await broker.request<{ coords: Record<string, unknown> }>('server', { engine });
+  const { seq } = await broker.request<{ seq: number }>('seq');
+  const exclusive = opts.exclusive === true;
+  await broker.request('lock', { engine, mode: exclusive ? 'exclusive' : 'shared' });
+  const opened = await kit.open(coords, { engine, exclusive, seq, control: (op) => broker.request(op, { engine }).then(() => undefined) });
+  Object.assign(handle, opened.server);
+  return opened;
+}
+
+/** One engine's part of a multi-engine scope (useScopes). */
+export interface ScopePart<S extends object> {
+  engine: string;
+  kit: ScopeKit<S>;
+}
 
 /**
  * Hooks for one scope in the current suite; the returned object is filled in by its beforeAll
  * (so use it in hooks and tests, not at collection time).
  */
 export function useScope<S extends object>(engine: string, kit: ScopeKit<S>, opts: ScopeOptions = {}): S {
-  const handle = {} as S;
+  return useScopes([{ engine, kit }], opts)[0] as S;
+}
+
+/**
+ * One scope over several engines' servers at once (a policy that mixes engines). The locks are
+ * taken in engine-name order, so two such scopes cannot each hold one lock the other waits for.
+ */
+export function useScopes(parts: Array<ScopePart<object>>, opts: ScopeOptions = {}): object[] {
+  const handles = parts.map(() => ({}));
+  const name = parts.map((p) => p.engine).join('+');
   let broker: BrokerClient | undefined;
-  let close: (() => Promise<void>) | undefined;
+  const opened: Opened[] = [];
   let mine = false;
   beforeAll(async () => {
-    if (active) throw new Error(`a ${engine} scope inside the ${active} scope: scopes do not nest, use sibling describe blocks`);
-    active = engine;
+    if (active) throw new Error(`a ${name} scope inside the ${active} scope: scopes do not nest, use sibling describe blocks`);
+    active = name;
     mine = true;
     broker = await connectBroker();
-    const { coords } = await broker.request<{ coords: Record<string, unknown> }>('server', { engine });
-    const { seq } = await broker.request<{ seq: number }>('seq');
-    const exclusive = opts.exclusive === true;
-    await broker.request('lock', { engine, mode: exclusive ? 'exclusive' : 'shared' });
-    const b = broker;
-    const opened = await kit.open(coords, { engine, exclusive, seq, control: (op) => b.request(op, { engine }).then(() => undefined) });
-    close = opened.close;
-    Object.assign(handle, opened.server);
-    // Waiting for the lock lasts as long as the scopes ahead of this one: bounded by their own
-    // timeouts, not by hookTimeout.
+    const order = parts.map((p, i) => ({ p, i })).sort((a, b) => (a.p.engine < b.p.engine ? -1 : a.p.engine > b.p.engine ? 1 : 0));
+    for (const { p, i } of order) opened.push(await openScope(broker, p.engine, p.kit, opts, handles[i]!));
   }, LOCK_WAIT_MS);
   afterAll(async () => {
     try {
-      await close?.();
+      for (const o of opened.splice(0).reverse()) await o.close();
     } finally {
       broker?.close();
       if (mine) active = null;
     }
   });
-  return handle;
+  return handles;
 }
 
 /** The run's PostgreSQL `version` for this scope (see above). */
 export function usePostgres(version: 15 | 18 = 15, opts: ScopeOptions = {}): PgServer {
   return useScope(`pg${version}`, postgresKit, opts);
+}
+
+/** The run's MariaDB 10.11 for this scope (see above). */
+export function useMariadb(opts: ScopeOptions = {}): MariadbScope {
+  return useScope('mariadb', mariadbKit, opts);
+}
+
+/** PostgreSQL and MariaDB together, for a policy that mixes engines (see useScopes). */
+export function usePostgresAndMariadb(version: 15 | 18 = 15, opts: ScopeOptions = {}): [PgServer, MariadbScope] {
+  const [pg, maria] = useScopes([{ engine: `pg${version}`, kit: postgresKit }, { engine: 'mariadb', kit: mariadbKit }], opts);
+  return [pg as PgServer, maria as MariadbScope];
 }

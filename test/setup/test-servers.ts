@@ -5,9 +5,11 @@
  *   mariadb: async () => { const m = await startMariadb(); return { coords: {…JSON of m}, stop: m.stop }; },
  */
 import { startPostgresForRun } from '../helpers/pg-server.js';
+import { startMariadbForRun } from '../helpers/mariadb-scope.js';
 import type { Starters } from './server-broker.js';
 
 export const TEST_SERVERS: Starters = {
   pg15: () => startPostgresForRun({ version: 15 }),
   pg18: () => startPostgresForRun({ version: 18 }),
+  mariadb: () => startMariadbForRun(),
 };
