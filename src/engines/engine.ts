@@ -154,6 +154,11 @@ export interface AdminSession {
   serverTime(): Promise<Date>;
   /** Checks the admin can do what jit needs; returns problems found (empty when fine). */
   checkPrivileges(): Promise<string[]>;
+  /**
+   * What the admin may do beyond what jit needs, worth a warning but no failure (PostgreSQL ≤ 15:
+   * CREATEROLE can grant itself pg_execute_server_program, so it is near-superuser).
+   */
+  privilegeWarnings?(): Promise<string[]>;
   /** What the admin could not grant of these grants and group roles (missing objects, no grant option). */
   checkGrants(grants: Grant[], memberOf: string[]): Promise<string[]>;
   /**

@@ -56,11 +56,13 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
       }
       try {
         const memberOf = [...new Set(Object.values(db.roles).flatMap((r) => r.memberOf))];
-        const [problems, expiry] = await withAdmin(ref, deps, async ({ session }) => [
+        const [problems, expiry, powers] = await withAdmin(ref, deps, async ({ session }) => [
           await adminProblems(session, db),
           await session.expiryChecks(db.database, memberOf),
+          (await session.privilegeWarnings?.()) ?? [],
         ] as const);
         add(`${db.name}: admin login`, problems.length === 0, problems.length ? problems.join('; ') : `${db.admin.user}@${db.host}:${db.port}/${db.database} can grant every role, and revoke`);
+        for (const p of powers) checks.push({ name: `${db.name}: admin login`, ok: true, detail: p, warning: true });
         for (const c of expiry) checks.push({ ...c, name: `${db.name}: ${c.name}` });
       } catch (err) {
         add(`${db.name}: admin login`, false, msg(err));

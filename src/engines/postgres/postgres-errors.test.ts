@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { registerSecret } from '../../core/redact.js';
 import { translatePgError, type PgErrorContext } from './postgres-errors.js';
-import { parseMarker, privilegeProblems } from './postgres-session.js';
+import { parseMarker, privilegeProblems, privilegeWarnings } from './postgres-session.js';
 
 const ctx: PgErrorContext = { host: 'db.internal', port: 5432, user: 'jitadm', database: 'app', phase: 'connect' };
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code, severity: 'ERROR' });
@@ -77,11 +77,26 @@ describe('privilegeProblems', () => {
     expect(privilegeProblems('a', { superuser: true, server_version: 150004 })).toEqual([]);
   });
 
-  it('names each missing capability for a plain role', () => {
-    const p = privilegeProblems('a', { superuser: false, createrole: false, signal_backend: false, marker_can_login: true, marker_memberships: 1, server_version: 130000 });
-    expect(p).toHaveLength(4); // memberships of the marker: MARKER_HOLDINGS_SQL, tested on real servers
-    expect(p[0]).toMatch(/CREATEROLE/);
-    expect(p[1]).toMatch(/pg_signal_backend/);
+  it('names each missing capability for a plain role, with the statement that fixes it', () => {
+    const p = privilegeProblems('a', { superuser: false, createrole: false, marker_can_login: true, marker_memberships: 1, server_version: 130000, admin_ident: 'a' });
+    expect(p).toHaveLength(3); // memberships of the marker: MARKER_HOLDINGS_SQL, tested on real servers
+    expect(p[0]).toMatch(/nor CREATEROLE, so it cannot create logins; fix: ALTER ROLE a CREATEROLE$/);
+    expect(p.join('\n')).not.toMatch(/pg_signal_backend/);
+  });
+
+  it('asks ADMIN OPTION on a marker someone else created only from PostgreSQL 16, and INHERIT only before', () => {
+    const r = { superuser: false, createrole: true, inherit: false, marker_exists: true, marker_admin: false, connect_grantable: true, admin_ident: '"A"' };
+    expect(privilegeProblems('A', { ...r, server_version: 150004 })).toEqual(['A is NOINHERIT, so its membership in a login does not let it end the login\'s sessions or drop what it owns; fix: ALTER ROLE "A" INHERIT']);
+    expect(privilegeProblems('A', { ...r, server_version: 180001 })).toEqual([
+      'role jit was created by another role and A has no ADMIN OPTION on it, so it cannot make a login its member (PostgreSQL 16+); fix, as a superuser: GRANT jit TO "A" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE',
+    ]);
+    expect(privilegeProblems('A', { ...r, superuser: true, server_version: 180001 })).toEqual([]);
+  });
+
+  it('warns that a CREATEROLE admin is near-superuser up to PostgreSQL 15 only', () => {
+    expect(privilegeWarnings('A', { superuser: false, createrole: true, server_version: 150004 })).toEqual([expect.stringMatching(/^on PostgreSQL 15 CREATEROLE lets A grant itself .*pg_execute_server_program/)]);
+    expect(privilegeWarnings('A', { superuser: false, createrole: true, server_version: 160000 })).toEqual([]);
+    expect(privilegeWarnings('A', { superuser: true, createrole: true, server_version: 150004 })).toEqual([]);
   });
 });
 

@@ -23,7 +23,7 @@ const SCHEMA_USAGE_SQL =
   `FROM (SELECT pg_catalog.to_regnamespace(pg_catalog.format('%I', $1::text)) AS oid) n WHERE n.oid IS NOT NULL`;
 // PostgreSQL 15: CREATEROLE may grant any role but a superuser one; from 16 it takes ADMIN OPTION.
 const ROLE_SQL =
-  `SELECT r.oid IS NOT NULL AS exists, ` +
+  `SELECT r.oid IS NOT NULL AS exists, pg_catalog.quote_ident(me.rolname) AS admin_ident, pg_catalog.quote_ident(r.rolname) AS role_ident, ` +
   `CASE WHEN r.oid IS NULL THEN NULL ELSE (me.rolsuper OR pg_catalog.pg_has_role(me.oid, r.oid, 'USAGE WITH ADMIN OPTION') ` +
   `OR (me.rolcreaterole AND NOT r.rolsuper AND pg_catalog.current_setting('server_version_num')::int < 160000)) END AS grantable ` +
   `FROM pg_catalog.pg_roles me LEFT JOIN pg_catalog.pg_roles r ON r.rolname = $1 WHERE me.rolname = current_user`;
@@ -60,7 +60,9 @@ export async function grantProblems(client: Client, grants: Grant[], memberOf: s
   for (const role of memberOf) {
     const { rows } = await client.query(ROLE_SQL, [role]);
     if (!rows[0]?.exists) problems.push(`group role ${role} does not exist`);
-    else if (!rows[0].grantable) problems.push(`cannot grant membership in ${role} (no ADMIN OPTION)`);
+    else if (!rows[0].grantable) {
+      problems.push(`cannot grant membership in ${role} (no ADMIN OPTION); fix: GRANT ${rows[0].role_ident} TO ${rows[0].admin_ident} WITH ADMIN OPTION`);
+    }
   }
   return problems;
 }

@@ -3,8 +3,10 @@ import type { RevokeRequest, RevokeResult, ServerTarget } from '../engine.js';
 import { JitError, EXIT } from '../../core/errors.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
 import { errorCode, oneLine } from './postgres-errors.js';
+import { ownerPrivilegeProblem } from './postgres-owner.js';
 import {
   OWNED_DATABASES_SQL,
+  OWNER_CHECK_SQL,
   REMAINING_SESSIONS_SQL,
   REVOKE_LOCK_SQL,
   REVOKE_UNLOCK_SQL,
@@ -124,7 +126,9 @@ async function revokeLocked(ctx: RevokeContext, login: string): Promise<RevokeRe
     info = again;
   }
   const still = await roleInfo(ctx.client, login).catch(() => info);
-  if (still && errors.some((e) => /\((2BP01|42501)\)$/.test(e))) errors = [notOursToDrop(login, ctx.target.adminUser, errors)];
+  const ownerProblem = still ? await reassignProblem(ctx, errors) : undefined;
+  if (ownerProblem) errors = [`${login} is blocked (NOLOGIN) but not dropped: ${ownerProblem}`];
+  else if (still && errors.some((e) => /\((2BP01|42501)\)$/.test(e))) errors = [notOursToDrop(login, ctx.target.adminUser, errors)];
   return { login, gone: still === null, terminated, errors };
 }
 
@@ -140,6 +144,13 @@ function notOursToDrop(login: string, adminUser: string, errors: string[]): stri
     `${login} is ${blocked ? 'blocked (NOLOGIN) but' : 'still able to log in and'} not dropped: ${adminUser} cannot remove ` +
     `what another admin granted it (${code}); revoke it with the policy whose admin minted it, or as a superuser`
   );
+}
+
+/** When REASSIGN OWNED failed for want of the owner's privileges, the sentence naming the GRANT. */
+async function reassignProblem(ctx: RevokeContext, errors: string[]): Promise<string | undefined> {
+  if (!ctx.target.owner || !errors.some((e) => e.startsWith('drop owned in ') && e.endsWith('(42501)'))) return undefined;
+  const { rows } = await ctx.client.query(OWNER_CHECK_SQL, [ctx.target.owner]).catch(() => ({ rows: [] as Record<string, unknown>[] }));
+  return rows[0] ? ownerPrivilegeProblem(rows[0]) : undefined;
 }
 
 async function dropOwnedIn(ctx: RevokeContext, database: string, login: string): Promise<void> {

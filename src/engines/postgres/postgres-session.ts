@@ -8,10 +8,10 @@ import { translatePgError, type PgErrorContext } from './postgres-errors.js';
 import { assertJitLogin, revokeLogin, revokeLogins, roleInfo } from './postgres-revoke.js';
 import { scramVerifier } from './postgres-scram.js';
 import { grantProblems } from './postgres-grant-check.js';
-import { checkOwner } from './postgres-owner.js';
+import { checkOwner, ownerPrivilegeProblem, ownerProblem } from './postgres-owner.js';
 import type { Grant } from '../../policy/types.js';
 import { ADMIN_PRIVILEGES_SQL, MARKER_HOLDINGS_SQL, LIST_LOGINS_SQL, SERVER_TIME_SQL, SESSIONS_SQL, extendSql, mintSql } from './postgres-sql.js';
-import { HBA_RULES_SQL, MARKER_ROLE } from './postgres-sql.js';
+import { HBA_RULES_SQL, MARKER_ROLE, OWNER_CHECK_SQL } from './postgres-sql.js';
 import { hbaWarnings, type HbaRule } from './postgres-hba.js';
 
 /** 01007: GRANT without grant option on the object only warns, and the login would silently lack it. */
@@ -169,6 +169,14 @@ export class PostgresSession implements AdminSession {
   async checkPrivileges(): Promise<string[]> {
     const { rows } = await this.query(ADMIN_PRIVILEGES_SQL);
     const problems = privilegeProblems(this.target.adminUser, rows[0] ?? {});
+    const owner = this.target.owner;
+    if (owner) {
+      const o = (await this.query(OWNER_CHECK_SQL, [owner])).rows[0];
+      const what = o ? ownerProblem(o) : 'does not exist';
+      if (what) problems.push(`owner role ${owner} ${what}, so it cannot receive what logins leave behind`);
+      const missing = o && !what ? ownerPrivilegeProblem(o) : undefined;
+      if (missing) problems.push(missing);
+    }
     // Anything granted to the marker: reaches every login on 15, and is a trap on 16+ (a login
     // minted by an older jit, or by hand, inherits it).
     const held = await this.query(MARKER_HOLDINGS_SQL);
@@ -176,6 +184,11 @@ export class PostgresSession implements AdminSession {
     const flat = (v: unknown) => String(v).replace(/[\n\r\t]/g, (c) => JSON.stringify(c).slice(1, -1));
     for (const h of held.rows) problems.push(`role jit ${flat(h.what)}, which jit logins must never inherit; fix: ${flat(h.fix)}`);
     return problems;
+  }
+
+  async privilegeWarnings(): Promise<string[]> {
+    const { rows } = await this.query(ADMIN_PRIVILEGES_SQL);
+    return privilegeWarnings(this.target.adminUser, rows[0] ?? {});
   }
 
   async checkGrants(grants: Grant[], memberOf: string[]): Promise<string[]> {
@@ -207,16 +220,44 @@ function validDate(v: unknown): Date | null {
   return v instanceof Date && !Number.isNaN(v.getTime()) ? v : null;
 }
 
-/** Problems with the admin role, as sentences; empty when it can do everything jit needs. */
+/**
+ * Problems with the admin role, as sentences naming the statement that fixes each; empty when it
+ * can do everything jit needs. Not required: pg_signal_backend. jit makes the admin a member of
+ * each login it mints (grantLoginToAdminSql), and that membership is what lets it end the
+ * login's sessions, on 15 as on 16+. Table grants and member_of groups: checkGrants.
+ */
 export function privilegeProblems(admin: string, r: Record<string, unknown>): string[] {
   const problems: string[] = [];
+  const a = String(r.admin_ident ?? admin);
+  const version = Number(r.server_version ?? 0);
   if (r.superuser !== true) {
-    if (r.createrole !== true) problems.push(`${admin} has neither SUPERUSER nor CREATEROLE, so it cannot create logins`);
-    if (r.signal_backend !== true) {
-      problems.push(`${admin} is not a member of pg_signal_backend, so revocation cannot end a login's open sessions`);
+    if (r.createrole !== true) problems.push(`${admin} has neither SUPERUSER nor CREATEROLE, so it cannot create logins; fix: ALTER ROLE ${a} CREATEROLE`);
+    // 16+: jit grants itself each login WITH INHERIT TRUE, whatever the admin's own default.
+    if (version < 160000 && r.inherit === false) {
+      problems.push(`${admin} is NOINHERIT, so its membership in a login does not let it end the login's sessions or drop what it owns; fix: ALTER ROLE ${a} INHERIT`);
+    }
+    if (version >= 160000 && r.marker_exists === true && r.marker_admin === false) {
+      problems.push(
+        `role ${MARKER_ROLE} was created by another role and ${admin} has no ADMIN OPTION on it, so it cannot make a login its member (PostgreSQL 16+); ` +
+          `fix, as a superuser: GRANT ${MARKER_ROLE} TO ${a} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`,
+      );
+    }
+    if (r.connect_grantable === false) {
+      const db = String(r.database_ident);
+      problems.push(`PUBLIC may not connect to database ${db} and ${admin} cannot grant CONNECT on it; fix: GRANT CONNECT ON DATABASE ${db} TO ${a} WITH GRANT OPTION`);
     }
   }
   if (r.marker_can_login === true) problems.push('role jit exists and can log in; jit needs that name for its NOLOGIN marker role');
-  if (Number(r.server_version ?? 0) < 140000) problems.push('the server is older than PostgreSQL 14; revocation cannot wait for sessions to end');
+  if (version < 140000) problems.push('the server is older than PostgreSQL 14; revocation cannot wait for sessions to end');
   return problems;
+}
+
+/** What the admin can do beyond what jit needs: worth saying, not a failure. */
+export function privilegeWarnings(admin: string, r: Record<string, unknown>): string[] {
+  const version = Number(r.server_version ?? 0);
+  if (r.superuser === true || r.createrole !== true || version >= 160000) return [];
+  return [
+    `on PostgreSQL ${Math.floor(version / 10000)} CREATEROLE lets ${admin} grant itself any role but a superuser one, ` +
+      `pg_execute_server_program (programs run as the server's OS user) included: treat it as near-superuser; PostgreSQL 16+ takes ADMIN OPTION for that`,
+  ];
 }

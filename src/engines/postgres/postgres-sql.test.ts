@@ -158,6 +158,7 @@ describe('mint', () => {
         `VALID UNTIL '2030-01-01T00:15:00.000+00' PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy'`,
       commentSql('x"; DROP TABLE t; --', marker),
       markerGrantSql('x"; DROP TABLE t; --'),
+      grantLoginToAdminSql('x"; DROP TABLE t; --'),
       accessSql('x"; DROP TABLE t; --', 'app', ['public']),
       `GRANT SELECT ON TABLE "public"."a""b" TO ${login}`,
       'SELECT pg_catalog.now() AS server_now',
@@ -204,10 +205,18 @@ describe('extend', () => {
   });
 });
 
+/** The admin's membership in a login: with INHERIT on 16+ (where it already holds ADMIN only), none for a superuser. */
+const adminMembership = (name: string) =>
+  `DO ${dollarQuote(
+    `BEGIN IF NOT pg_catalog.pg_has_role(CURRENT_USER, ${escapeLiteral(name)}, 'USAGE') THEN ` +
+      `IF pg_catalog.current_setting('server_version_num')::int >= 160000 THEN EXECUTE ${escapeLiteral(`GRANT ${ident(name)} TO CURRENT_USER WITH INHERIT TRUE, SET FALSE`)}; ` +
+      `ELSE EXECUTE ${escapeLiteral(`GRANT ${ident(name)} TO CURRENT_USER`)}; END IF; END IF; END`,
+  )}`;
+
 describe('revoke', () => {
   it.each(HOSTILE)('quotes the login and owner in every step: %s', (name) => {
     const q = Q[name];
-    expect(grantLoginToAdminSql(name)).toBe(`GRANT ${q} TO CURRENT_USER`);
+    expect(grantLoginToAdminSql(name)).toBe(adminMembership(name));
     expect(blockLoginSql(name)).toBe(`ALTER ROLE ${q} NOLOGIN`);
     const lock = `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`;
     expect(dropOwnedSql(name)).toBe(`${lock};\nDROP OWNED BY ${q}`);
@@ -239,7 +248,7 @@ describe('revoking many logins together', () => {
     const qs = names.map((n) => Q[n]);
     expect(blockLoginsSql(names, [names[1]!]).split(';\n')).toEqual([
       'BEGIN',
-      `GRANT ${qs[1]} TO CURRENT_USER`,
+      adminMembership(names[1]!),
       ...qs.map((q) => `ALTER ROLE ${q} NOLOGIN`),
       'COMMIT',
     ]);

@@ -147,6 +147,7 @@ export function mintSql(input: MintSqlInput): string {
       `${limit} VALID UNTIL ${timestampLiteral(input.validUntil)} PASSWORD ${escapeLiteral(input.verifier)}`,
     commentSql(input.login, input.marker),
     markerGrantSql(input.login),
+    grantLoginToAdminSql(input.login),
     ...grantStatements(input.login, input.database, input.grants, input.memberOf),
     'SELECT pg_catalog.now() AS server_now',
     'COMMIT',
@@ -249,8 +250,23 @@ export const ROLE_INFO_SQL =
   `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
   `FROM pg_catalog.pg_roles r WHERE r.rolname = $1`;
 
-/** A CREATEROLE-only admin (PG ≤ 15) needs membership to terminate the login's backends and DROP OWNED. */
-export const grantLoginToAdminSql = (login: string) => `GRANT ${ident(login)} TO CURRENT_USER`;
+/**
+ * Makes a non-superuser admin a member of the login, with its privileges: what lets it terminate
+ * the login's sessions (pg_terminate_backend, without pg_signal_backend), see their query, state
+ * and client address in pg_stat_activity (else "<insufficient privilege>"), and REASSIGN/DROP
+ * OWNED BY the login (42501 without). Run at mint, and at revoke for a login minted without it.
+ * PostgreSQL 16+ already makes the creating admin a member, but WITH ADMIN OPTION only (INHERIT
+ * FALSE, SET FALSE, by createrole_self_grant's default), so grant INHERIT explicitly there; SET
+ * is not needed. A superuser has every role's privileges already: nothing is granted.
+ */
+export function grantLoginToAdminSql(login: string): string {
+  const to = `GRANT ${ident(login)} TO CURRENT_USER`;
+  const body =
+    `BEGIN IF NOT pg_catalog.pg_has_role(CURRENT_USER, ${escapeLiteral(login)}, 'USAGE') THEN ` +
+    `IF pg_catalog.current_setting('server_version_num')::int >= 160000 THEN EXECUTE ${escapeLiteral(`${to} WITH INHERIT TRUE, SET FALSE`)}; ` +
+    `ELSE EXECUTE ${escapeLiteral(to)}; END IF; END IF; END`;
+  return `DO ${dollarQuote(body)}`;
+}
 
 export const blockLoginSql = (login: string) => `ALTER ROLE ${ident(login)} NOLOGIN`;
 
@@ -314,11 +330,19 @@ export const SESSIONS_SQL =
 
 export const SERVER_TIME_SQL = 'SELECT pg_catalog.now() AS server_now';
 
-/** What checkPrivileges() needs, in one row. */
+/**
+ * What checkPrivileges() needs, in one row. Names come quoted by the server (quote_ident) for
+ * the fixes the messages name. `marker_admin`: since PostgreSQL 16 granting the marker takes
+ * ADMIN OPTION on it, which the admin has only when it created the marker itself.
+ * `connect_grantable`: the mint grants CONNECT only when PUBLIC lacks it.
+ */
 export const ADMIN_PRIVILEGES_SQL =
-  `SELECT a.rolsuper AS superuser, a.rolcreaterole AS createrole, ` +
-  `pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend, ` +
+  `SELECT a.rolsuper AS superuser, a.rolcreaterole AS createrole, a.rolinherit AS inherit, ` +
+  `pg_catalog.quote_ident(a.rolname) AS admin_ident, pg_catalog.quote_ident(pg_catalog.current_database()) AS database_ident, ` +
+  `pg_catalog.has_database_privilege('public', pg_catalog.current_database(), 'CONNECT') ` +
+  `OR pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CONNECT WITH GRANT OPTION') AS connect_grantable, ` +
   `j.oid IS NOT NULL AS marker_exists, coalesce(j.rolcanlogin OR j.rolsuper, false) AS marker_can_login, ` +
+  `(j.oid IS NULL OR pg_catalog.pg_has_role(current_user, j.oid, 'USAGE WITH ADMIN OPTION')) AS marker_admin, ` +
   `coalesce((SELECT count(*) FROM pg_catalog.pg_auth_members m WHERE m.member = j.oid), 0)::int AS marker_memberships, ` +
   `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
   `FROM pg_catalog.pg_roles a LEFT JOIN pg_catalog.pg_roles j ON j.rolname = ${escapeLiteral(MARKER_ROLE)} ` +
@@ -331,6 +355,9 @@ const OWNER_FORBIDDEN_ROLES = ['pg_execute_server_program', 'pg_read_server_file
 export const OWNER_CHECK_SQL =
   `SELECT r.rolsuper AS superuser, r.rolcreaterole AS createrole, r.rolbypassrls AS bypassrls, ` +
   `r.rolreplication AS replication, r.rolcanlogin AS can_login, r.rolname = current_user AS is_admin, ` +
+  // REASSIGN OWNED ... TO owner takes the owner's privileges (42501 "permission denied to reassign objects").
+  `pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') AS admin_has_privileges, pg_catalog.quote_ident(r.rolname) AS owner_ident, ` +
+  `pg_catalog.quote_ident(current_user::text) AS admin_ident, ` +
   `(pg_catalog.starts_with(r.rolname, 'jit_') OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m ` +
   `JOIN pg_catalog.pg_roles j ON j.oid = m.roleid WHERE m.member = r.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)})) AS jit_login, ` +
   `ARRAY(SELECT p.rolname::text FROM pg_catalog.pg_roles p WHERE p.rolname IN (${OWNER_FORBIDDEN_ROLES.map(escapeLiteral).join(', ')}) ` +
