@@ -258,9 +258,9 @@ describe.each(ADAPTERS.map((a) => [a.label, a] as const))('%s', (_label, adapter
     json<Row[]>(await w.run(['list', '--all', '--json'])).filter((r) => String(r.requester).startsWith(`${s.scope.requester}`) && /^[@.]/.test(String(r.requester).slice(s.scope.requester.length)));
   const localIds = async () => json<Row[]>(await w.run(['list', '--json'])).map((r) => r.id);
   /** Start the long query and wait until the server shows it running. */
-  const sleepIn = async (c: LoginConnection, user: string) => {
-    const sleeping = codeOf(c.query(s.sleepSql));
-    expect(await waitFor(async () => (await session.sessions()).some((x) => x.login === user && x.query === s.sleepSql), 15_000)).toBe(true);
+  const sleepIn = async (c: LoginConnection, user: string, sql = s.sleepSql) => {
+    const sleeping = codeOf(c.query(sql));
+    expect(await waitFor(async () => (await session.sessions()).some((x) => x.login === user && x.query === sql), 15_000)).toBe(true);
     // Wrapped: an async function returning a promise would wait for it.
     return { sleeping };
   };
@@ -326,18 +326,27 @@ describe.each(ADAPTERS.map((a) => [a.label, a] as const))('%s', (_label, adapter
     for (const t of HOSTILE_TABLES) expect(await c.query(`SELECT id FROM ${s.quote(t)}`)).toEqual([{ id: 42 }]);
     expect(await codeOf(c.query('SELECT id FROM orders'))).toBe(s.codes.denied);
     expect((await session.listLogins()).find((l) => l.login === user)?.marker).toEqual(marker);
-    expect(await session.revoke({ login: user })).toEqual({ login: user, gone: true, terminated: 1, errors: [] });
+    for (const at of await s.serverExpiries(user)) expect(at.getTime() - (now + 900_000)).toBeGreaterThanOrEqual(0);
+    for (const at of await s.serverExpiries(user)) expect(at.getTime() - (now + 900_000)).toBeLessThan(1000);
+    expect((await listAll()).find((r) => r.user === user)).toMatchObject({ id: marker.id, role: 'hostile', reason: HOSTILE_REASON, sessions: 1 });
+    // Minted "elsewhere" (no local lease): the CLI finds it on the server by its name.
+    expect(await revoke(user)).toEqual([{ database: 'testdb', login: user, ok: true, terminated: 1 }]);
     expect(await codeOf(s.connect(engine.buildUri(s.target(), user, password)))).toBe(s.codes.loginFailed);
   });
 
-  it('a hostile --reason round-trips into the server and list --all, and is never printed raw', async () => {
-    const m = await mint('readonly', ['--reason', HOSTILE_REASON]);
-    expect((await session.listLogins()).find((l) => l.login === m.user)?.marker?.reason).toBe(HOSTILE_REASON);
-    expect((await listAll()).find((r) => r.user === m.user)).toMatchObject({ id: m.id, reason: HOSTILE_REASON });
+  it('a hostile --reason and requester round-trip into the server and list --all, and are never printed raw', async () => {
+    // The requester is the OS user's name, which jit does not choose either.
+    const requester = `${s.scope.requester}.o'neil\\"\u001b[31m`;
+    const m = await mint('readonly', ['--reason', HOSTILE_REASON], { JIT_REQUESTER: requester });
+    expect((await session.listLogins()).find((l) => l.login === m.user)?.marker).toMatchObject({ reason: HOSTILE_REASON, requester });
+    expect((await listAll()).find((r) => r.user === m.user)).toMatchObject({ id: m.id, reason: HOSTILE_REASON, requester: expect.stringMatching(/@/) });
+    expect(String((await listAll()).find((r) => r.user === m.user)?.requester).split('@')[0]).toBe(requester);
     const table = await w.run(['list', '--all']);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).not.toMatch(RAW_CONTROL);
-    expect(table.stdout.split('\n').find((l) => l.includes(m.user))?.endsWith(`  ${HOSTILE_REASON_SHOWN}`)).toBe(true);
+    const line = table.stdout.split('\n').find((l) => l.includes(m.user));
+    expect(line?.endsWith(`  ${HOSTILE_REASON_SHOWN}`)).toBe(true);
+    expect(line).toContain(String.raw`.o'neil\"\e[31m@`);
     const audit = await w.run(['audit']);
     expect(audit.code, audit.stderr).toBe(0);
     expect(audit.stdout + audit.stderr).not.toMatch(RAW_CONTROL);
@@ -350,9 +359,15 @@ describe.each(ADAPTERS.map((a) => [a.label, a] as const))('%s', (_label, adapter
     const shown = (await listAll()).map(({ created_at: _, requester, ...r }) => ({ ...r, requester: String(requester).split('@')[0] }));
     expect(shown).toEqual([{ id: m.id, database: 'testdb', role: 'readonly', user: m.user, expires_at: m.expires_at, state: 'active', requester: s.scope.requester, reason: null, sessions: 0 }]);
 
-    const { sleeping } = await sleepIn(await login(m), m.user);
+    // The query text is the login's to choose: an ESC sequence in it must not reach the terminal.
+    const sql = `${s.sleepSql} /* \u001b[2J\u001b[31m */`;
+    const { sleeping } = await sleepIn(await login(m), m.user, sql);
     const sessions = json<Row[]>(await w.run(['sessions', 'testdb', '--json'])).filter((r) => String(r.user).startsWith(`jit_${s.scope.requester}_`));
-    expect(sessions).toEqual([expect.objectContaining({ database: 'testdb', user: m.user, role: 'readonly', query: s.sleepSql, requester: expect.stringMatching(new RegExp(`^${s.scope.requester}@`)) })]);
+    expect(sessions).toEqual([expect.objectContaining({ database: 'testdb', user: m.user, role: 'readonly', query: sql, requester: expect.stringMatching(new RegExp(`^${s.scope.requester}@`)) })]);
+    const table = await w.run(['sessions', 'testdb']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).not.toMatch(RAW_CONTROL);
+    expect(table.stdout.split('\n').find((l) => l.includes(m.user))).toContain(String.raw`/* \e[2J\e[31m */`);
     expect((await listAll()).map((r) => [r.user, r.sessions])).toEqual([[m.user, 1]]);
 
     expect(await revoke(m.id)).toMatchObject([{ login: m.user, ok: true, terminated: 1 }]);
