@@ -41,7 +41,7 @@ export interface StartMariadbOptions {
   skipNameResolve?: boolean;
 }
 
-/** Tables, a hostile table name (`a``b`), roles (one hostile) every test can rely on. */
+/** Tables, hostile table names (`a``b`, `a"b`, `o'neil\`), roles (one hostile) every test can rely on. */
 export const MARIADB_FIXTURE_SQL = `
 CREATE DATABASE app;
 CREATE TABLE app.orders (id int PRIMARY KEY, customer_id int, total decimal(10,2));
@@ -52,6 +52,10 @@ CREATE TABLE app.secrets (id int PRIMARY KEY, secret text);
 INSERT INTO app.secrets VALUES (1, 'hunter2');
 CREATE TABLE app.\`a\`\`b\` (id int);
 INSERT INTO app.\`a\`\`b\` VALUES (42);
+CREATE TABLE app.\`a"b\` (id int);
+INSERT INTO app.\`a"b\` VALUES (42);
+CREATE TABLE app.\`o'neil\\\` (id int);
+INSERT INTO app.\`o'neil\\\` VALUES (42);
 CREATE DATABASE reporting;
 CREATE TABLE reporting.daily (day date PRIMARY KEY, total decimal(10,2));
 INSERT INTO reporting.daily VALUES ('2024-01-01', 35.50);

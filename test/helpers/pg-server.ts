@@ -66,7 +66,7 @@ export function pg18Bin(): string {
   return join(dirname(dirname(index)), 'native', 'bin');
 }
 
-/** Tables every test can rely on. `a"b` exercises quoting end to end. */
+/** Tables every test can rely on. `a"b`, `` a`b `` and `o'neil\` exercise quoting end to end. */
 export const FIXTURE_SQL = `
 CREATE TABLE public.orders (id int PRIMARY KEY, customer_id int, total numeric(10,2));
 INSERT INTO public.orders VALUES (1, 1, 10.00), (2, 2, 25.50);
@@ -77,6 +77,10 @@ INSERT INTO public.secrets VALUES (1, 'hunter2');
 CREATE SEQUENCE public.order_ids;
 CREATE TABLE public."a""b" (id int);
 INSERT INTO public."a""b" VALUES (42);
+CREATE TABLE public."a\`b" (id int);
+INSERT INTO public."a\`b" VALUES (42);
+CREATE TABLE public."o'neil\\" (id int);
+INSERT INTO public."o'neil\\" VALUES (42);
 CREATE SCHEMA reporting;
 CREATE TABLE reporting.daily (day date PRIMARY KEY, total numeric(10,2));
 INSERT INTO reporting.daily VALUES ('2024-01-01', 35.50);
