@@ -23,6 +23,8 @@ export interface MariadbCluster {
 
 export declare function startMariadbCluster(opts?: {
   fixtureSql?: string;
+  /** The SQL that creates `jitadmin`@'%' with this password (default: what jit needs, grantable on `app`). */
+  makeAdminSql?: (password: string) => string;
   grantsSql?: string;
   generalLog?: boolean;
   eventScheduler?: boolean;

@@ -38,11 +38,12 @@ GRANT SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER ON app.* TO jitadmin@'
 
 /**
  * Start a server; as root over the socket run `fixtureSql`, make sure database `app` exists,
- * create the admin, then run `grantsSql` (more for the admin, on objects the fixtures made).
+ * create the admin `jitadmin` (`makeAdminSql(password)`, default: what jit needs on `app`), then
+ * run `grantsSql` (more for the admin, on objects the fixtures made).
  * `generalLog` logs every statement received to generalLogFile; `eventScheduler` (default true);
  * `skipNameResolve` (default false, see above); `prefix` names the temp directory.
  */
-export async function startMariadbCluster({ fixtureSql = '', grantsSql = '', generalLog = false, eventScheduler = true, skipNameResolve = false, prefix = 'jit-mariadb-' } = {}) {
+export async function startMariadbCluster({ fixtureSql = '', makeAdminSql = adminSql, grantsSql = '', generalLog = false, eventScheduler = true, skipNameResolve = false, prefix = 'jit-mariadb-' } = {}) {
   const started = Date.now();
   for (const bin of [MARIADBD, MARIADB_INSTALL_DB]) {
     if (!existsSync(bin)) {
@@ -108,7 +109,7 @@ export async function startMariadbCluster({ fixtureSql = '', grantsSql = '', gen
     try {
       if (fixtureSql.trim()) await root.query(fixtureSql);
       await root.query('CREATE DATABASE IF NOT EXISTS app');
-      await root.query(adminSql(adminPassword));
+      await root.query(makeAdminSql(adminPassword));
       if (grantsSql.trim()) await root.query(grantsSql);
     } finally {
       await root.end();

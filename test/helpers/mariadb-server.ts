@@ -5,6 +5,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { ServerTarget } from '../../src/engines/engine.js';
+import { readFileSync } from 'node:fs';
 import { startMariadbCluster } from './mariadb-cluster.js';
 
 export { MARIADBD, MARIADB_INSTALL_DB } from './mariadb-cluster.js';
@@ -66,10 +67,24 @@ CREATE ROLE \`o'neil\\\`;
 GRANT SELECT ON app.customers TO \`o'neil\\\`;
 `;
 
-/** The admin's grantable rights on the fixtures beyond `app` (the cluster grants those and jit's own). */
+/**
+ * README's MariaDB admin (the SQL block under the `jit:mariadb-admin-sql` anchor), run as written
+ * but for the account's name (`jitadmin`, as every test knows it) and a real password: the admin
+ * the tests run with holds what README says, plus the fixtures' grantable tables below.
+ */
+export function readmeMariadbAdminSql(password: string): string {
+  const md = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const at = md.indexOf('<!-- jit:mariadb-admin-sql');
+  if (at < 0) throw new Error('README.md lost its <!-- jit:mariadb-admin-sql --> anchor');
+  const block = /^```sql\n([\s\S]*?)^```$/m.exec(md.slice(at));
+  if (!block) throw new Error('no ```sql block after the README anchor');
+  return block[1]!.replaceAll("jit_admin@'%'", "jitadmin@'%'").replace("'…'", `'${password}'`);
+}
+
+/** The admin's grantable rights on the fixtures beyond what README's block names. */
 const ADMIN_GRANTS_SQL = `
+GRANT SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER ON app.* TO jitadmin@'%' WITH GRANT OPTION;
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.* TO jitadmin@'%' WITH GRANT OPTION;
-GRANT analytics_ro TO jitadmin@'%' WITH ADMIN OPTION;
 GRANT \`o'neil\\\` TO jitadmin@'%' WITH ADMIN OPTION;
 `;
 
@@ -77,6 +92,7 @@ export async function startMariadb(opts: StartMariadbOptions = {}): Promise<Mari
   const started = Date.now();
   const c = await startMariadbCluster({
     fixtureSql: MARIADB_FIXTURE_SQL,
+    makeAdminSql: readmeMariadbAdminSql,
     grantsSql: ADMIN_GRANTS_SQL,
     generalLog: opts.generalLog ?? false,
     eventScheduler: opts.eventScheduler ?? true,
