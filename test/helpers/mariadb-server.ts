@@ -5,7 +5,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { ServerTarget } from '../../src/engines/engine.js';
-import { readFileSync } from 'node:fs';
+import { readmeSqlBlock } from './readme-sql.js';
 import { startMariadbCluster } from './mariadb-cluster.js';
 
 export { MARIADBD, MARIADB_INSTALL_DB } from './mariadb-cluster.js';
@@ -73,12 +73,7 @@ GRANT SELECT ON app.customers TO \`o'neil\\\`;
  * the tests run with holds what README says, plus the fixtures' grantable tables below.
  */
 export function readmeMariadbAdminSql(password: string): string {
-  const md = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const at = md.indexOf('<!-- jit:mariadb-admin-sql');
-  if (at < 0) throw new Error('README.md lost its <!-- jit:mariadb-admin-sql --> anchor');
-  const block = /^```sql\n([\s\S]*?)^```$/m.exec(md.slice(at));
-  if (!block) throw new Error('no ```sql block after the README anchor');
-  return block[1]!.replaceAll("jit_admin@'%'", "jitadmin@'%'").replace("'…'", `'${password}'`);
+  return readmeSqlBlock('mariadb-admin-sql').replaceAll("jit_admin@'%'", "jitadmin@'%'").replace("'…'", `'${password}'`);
 }
 
 /** The admin's grantable rights on the fixtures beyond what README's block names. */

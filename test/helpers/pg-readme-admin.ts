@@ -3,7 +3,7 @@
  * anchor), made in a scope on the run's shared server: the block is run as written, with the
  * admin's and the owner's names made the scope's own (roles are cluster-wide) and a real password.
  */
-import { readFileSync } from 'node:fs';
+import { readmeSqlBlock } from './readme-sql.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { PgServer } from './pg-server.js';
@@ -11,12 +11,7 @@ import { ensureMarkerRoleSql, MARKER_ROLE } from '../../src/engines/postgres/pos
 
 /** The README block, one statement per line (with its trailing comment). */
 export function readmeAdminSql(): string[] {
-  const md = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const at = md.indexOf('<!-- jit:nonsuper-admin-sql');
-  if (at < 0) throw new Error('README.md lost its <!-- jit:nonsuper-admin-sql --> anchor');
-  const block = /^```sql\n([\s\S]*?)^```$/m.exec(md.slice(at));
-  if (!block) throw new Error('no ```sql block after the README anchor');
-  return block[1]!.trim().split('\n');
+  return readmeSqlBlock('nonsuper-admin-sql').trim().split('\n');
 }
 
 /** README's names, replaced by the caller's. */

@@ -5,7 +5,6 @@
  * `checkPrivileges`/`checkGrants` (what `jit admin test` and `jit doctor` report) must ask for
  * exactly that SQL: nothing with it, the fix for each line without it.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import type { AdminSession, LeaseMarker, MintRequest } from '../../src/engines/engine.js';
@@ -13,19 +12,11 @@ import type { Grant } from '../../src/policy/types.js';
 import { generatePassword, randomLowerAlnum } from '../../src/core/random.js';
 import { postgresEngine } from '../../src/engines/postgres/postgres-engine.js';
 import { usePostgres } from '../helpers/servers.js';
+import { readmeAdminSql } from '../helpers/pg-readme-admin.js';
 import { makeWorld, type JitWorld } from '../helpers/jit-cli.js';
 
 const ADMIN_PW = 'readme-admin-pw';
 
-/** The README block, one statement per line (with its trailing comment). */
-function readmeAdminSql(): string[] {
-  const md = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const at = md.indexOf('<!-- jit:nonsuper-admin-sql');
-  if (at < 0) throw new Error('README.md lost its <!-- jit:nonsuper-admin-sql --> anchor');
-  const block = /^```sql\n([\s\S]*?)^```$/m.exec(md.slice(at));
-  if (!block) throw new Error('no ```sql block after the README anchor');
-  return block[1]!.trim().split('\n');
-}
 const README_SQL = readmeAdminSql();
 
 /** The README's SQL for an admin called `name`, with a real password, optionally changed line by line. */

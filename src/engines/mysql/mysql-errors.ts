@@ -1,18 +1,8 @@
 import { EXIT, JitError, isJitError, type ServerErrorKind } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
+import type { ServerErrorContext } from '../error-context.js';
 
-/** Where the error happened, for messages that say which server, user and step. */
-export interface MysqlErrorContext {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  /** `connect` errors talk about the admin login; the others about the statement. */
-  phase: 'connect' | 'mint' | 'revoke' | 'extend' | 'query';
-  login?: string;
-  /** The policy's name for the database, so hints name the exact command to run. */
-  name?: string;
-}
+export type MysqlErrorContext = ServerErrorContext;
 
 /** What mysql2 errors (and node:net/tls errors) carry. */
 interface DriverError {

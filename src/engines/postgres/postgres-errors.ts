@@ -1,19 +1,9 @@
 import { EXIT, JitError, isJitError, type ServerErrorKind } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
+import type { ServerErrorContext } from '../error-context.js';
 import { EXPIRED_SQLSTATE, MARKER_CONFLICT_SQLSTATE, MARKER_PRIVILEGES_SQLSTATE } from './postgres-sql.js';
 
-/** Where the error happened, for messages that say which server, user and step. */
-export interface PgErrorContext {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  /** `connect` errors talk about the admin login; the others about the statement. */
-  phase: 'connect' | 'mint' | 'revoke' | 'extend' | 'query';
-  login?: string;
-  /** The policy's name for the database, so hints name the exact command to run. */
-  name?: string;
-}
+export type PgErrorContext = ServerErrorContext;
 
 /** What pg (DatabaseError) and node:net errors carry. */
 interface DriverError {
