@@ -44,7 +44,7 @@ export class LeaseView {
       this.keepVanished(new Set());
       this.known = new Map();
       this.cached = null;
-      return [...this.orphans.values()];
+      return this.actionableOrphans();
     }
     // Every lease write is a rename into the directory, which moves its mtime; a file edited in
     // place (by hand) is noticed by the full stat pass every FULL_SCAN_MS.
@@ -67,7 +67,16 @@ export class LeaseView {
     this.keepVanished(new Set(onDisk.map((l) => l.id)));
     this.known = new Map(onDisk.map((l) => [l.id, l]));
     for (const id of this.orphans.keys()) if (this.revoked.has(id) || this.known.has(id)) this.orphans.delete(id);
-    return this.orphans.size ? [...onDisk, ...this.orphans.values()] : onDisk;
+    return this.orphans.size ? [...onDisk, ...this.actionableOrphans()] : onDisk;
+  }
+
+  /**
+   * Orphans the server has not yet been asked about are not acted on: the usual reason a file
+   * vanishes is that `jit exec`/`connect`/`revoke` revoked the login and then removed it, and the
+   * owner it names is dead by then, so it would look due and be revoked (and audited) twice.
+   */
+  private actionableOrphans(): Lease[] {
+    return [...this.orphans.values()].filter((l) => !this.verifying.has(l.id));
   }
 
   /**
