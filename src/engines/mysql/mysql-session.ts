@@ -31,6 +31,7 @@ import {
   alterEventSql,
   createEventSql,
   createUserSql,
+  alterUserAttributeSql,
   defaultRoleSqls,
   ownDefaultRoleSql,
   dropEventSql,
@@ -76,6 +77,11 @@ export class MysqlSession implements AdminSession {
     if (this.flavor.mariadb) return { kind: 'native-hash', hash: nativePasswordHash(password) };
     if (!atLeast(this.flavor, 8, 4)) return { kind: 'native-hash-with', hash: nativePasswordHash(password) };
     return { kind: 'caching-sha2', password };
+  }
+
+  /** MySQL 8.0.21+ keeps a JSON attribute per account (MariaDB has none: the ledger is all there is). */
+  private userAttributes(): boolean {
+    return !this.flavor.mariadb && atLeast(this.flavor, 8, 0, 21);
   }
 
   private async ensureLedger(): Promise<void> {
@@ -143,7 +149,10 @@ export class MysqlSession implements AdminSession {
       await this.db.run(createEventSql(login, hosts, req.expiresAt));
       try {
         await this.db.run(
-          createUserSql({ login, hosts, auth: this.accountAuth(req.password), connectionLimit: req.connectionLimit, requireSsl: this.target.tls !== 'disable' }),
+          createUserSql({
+            login, hosts, auth: this.accountAuth(req.password), connectionLimit: req.connectionLimit, requireSsl: this.target.tls !== 'disable',
+            ...(this.userAttributes() ? { attribute: { ...m } } : {}),
+          }),
         );
         created = true;
       } catch (err) {
@@ -233,7 +242,7 @@ export class MysqlSession implements AdminSession {
     return this.guard('revoke', undefined, () => revokeLogins(this.db, requests));
   }
 
-  async extend({ login, expiresAt }: ExtendRequest): Promise<void> {
+  async extend({ login, expiresAt, marker }: ExtendRequest): Promise<void> {
     const at = `${this.target.host}:${this.target.port}`;
     await this.guard('extend', login, () =>
       withLoginLock(this.db, login, async () => {
@@ -257,6 +266,9 @@ export class MysqlSession implements AdminSession {
           // The event is gone (dropped by hand, or never ran with the scheduler off): make a new one.
           if (errorNumber(err) !== ER.EVENT_DOES_NOT_EXIST) throw err;
           await this.db.run(createEventSql(login, hosts, expiresAt));
+        }
+        if (this.userAttributes()) {
+          for (const sql of alterUserAttributeSql(login, hosts, { expires_at: marker.expires_at })) await this.db.run(sql);
         }
       }),
     );

@@ -3,6 +3,7 @@ import {
   alterEventSql,
   createEventSql,
   createUserSql,
+  alterUserAttributeSql,
   defaultRoleSqls,
   dropAccountsSql,
   dropEventSql,
@@ -90,6 +91,19 @@ describe('statements', () => {
       "CREATE USER `jit_a`@`%` IDENTIFIED WITH caching_sha2_password BY 'p''w' WITH MAX_USER_CONNECTIONS 0",
     );
     expect(() => createUserSql({ login: 'jit_a', hosts: [], auth: { kind: 'native-hash', hash: '*AB' }, connectionLimit: 0, requireSsl: false })).toThrow();
+  });
+
+  it('MySQL 8.0.21+: the lease as the account attribute, hostile text quoted; extend merges the new expiry', () => {
+    const marker = { id: 'l1', reason: "o'neil\\ \"x\"\n" };
+    const sql = createUserSql({ login: 'jit_a', hosts: ['%'], auth: { kind: 'caching-sha2', password: 'pw' }, connectionLimit: 2, requireSsl: false, attribute: marker });
+    expect(sql).toBe(`CREATE USER \`jit_a\`@\`%\` IDENTIFIED WITH caching_sha2_password BY 'pw' WITH MAX_USER_CONNECTIONS 2 ATTRIBUTE ${escapeLiteral(JSON.stringify({ jit: marker }))}`);
+    // The literal holds the JSON exactly once it is unescaped as the server reads it.
+    const literal = sql.slice(sql.indexOf(' ATTRIBUTE ') + 11);
+    expect(JSON.parse(literal.slice(1, -1).replace(/\\(.)/g, '$1').replace(/''/g, "'"))).toEqual({ jit: marker });
+    expect(alterUserAttributeSql('jit_a', ['%', 'localhost'], { expires_at: '2026-01-01T00:00:00.000Z' })).toEqual([
+      'ALTER USER `jit_a`@`%` ATTRIBUTE \'{"jit":{"expires_at":"2026-01-01T00:00:00.000Z"}}\'',
+      'ALTER USER `jit_a`@`localhost` ATTRIBUTE \'{"jit":{"expires_at":"2026-01-01T00:00:00.000Z"}}\'',
+    ]);
   });
 
   it('GRANT per table and per schema, to every account', () => {

@@ -213,13 +213,24 @@ export interface CreateUserSpec {
   /** -1 for unlimited (MAX_USER_CONNECTIONS 0). */
   connectionLimit: number;
   requireSsl: boolean;
+  /**
+   * MySQL 8.0.21+: the lease, also as the account's user attribute (`{"jit": marker}`), so a DBA
+   * sees it in information_schema.USER_ATTRIBUTES. Informational: the ledger is what jit reads.
+   */
+  attribute?: Record<string, unknown>;
 }
 
 /** One CREATE USER for every host of the login; same password, TLS requirement and limit everywhere. */
 export function createUserSql(spec: CreateUserSpec): string {
   const limit = spec.connectionLimit < 0 ? 0 : Math.floor(spec.connectionLimit);
   const each = accountList(spec.login, spec.hosts).map((a) => `${a} ${identified(spec.auth)}`);
-  return `CREATE USER ${each.join(', ')}${spec.requireSsl ? ' REQUIRE SSL' : ''} WITH MAX_USER_CONNECTIONS ${limit}`;
+  const attribute = spec.attribute ? ` ATTRIBUTE ${escapeLiteral(JSON.stringify({ jit: spec.attribute }))}` : '';
+  return `CREATE USER ${each.join(', ')}${spec.requireSsl ? ' REQUIRE SSL' : ''} WITH MAX_USER_CONNECTIONS ${limit}${attribute}`;
+}
+
+/** MySQL 8.0.21+: merge a change of the lease (its new expires_at) into each account's user attribute. */
+export function alterUserAttributeSql(login: string, hosts: readonly string[], change: Record<string, unknown>): string[] {
+  return accountList(login, hosts).map((a) => `ALTER USER ${a} ATTRIBUTE ${escapeLiteral(JSON.stringify({ jit: change }))}`);
 }
 
 /** `GRANT privs ON `schema`.`table` / `schema`.* TO every account`, one statement per object. */
