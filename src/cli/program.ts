@@ -121,7 +121,7 @@ export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: Pr
   for (const { spec, about, load, setup } of commands()) attach(program, spec, about, load, setup);
 
   const admin = program.command('admin').description('store, check or delete the admin credential in the OS keychain');
-  attach(admin, 'set <database>', 'store the admin password in the OS keychain', () => import('./commands/admin-set.js'), (c) => c.option('--password-stdin', 'read the password from stdin'));
+  attach(admin, 'set <database>', 'store the admin password in the OS keychain', () => import('./commands/admin-set.js'), (c) => c.option('--password-stdin', 'read the password from stdin').option('--no-verify', 'store it without logging in with it first'));
   attach(admin, 'test <database>', 'log in as the admin and check its privileges', () => import('./commands/admin-test.js'));
   attach(admin, 'forget <database>', 'delete the admin password from the OS keychain', () => import('./commands/admin-forget.js'));
 

@@ -57,7 +57,7 @@ function withSourceHint(err: unknown, ref: AdminRef): unknown {
     : src.startsWith('command:')
       ? `the admin.password command printed a password the server refuses`
       : `store the right one with 'jit admin set ${ref.database}'`;
-  return new JitError(err.message, { hint, exitCode: err.exitCode, cause: err.cause });
+  return new JitError(err.message, { hint, exitCode: err.exitCode, cause: err.cause, kind: 'admin-auth' });
 }
 
 /** Run fn with an admin session, always closing it. */

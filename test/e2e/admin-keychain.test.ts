@@ -63,4 +63,43 @@ describe('admin credential in the OS keychain', () => {
     expect(set.code).toBe(1);
     expect(set.stderr).not.toContain('x-secret-value');
   });
+
+  it('admin set logs in with the password first: a wrong one is not stored (--no-verify stores it anyway)', async () => {
+    t?.kill();
+    const runtime = join(w.dir, 'runtime-verify');
+    mkdirSync(runtime, { mode: 0o700 });
+    const jit = `${process.execPath} ${JIT_BIN}`;
+    const steps = [
+      'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null',
+      `printf wrong-admin-pw | ${jit} admin set testdb --password-stdin; echo "WRONG=$?"`,
+      `${jit} uri testdb --role readonly --ttl 1m; echo "URI=$?"`,
+      `printf wrong-admin-pw | ${jit} admin set testdb --password-stdin --no-verify; echo "NOVERIFY=$?"`,
+      `${jit} uri testdb --role readonly --ttl 1m; echo "AFTER=$?"`,
+    ].join('; ');
+    const env = { ...w.env, XDG_RUNTIME_DIR: runtime, XDG_DATA_HOME: join(w.dir, 'data-verify'), TERM: 'xterm-256color' };
+    t = startInTmux('keychain-verify', w.dir, env, `dbus-run-session -- sh -c '${steps.replace(/'/g, `'\\''`)}'`);
+    expect(await t.waitFor(/AFTER=\d+/, 30_000)).toBe(true);
+    const screen = t.screen().replace(/\n/g, ' ');
+    expect(screen).toMatch(/error: the server refused this password for postgres@127\.0\.0\.1:\d+; nothing stored/);
+    expect(screen).toContain('WRONG=1');
+    expect(screen).toMatch(/error: no admin password stored for "testdb"/);
+    expect(screen).toContain('URI=1');
+    expect(screen).toMatch(/stored the admin password for testdb .*\(not checked: --no-verify\)/);
+    expect(screen).toContain('NOVERIFY=0');
+    expect(screen).toMatch(/admin login to .* failed/);
+    expect(screen).toContain('AFTER=1');
+    expect(screen).not.toContain('wrong-admin-pw');
+  });
+
+  it('admin set refuses a database whose policy reads the password from elsewhere (exit 2, nothing stored)', async () => {
+    const other = await makeWorld(pg);
+    try {
+      const r = await other.run(['admin', 'set', 'testdb', '--password-stdin'], { input: 'x-secret-value' });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error: the policy reads the admin password of testdb from env:JIT_TEST_ADMIN_PW, not the keychain; nothing stored$/m);
+      expect(r.stderr).toMatch(/^hint: set admin.password: keychain for testdb in /m);
+    } finally {
+      await other.cleanup();
+    }
+  });
 });
