@@ -3,6 +3,7 @@ import type { MintDeps } from './context.js';
 import type { Engine } from '../engines/engine.js';
 import { mintLease, type Minted } from './mint.js';
 import { revokeLease } from './revoke.js';
+import { watchExpiry } from './expiry-watch.js';
 import { adminSecretEnvNames, childEnv, refuseNesting, runChild } from './child.js';
 import { currentOwner } from '../reaper/process-alive.js';
 import { redact } from '../core/redact.js';
@@ -50,6 +51,7 @@ export async function runLeased(opts: LeasedRun, deps: MintDeps): Promise<number
 
   let code: number;
   let runError: unknown;
+  const stopWatch = watchExpiry(lease, { now: deps.now, leases: deps.leases, notice: (t) => deps.ui.notice(t) });
   try {
     const env = childEnv(deps.env, minted, adminSecretEnvNames(await deps.policy()), launched.env);
     code = await runChild(cmd, args, env, { interactive: opts.command === 'connect', terminal: deps.ui.terminal });
@@ -57,6 +59,7 @@ export async function runLeased(opts: LeasedRun, deps: MintDeps): Promise<number
     runError = err;
     code = 127;
   } finally {
+    stopWatch();
     await Promise.all(files.map((f) => rm(f, { force: true }).catch(() => {})));
   }
   // From here on the terminal may be gone (SIGHUP): revoke first, then talk.
