@@ -1,6 +1,8 @@
 import type { IO } from './io.js';
 import type { Lease } from '../leases/lease.js';
 import { escapeControl, safeJson } from '../core/terminal-text.js';
+import type { DatabaseConfig } from '../policy/types.js';
+import { serverKeyOf } from '../engines/engine.js';
 
 // Everything below prints text that may hold what others wrote (a reason, a query, a server's
 // message): control and bidi characters are shown escaped, never sent to the terminal raw.
@@ -55,4 +57,19 @@ export function table(rawRows: string[][]): string {
   const rows = rawRows.map((r) => r.map((c) => escapeControl(c)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/**
+ * One `error:` line per server that failed, naming the policy databases on it (they share the
+ * server's logins, so one failure is not several).
+ */
+export function reportPerServer(failures: Array<{ db: DatabaseConfig; error: string }>, io: IO): void {
+  const byServer = new Map<string, { names: string[]; error: string }>();
+  for (const f of failures) {
+    const key = serverKeyOf(f.db);
+    const seen = byServer.get(key);
+    if (seen) seen.names.push(f.db.name);
+    else byServer.set(key, { names: [f.db.name], error: f.error });
+  }
+  for (const { names, error } of byServer.values()) problem(io, `error: ${names.join(', ')}: ${error}`);
 }

@@ -33,6 +33,11 @@ export function targetFromConfig(db: DatabaseConfig): ServerTarget {
   };
 }
 
+/** Roles and accounts are server-wide: policy databases on one server share their jit logins. */
+export function serverKeyOf(db: DatabaseConfig): string {
+  return `${db.engine}://${db.host.toLowerCase()}:${db.port}`;
+}
+
 /** What the server records about a login next to it (Postgres: COMMENT ON ROLE as JSON; MySQL: a row in the jit.leases ledger). */
 export interface LeaseMarker {
   /** Lease id. */

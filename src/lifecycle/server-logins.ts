@@ -2,7 +2,7 @@ import type { AdminAccessDeps, LeaseDeps } from './context.js';
 import type { DatabaseConfig, Policy } from '../policy/types.js';
 import type { AdminSession, LeaseMarker, ServerLogin } from '../engines/engine.js';
 import type { RevokeCause } from '../leases/audit-log.js';
-import { targetFromConfig } from '../engines/engine.js';
+import { serverKeyOf, targetFromConfig } from '../engines/engine.js';
 import { usageError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { withAdmin, type AdminRef } from './admin-access.js';
@@ -56,10 +56,7 @@ export interface DatabaseLogins {
   error?: string;
 }
 
-/** Roles are cluster-wide: policy databases on one server share their jit logins. */
-function clusterKey(db: DatabaseConfig): string {
-  return `${db.engine}://${db.host.toLowerCase()}:${db.port}`;
-}
+const clusterKey = serverKeyOf;
 
 /** The policy database a login on db's server belongs to: the one its marker names, else the first on that server. */
 export function homeOf(policy: Policy, db: DatabaseConfig, marker: LeaseMarker | null): DatabaseConfig {

@@ -3,7 +3,7 @@ import type { Lease } from '../../leases/lease.js';
 import { isDue, serverNow } from '../../leases/lease.js';
 import { discoverLogins, selectDatabases } from '../../lifecycle/server-logins.js';
 import { reconcileLeases, type Reconciled } from '../../lifecycle/reconcile.js';
-import { notice, printData, printJson, relative, table, problem } from '../output.js';
+import { notice, printData, printJson, relative, table, problem, reportPerServer } from '../output.js';
 
 function localState(lease: Lease, now: number, checked: Reconciled): string {
   if (checked.revokedElsewhere.has(lease.id)) return 'revoked-elsewhere';
@@ -86,10 +86,10 @@ async function listAll(database: string | undefined, deps: Deps): Promise<number
     }
   }
   const failed = found.filter((f) => f.error);
-  for (const f of failed) problem(deps.io, `error: ${f.db.name}: ${f.error}`);
+  reportPerServer(failed.map((f) => ({ db: f.db, error: f.error! })), deps.io);
   if (deps.io.json) printJson(deps.io, rows.map(({ server_now: _, ...row }) => row));
   else if (rows.length === 0 && failed.length === 0) notice(deps.io, 'no jit logins on the configured databases');
-  else {
+  else if (rows.length > 0) {
     const t = [['DATABASE', 'LOGIN', 'REQUESTER', 'ROLE', 'EXPIRES', 'SESSIONS', 'REASON']];
     for (const r of rows) {
       t.push([String(r.database), String(r.user), String(r.requester ?? '?'), String(r.role ?? '?'), r.expires_at ? `${relative(String(r.expires_at), Number(r.server_now))}${r.state === 'expired' ? ' (expired)' : ''}` : 'never', String(r.sessions), String(r.reason ?? '')]);
