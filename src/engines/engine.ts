@@ -172,6 +172,11 @@ export interface AdminSession {
    * and so VALID UNTIL; MySQL: the event scheduler, anonymous accounts).
    */
   expiryChecks(database: string, memberOf: string[]): Promise<ServerCheck[]>;
+  /**
+   * Interrupt the statement this session is running (a mint waiting for a lock), from another
+   * connection: it fails and its transaction rolls back. Absent: the caller waits for it.
+   */
+  cancel?(): Promise<void>;
   close(): Promise<void>;
 }
 

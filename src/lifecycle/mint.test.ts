@@ -47,6 +47,8 @@ interface World {
   events: string[];
   handed: Array<{ lease: Lease; secret: string; fileState: string | undefined }>;
   clock: { ms: number };
+  /** The fake admin session: a test may replace its methods. */
+  session: AdminSession;
 }
 
 async function world(handOff?: (lease: Lease, secret: string, w: World) => Promise<void>): Promise<World> {
@@ -99,7 +101,7 @@ async function world(handOff?: (lease: Lease, secret: string, w: World) => Promi
     ui: { notice: () => {}, spinner: () => ({ stop() {} }), canPrompt: () => false, asker: () => Promise.reject(new Error('no prompts')), terminal: false },
     reaper,
   };
-  self = { deps, events, handed, clock };
+  self = { deps, events, handed, clock, session };
   return self;
 }
 
@@ -140,5 +142,63 @@ describe('mintLease and the reaper hand-off', () => {
     w.deps.requester = { user: 'ü'.repeat(255), host: 'laptop' };
     await mintLease({ database: 'app', role: 'readonly', command: 'uri', handout: 'handout' }, w.deps);
     expect(w.events[0]).toBe('connect as admin with admin-secret-1234');
+  });
+});
+
+describe('mintLease cancelled by a signal', () => {
+  const interrupt = () => void process.emit('SIGINT', 'SIGINT');
+
+  it('interrupts a server mint that waits (a lock), drops the login, removes the lease, records the cancel: exit 130', async () => {
+    const w = await world();
+    let started!: () => void;
+    const waiting = new Promise<void>((r) => (started = r));
+    w.session.mint = (req) =>
+      new Promise((_resolve, reject) => {
+        w.events.push(`mint ${req.login}`);
+        w.session.cancel = async () => {
+          w.events.push('cancel');
+          // A second Ctrl-C during the clean-up changes nothing.
+          interrupt();
+          reject(new JitError('canceling statement due to user request'));
+        };
+        started();
+      });
+    const before = process.listenerCount('SIGINT');
+    const minting = mintLease({ database: 'app', role: 'readonly', command: 'uri', handout: 'handout' }, w.deps);
+    await waiting;
+    interrupt();
+    const err = (await minting.catch((e: unknown) => e)) as JitError;
+    expect(err).toBeInstanceOf(JitError);
+    expect(err.exitCode).toBe(130);
+    expect(err.message).toBe('cancelled; nothing was handed out');
+    const login = w.events[2]!.slice('mint '.length);
+    expect(w.events).toEqual(['connect as admin with admin-secret-1234', 'prestart', `mint ${login}`, 'cancel', 'hand off', `revoke ${login}`, 'close']);
+    // The reaper had the lease (with the credential) should jit have been killed during the clean-up.
+    expect(w.handed.map((h) => h.fileState)).toEqual(['intent']);
+    expect(await w.deps.leases.list()).toEqual([]);
+    expect(process.listenerCount('SIGINT')).toBe(before);
+    const audit = await (w.deps.audit as AuditLog).read();
+    expect(audit.map((r) => [r.event, r.error, r.login])).toEqual([['mint-failed', 'cancelled (SIGINT)', login]]);
+  });
+
+  it('drops a login the server created although the mint was cancelled meanwhile (an engine that cannot interrupt)', async () => {
+    const w = await world();
+    w.session.mint = async (req) => {
+      w.events.push(`mint ${req.login}`);
+      interrupt();
+      return { serverNow: new Date(w.clock.ms) };
+    };
+    const err = (await mintLease({ database: 'app', role: 'readonly', command: 'uri', handout: 'handout' }, w.deps).catch((e: unknown) => e)) as JitError;
+    expect(err.exitCode).toBe(130);
+    const login = w.events[2]!.slice('mint '.length);
+    expect(w.events.slice(2)).toEqual([`mint ${login}`, 'hand off', `revoke ${login}`, 'close']);
+    expect(await w.deps.leases.list()).toEqual([]);
+  });
+
+  it('leaves SIGINT as it was once a mint is done', async () => {
+    const w = await world();
+    const before = process.listenerCount('SIGINT');
+    await mintLease({ database: 'app', role: 'readonly', command: 'uri', handout: 'handout' }, w.deps);
+    expect(process.listenerCount('SIGINT')).toBe(before);
   });
 });

@@ -12,7 +12,10 @@ import { generateLeaseId, generatePassword } from '../core/random.js';
 import { registerSecret, redact } from '../core/redact.js';
 import { formatDuration } from '../core/duration.js';
 import { adminSecret, openAdmin } from './admin-access.js';
+import { cancelOnSignals, cancelledError, unlessAborted } from '../core/cancel.js';
+import { endSecretCommands } from '../secrets/admin-secret.js';
 import { chooseTarget } from './choose.js';
+import { revokeLease } from './revoke.js';
 
 export interface MintOptions {
   database?: string;
@@ -39,6 +42,8 @@ export interface Minted {
   clientEnv: Record<string, string>;
 }
 
+/** The one line a cancelled mint ends with. */
+const CANCELLED = 'cancelled; nothing was handed out';
 const MAX_REASON = 1000;
 /** What every engine's marker holds for the requester (MySQL's ledger column: VARCHAR(255)). */
 const MAX_REQUESTER = 255;
@@ -67,23 +72,42 @@ export async function mintLease(opts: MintOptions, deps: MintDeps): Promise<Mint
   const engine = await deps.engine(db.engine);
   await opts.preflight?.(engine);
 
-  // Questions (database, role, reason) are behind us: from here on a spinner may show.
+  // Questions (database, role, reason) are behind us: from here on a spinner may show, and
+  // Ctrl-C (or SIGTERM, a closed terminal) cancels the mint instead of killing jit half-way:
+  // a `command:` source is ended, a login already created is dropped, and nothing is handed out.
+  const cancel = cancelOnSignals();
   const spinner = deps.ui.spinner(`Creating a temporary ${role.name} login on ${db.name}…`);
+  cancel.signal.addEventListener('abort', () => {
+    spinner.stop();
+    endSecretCommands();
+  }, { once: true });
   try {
-    return await mintResolved(opts, deps, resolved, chosen.reason, engine);
+    return await mintResolved(opts, deps, resolved, chosen.reason, engine, cancel.signal);
+  } catch (err) {
+    // Whatever failed once the mint was cancelled, the outcome is the cancel.
+    throw cancel.signal.aborted ? cancelledError(CANCELLED) : err;
   } finally {
     spinner.stop();
+    cancel.close();
   }
 }
 
-async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: ResolvedRequest, reason: string | undefined, engine: Engine): Promise<Minted> {
+async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: ResolvedRequest, reason: string | undefined, engine: Engine, signal: AbortSignal): Promise<Minted> {
   const { db, role } = resolved;
   const target = targetFromConfig(db);
   const ref = { database: db.name, target, adminSource: db.admin.password };
-  const secret = await adminSecret(ref, deps);
+  const failed = (err: unknown) => ({
+    event: 'mint-failed' as const, database: db.name, role: role.name, requester: deps.requester.user, requester_host: deps.requester.host, command: opts.command,
+    error: signal.aborted ? cancelNote(signal) : redact(String((err as Error)?.message ?? err)),
+  });
+  const secret = await unlessAborted(adminSecret(ref, deps), signal).catch(async (err) => {
+    if (signal.aborted) await deps.audit.append(failed(err));
+    throw err;
+  });
 
-  const opened = await openAdmin(ref, deps, secret).catch(async (err) => {
-    await deps.audit.append({ event: 'mint-failed', database: db.name, role: role.name, requester: deps.requester.user, requester_host: deps.requester.host, command: opts.command, error: redact(String(err?.message ?? err)) });
+  // A connection still being opened when the mint is cancelled is closed once it is there.
+  const opened = await unlessAborted(openAdmin(ref, deps, secret), signal, (late) => late.session.close().catch(() => {})).catch(async (err) => {
+    await deps.audit.append(failed(err));
     throw err;
   });
   let lease: Lease;
@@ -92,7 +116,7 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
     // Expiry is counted on the server's clock: it is the one VALID UNTIL and `jit reap` use, and
     // a laptop's clock may be off by minutes. The skew lets the reaper judge "due" locally.
     const before = deps.now();
-    const serverNow = (await opened.session.serverTime()).getTime();
+    const serverNow = (await unlessAborted(opened.session.serverTime(), signal)).getTime();
     const clockSkewMs = Math.round(serverNow - (before + deps.now()) / 2);
     password = generatePassword();
     registerSecret(password);
@@ -115,13 +139,29 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
       ...(opts.owner ? { owner: opts.owner } : {}),
     };
     await deps.leases.save(lease, true);
+    // Cancelled before the server was asked to create anything: there is nothing to undo there.
+    if (signal.aborted) {
+      await deps.leases.remove(lease.id);
+      throw cancelledError(CANCELLED);
+    }
   } catch (err) {
     await opened.session.close().catch(() => {});
+    if (signal.aborted) await deps.audit.append(failed(err));
     throw err;
   }
   deps.reaper.prestart();
 
   const audit = { ...leaseFields(lease), ttl: formatDuration(resolved.ttlMs), command: opts.command };
+  // Cancelled while the server works (a lock wait): interrupt the statement, so its transaction
+  // rolls back, and give the reaper the lease with the credential at once, so it finishes the
+  // clean-up should jit itself be killed before it could.
+  let handedOff: Promise<void> | undefined;
+  let interrupted: Promise<void> | undefined;
+  const onAbort = () => {
+    interrupted = opened.session.cancel?.().catch(() => {});
+    handedOff = deps.reaper.handOff(lease, secret).catch(() => {});
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
     await opened.session.mint({
       login: lease.user,
@@ -132,21 +172,37 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
       connectionLimit: role.connectionLimit,
       marker: markerOf(lease),
     });
+    // Created, but cancelled meanwhile: it is dropped below like a failed mint's.
+    if (signal.aborted) throw cancelledError(CANCELLED);
     lease.state = 'active';
   } catch (err) {
     // The transaction rolled back, but a connection lost around COMMIT leaves the outcome
     // unknown: drop the login if it exists; the intent record stays until that is confirmed,
-    // so the reaper finishes the job otherwise.
+    // so the reaper finishes the job otherwise. (An interrupt still on its way must not hit the
+    // revocation: it is waited for first.)
+    await interrupted;
     const res = await opened.session.revoke({ login: lease.user, leaseId: lease.id }).catch(() => null);
-    if (res?.gone && res.errors.length === 0) await deps.leases.remove(lease.id);
-    await deps.audit.append({ ...audit, event: 'mint-failed', error: redact(String((err as Error)?.message ?? err)) });
-    throw err;
+    const gone = Boolean(res?.gone && res.errors.length === 0);
+    if (gone) await deps.leases.remove(lease.id);
+    await deps.audit.append({ ...audit, event: 'mint-failed', error: signal.aborted ? cancelNote(signal) : redact(String((err as Error)?.message ?? err)) });
+    if (!signal.aborted) throw err;
+    await handedOff;
+    if (!gone) deps.ui.notice(`warning: ${lease.user} may exist on ${db.name}; the reaper removes it (or run \`jit reap\`)`);
+    throw cancelledError(CANCELLED);
   } finally {
+    signal.removeEventListener('abort', onAbort);
     await opened.session.close().catch(() => {});
   }
   await deps.leases.save(lease);
   await deps.audit.append({ ...audit, event: 'mint' }, { ...leaseFields(lease), event: opts.handout, command: opts.command });
   await deps.reaper.handOff(lease, secret);
+  // Cancelled after the login was recorded and handed to the reaper: revoke it before exiting.
+  if (signal.aborted) {
+    await revokeLease(lease, deps, 'mint-failed', secret).catch(() => {
+      deps.ui.notice(`warning: ${lease.user} could not be revoked yet; the reaper retries until it is gone`);
+    });
+    throw cancelledError(CANCELLED);
+  }
   // Expired is final, also when everything above was slow (a lock wait, a stalled reaper, a
   // suspended laptop): a credential past its expiry is never handed out.
   if (isDue(lease, deps.now())) {
@@ -163,4 +219,9 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
     engine,
     clientEnv: engine.clientEnv(target, lease.user, password),
   };
+}
+
+/** How the audit trail says a mint was cancelled, and by what. */
+function cancelNote(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? `cancelled (${signal.reason})` : 'cancelled';
 }

@@ -2,7 +2,10 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JitError } from '../core/errors.js';
 import { clearSecrets, redact } from '../core/redact.js';
-import { describeSource, resolveAdminSecret, type SecretDeps } from './admin-secret.js';
+import { describeSource, endSecretCommands, resolveAdminSecret, type SecretDeps } from './admin-secret.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryKeychain } from './memory-keychain.js';
 import { readSecretFromStdin } from './read-secret.js';
 
@@ -175,5 +178,43 @@ describe('readSecretFromStdin', () => {
     const err = await failure(readSecretFromStdin(Readable.from(['\n'])));
     expect(err.exitCode).toBe(2);
     expect(err.message).toBe('no password on stdin');
+  });
+});
+
+describe('endSecretCommands', () => {
+  it('ends a running command and what it started (its process group); its resolve fails', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jit-secret-'));
+    try {
+      const pids = join(dir, 'pids');
+      const cmd = `command:echo $$ > ${pids}; sleep 30 & echo $! >> ${pids}; wait`;
+      const resolving = resolveAdminSecret(cmd, 'db', deps());
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      let list: number[] = [];
+      while (list.length < 2) {
+        await new Promise((r) => setTimeout(r, 20));
+        list = (await readFile(pids, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map(Number);
+      }
+      expect(endSecretCommands()).toBe(1);
+      const err = await failure(resolving);
+      expect(err.message).toBe('admin password command was killed by SIGKILL');
+      // The shell was ours and is reaped; the sleep it started was in its group.
+      expect(alive(list[0]!)).toBe(false);
+      let sleepGone = false;
+      for (let i = 0; i < 100 && !sleepGone; i++) {
+        sleepGone = !alive(list[1]!);
+        if (!sleepGone) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(sleepGone).toBe(true);
+      expect(endSecretCommands()).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -97,6 +97,19 @@ interface RunResult {
 /** No password is this long; a command printing more (cat /dev/zero) is stopped before memory runs out. */
 const MAX_STDOUT = 64 * 1024;
 
+/** The `command:` sources running now, each with the way to end it (and its process group). */
+const running = new Set<() => void>();
+
+/**
+ * End every admin password command still running (a cancelled mint): the shell and whatever it
+ * started, so nothing is left behind running when jit exits. Their resolveAdminSecret calls fail.
+ */
+export function endSecretCommands(): number {
+  const n = running.size;
+  for (const kill of [...running]) kill();
+  return n;
+}
+
 function run(file: string, args: string[], env: NodeJS.ProcessEnv, windows: boolean, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
     // Own process group (POSIX) so a timeout kills the shell's children too, not only the shell.
@@ -114,6 +127,7 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, windows: bool
         // already gone
       }
     };
+    running.add(kill);
     child.stdout.on('data', (c: Buffer) => {
       if (overflow) return;
       size += c.length;
@@ -128,6 +142,7 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, windows: bool
     }, timeoutMs);
     child.on('error', (e) => (spawnError = e));
     child.on('close', (code, signal) => {
+      running.delete(kill);
       clearTimeout(timer);
       const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
       resolve({ code, signal, stdout: text(out), timedOut, overflow, spawnError });

@@ -199,6 +199,18 @@ export class PostgresSession implements AdminSession {
     }
   }
 
+  async cancel(): Promise<void> {
+    // The admin may cancel its own backends; a mint interrupted this way fails with 57014.
+    const pid = (this.client as unknown as { processID?: number }).processID;
+    if (!pid) return;
+    const other = await this.connectTo(this.target.database);
+    try {
+      await other.query('SELECT pg_catalog.pg_cancel_backend($1)', [pid]);
+    } finally {
+      await other.end().catch(() => {});
+    }
+  }
+
   async close(): Promise<void> {
     await this.client.end().catch(() => {});
   }
