@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -136,6 +136,19 @@ describe('jit ls', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(existsSync(join(dir, 'state', 'reaper.sock'))).toBe(false);
+  });
+
+  it("README's `jit ls` output is what jit prints for README's own sample policies", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const yaml = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+    const postgres = yaml.find((y) => y.startsWith('version: 1\ndatabases:\n  prod-db:'))!;
+    const mysql = yaml.find((y) => y.startsWith('databases:\n  shop:'))!;
+    expect(postgres && mysql).toBeTruthy();
+    await writeFile(join(dir, 'readme.yaml'), postgres + mysql.slice('databases:\n'.length));
+    const shown = readme.match(/^\$ jit ls\n([\s\S]*?)\n\n/m)![1];
+    const r = jit(['ls', '--policy', join(dir, 'readme.yaml')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd()).toBe(shown);
   });
 
   it('is listed in --help', () => {
