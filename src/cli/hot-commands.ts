@@ -21,4 +21,4 @@ export const MINT_OPTIONS = [
   { name: 'only', arg: '<tables>', about: "narrow this request to some of the role's tables, comma-separated" },
 ] as const;
 
-export const ENV_FORMATS = ['sh', 'dotenv', 'json'] as const;
+export const ENV_FORMATS = ['sh', 'fish', 'dotenv', 'json'] as const;

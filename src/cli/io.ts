@@ -17,11 +17,19 @@ export interface IO {
   json: boolean;
   quiet: boolean;
   debug: boolean;
+  /** `JIT_NO_PROMPT=1` (like `GH_PROMPT_DISABLED`): never ask, even on a terminal; a missing flag is then an error. */
+  noPrompt?: boolean;
 }
 
 /** Prompts need a person on both ends: a TTY for input and for the prompt itself (stderr). */
 export function canPrompt(io: IO): boolean {
-  return io.stdinIsTTY && io.stderrIsTTY;
+  return !io.noPrompt && io.stdinIsTTY && io.stderrIsTTY;
+}
+
+/** Whether `JIT_NO_PROMPT` turns prompts off: any value but empty, `0` or `false`. */
+export function promptsDisabled(env: NodeJS.ProcessEnv): boolean {
+  const v = env.JIT_NO_PROMPT?.trim().toLowerCase();
+  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
 }
 
 export function systemIO(flags: { json?: boolean; quiet?: boolean; debug?: boolean; color?: boolean }, env: NodeJS.ProcessEnv): IO {
@@ -38,5 +46,6 @@ export function systemIO(flags: { json?: boolean; quiet?: boolean; debug?: boole
     json: Boolean(flags.json),
     quiet: Boolean(flags.quiet),
     debug: Boolean(flags.debug),
+    noPrompt: promptsDisabled(env),
   };
 }

@@ -54,6 +54,12 @@ function commands(): Array<{ spec: string; about: string; load: Loader; setup?: 
       setup: (c) => c.option('--all', 'ask every configured database for every live jit login').option('--database <db>', 'only this database'),
     },
     {
+      spec: 'ls [database]',
+      about: 'what the policy offers: databases, their roles, grants and TTLs (alias: databases)',
+      load: () => import('./commands/ls.js'),
+      setup: (c) => c.alias('databases'),
+    },
+    {
       spec: 'revoke [lease]',
       about: 'revoke a lease or login now (--all: every jit login on the servers)',
       load: () => import('./commands/revoke.js'),

@@ -15,7 +15,7 @@ describe('durations', () => {
     expect(tryParseDuration('1d')).toBe(86_400_000);
   });
   it('refuses what only looks like a duration', () => {
-    for (const bad of ['', '5', '1.5h', '1 hour', '-5m', '10ms', 'm', '1h 30m', '0s']) expect(tryParseDuration(bad)).toBeNull();
+    for (const bad of ['', '5', '1 hour', '-5m', '10ms', 'm', '1h 30m', '0s']) expect(tryParseDuration(bad)).toBeNull();
     expect(() => parseDuration('soon', '--ttl')).toThrowError(/--ttl "soon" is not a duration/);
     try {
       parseDuration('x');

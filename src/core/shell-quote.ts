@@ -11,3 +11,12 @@ export function shellQuote(value: string): string {
 export function dotenvQuote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '\\$').replace(/\n/g, '\\n')}"`;
 }
+
+/**
+ * fish single quoting: inside '…' fish gives meaning only to \' and \\ (a backslash before any
+ * other character stays literal), so escaping those two leaves $, (, ;, * and newlines inert.
+ * POSIX quoting is wrong for fish: its '\'' closes, escapes and reopens only in sh.
+ */
+export function fishQuote(value: string): string {
+  return `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+}

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Deps } from '../deps.js';
 import type { Policy } from '../../policy/types.js';
 import { usageError } from '../../core/errors.js';
@@ -12,6 +12,9 @@ export async function run([file]: [string | undefined], _flags: unknown, deps: D
     const { readBounded } = await import('../../policy/load.js');
     const text = await readBounded(path, file).catch((e: unknown) => {
       if (e instanceof Error && 'exitCode' in e) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR') throw usageError(`${path} is a directory, not a policy file`, `pass the file inside it, e.g. jit policy check ${join(file, 'jit.yaml')}`);
+      if (code !== 'ENOENT') throw usageError(`cannot read policy file ${path}: ${code ?? String(e)}`, 'check its permissions');
       throw usageError(`policy file ${path} does not exist`, "create one with 'jit init'");
     });
     const { parsePolicy } = await import('../../policy/parse.js');

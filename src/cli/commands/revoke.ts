@@ -2,9 +2,9 @@ import type { Deps } from '../deps.js';
 import { canPrompt } from '../io.js';
 import { EXIT, JitError, usageError } from '../../core/errors.js';
 import { revokeLease } from '../../lifecycle/revoke.js';
-import { discoverLogins, revokeServerLogins, selectDatabases, type LoginOutcome } from '../../lifecycle/server-logins.js';
+import { discoverLogins, revokeServerLogins, selectDatabases, type DatabaseLogins, type LoginOutcome } from '../../lifecycle/server-logins.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
-import { notice, printJson, problem } from '../output.js';
+import { notice, printJson, problem, table } from '../output.js';
 
 interface RevokeFlags {
   all?: boolean;
@@ -55,22 +55,39 @@ export async function run([target]: [string | undefined], flags: RevokeFlags, de
 
 async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
   // A usage error touches no server: refuse before asking any of them.
-  if (!flags.yes && !canPrompt(deps.io)) throw usageError('revoke --all needs confirmation', 'pass --yes to confirm when not on a terminal');
+  if (!flags.yes && !canPrompt(deps.io)) {
+    throw usageError('revoke --all needs confirmation', `pass --yes to confirm (${deps.io.noPrompt ? 'JIT_NO_PROMPT is set' : 'no terminal to ask on'})`);
+  }
   const policy = await deps.policy();
   const found = await discoverLogins(policy, selectDatabases(policy, flags.database), deps);
   const total = found.reduce((n, f) => n + f.logins.length, 0);
   for (const f of found) if (f.error) problem(deps.io, `error: ${f.db.name}: ${f.error}`);
   if (total > 0 && !flags.yes) {
-    const names = found.flatMap((f) => f.logins.map((l) => `  ${f.db.name}  ${l.login}${l.marker ? `  (${l.marker.requester}@${l.marker.requester_host}, ${l.marker.role})` : ''}`));
-    problem(deps.io, names.join('\n'));
+    problem(deps.io, confirmList(found));
     const ok = await (await deps.prompter()).confirm(`Revoke these ${total} login(s) and end their sessions?`, false);
-    if (!ok) throw new JitError('cancelled; nothing was revoked', { exitCode: EXIT.cancelled });
+    // Declining is an answer, not a failure: no `error:` line. The exit code stays 130 (DESIGN §1:
+    // cancelled at a prompt), so a script can still tell that nothing was revoked.
+    if (!ok) {
+      problem(deps.io, 'nothing was revoked');
+      return EXIT.cancelled;
+    }
   }
   const outcomes = (await Promise.all(found.filter((f) => f.logins.length).map((f) => revokeServerLogins(f.db, f.logins, 'revoke-all', deps)))).flat();
   report(deps, outcomes);
   if (total === 0 && !found.some((f) => f.error)) notice(deps.io, 'no jit logins found');
   const unreachable = found.some((f) => f.error);
   return outcomes.every((o) => o.ok) && !unreachable ? 0 : 1;
+}
+
+/** The logins `revoke --all` is about to revoke, in aligned columns, indented under the question. */
+export function confirmList(found: Array<Pick<DatabaseLogins, 'db' | 'logins'>>): string {
+  const rows = [['DATABASE', 'LOGIN', 'REQUESTER', 'ROLE']];
+  for (const f of found) for (const l of f.logins) rows.push([f.db.name, l.login, l.marker ? `${l.marker.requester}@${l.marker.requester_host}` : '?', l.marker?.role ?? '?']);
+  return table(rows)
+    .trimEnd()
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
 }
 
 function report(deps: Deps, outcomes: LoginOutcome[]): void {
