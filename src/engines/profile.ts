@@ -47,4 +47,6 @@ export interface EngineCapabilities {
   readonly sequences: boolean;
   /** The server refuses the login after expiry by itself, without a scheduler (VALID UNTIL). */
   readonly nativeExpiry: boolean;
+  /** `host:` may name the directory of the server's Unix socket (libpq: a host starting with `/`). */
+  readonly socketHost: boolean;
 }

@@ -29,6 +29,14 @@ databases:
             tables: [tickets]
           - privileges: [SELECT]
             schema: reporting
+      writer:
+        grants:
+          - privileges: [SELECT, INSERT]
+            tables: [tickets]
+          - privileges: [USAGE]
+            sequences: [tickets_id_seq]
+          - privileges: [USAGE, SELECT]
+            sequences: [audit_seq]
   shop:
     engine: mysql
     host: mysql.internal
@@ -69,7 +77,7 @@ describe('resolveRequest', () => {
     expect(db.hint).toBe('known: prod-db, shop');
     const role = refusal({ database: 'prod-db', role: 'admin' });
     expect(role.message).toBe('role "admin" is not in database "prod-db" in /etc/jit/policy.yaml');
-    expect(role.hint).toBe('known: readonly, support');
+    expect(role.hint).toBe('known: readonly, support, writer');
   });
 
   it('takes --ttl between 5s and max_ttl', () => {
@@ -96,10 +104,29 @@ describe('resolveRequest', () => {
 });
 
 describe('resolveRequest --only', () => {
-  it('narrows to the requested tables, drops sequences and member_of', () => {
+  it("narrows to the requested tables and drops member_of, keeping the role's sequence grants", () => {
     const r = resolveRequest(POLICY, { database: 'prod-db', role: 'readonly', only: 'orders, public.orders' });
-    expect(r.grants).toEqual([{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'orders' }] }]);
+    expect(r.grants).toEqual([
+      { privileges: ['SELECT'], tables: [{ schema: 'public', name: 'orders' }] },
+      { privileges: ['USAGE'], sequences: [{ schema: 'public', name: 'orders_id_seq' }] },
+    ]);
     expect(r.memberOf).toEqual([]);
+  });
+
+  it('takes a sequence the role grants, and then keeps only the sequences named', () => {
+    const r = resolveRequest(POLICY, { database: 'prod-db', role: 'writer', only: 'tickets,tickets_id_seq' });
+    expect(r.grants).toEqual([
+      { privileges: ['SELECT', 'INSERT'], tables: [{ schema: 'public', name: 'tickets' }] },
+      { privileges: ['USAGE'], sequences: [{ schema: 'public', name: 'tickets_id_seq' }] },
+    ]);
+    expect(resolveRequest(POLICY, { database: 'prod-db', role: 'writer', only: 'tickets' }).grants).toEqual([
+      { privileges: ['SELECT', 'INSERT'], tables: [{ schema: 'public', name: 'tickets' }] },
+      { privileges: ['USAGE'], sequences: [{ schema: 'public', name: 'tickets_id_seq' }] },
+      { privileges: ['USAGE', 'SELECT'], sequences: [{ schema: 'public', name: 'audit_seq' }] },
+    ]);
+    expect(refusal({ database: 'prod-db', role: 'writer', only: 'orders_id_seq' }).hint).toBe(
+      'role "writer" covers: public.tickets, sequence public.tickets_id_seq, sequence public.audit_seq',
+    );
   });
 
   it('merges privileges per table and covers tables of a schema grant', () => {
@@ -118,7 +145,7 @@ describe('resolveRequest --only', () => {
   it('refuses a table outside the role, naming what the role covers', () => {
     const e = refusal({ database: 'prod-db', role: 'readonly', only: 'orders,secrets' });
     expect(e.message).toBe('table "public.secrets" is not in role "readonly"');
-    expect(e.hint).toBe('role "readonly" covers: public.orders, public.customers');
+    expect(e.hint).toBe('role "readonly" covers: public.orders, public.customers, sequence public.orders_id_seq');
     expect(refusal({ database: 'prod-db', role: 'support', reason: 'x', only: 'public.daily' }).hint).toBe(
       'role "support" covers: public.tickets, every table in reporting',
     );

@@ -9,7 +9,7 @@ export interface AccessRequest {
   database: string;
   role: string;
   ttl?: string;
-  /** `--only`: comma-separated tables (`orders` or `public.orders`). */
+  /** `--only`: comma-separated tables or sequences of the role (`orders` or `public.orders`). */
   only?: string;
   reason?: string;
 }
@@ -19,7 +19,7 @@ export interface ResolvedRequest {
   db: DatabaseConfig;
   role: RoleConfig;
   ttlMs: number;
-  /** The role's grants, or with `--only` one table grant per requested table. */
+  /** The role's grants, or with `--only` one grant per requested table plus the role's sequence grants. */
   grants: Grant[];
   /** The role's member_of, or empty with `--only`: a group role could reach tables outside the list. */
   memberOf: string[];
@@ -56,7 +56,13 @@ function requestedTtl(text: string, role: RoleConfig): number {
   return ms;
 }
 
-/** `--only`: each table must be covered by the role (listed, or in a `schema:` grant); privileges merge per table. */
+/**
+ * `--only`: each name must be covered by the role: a table listed or in a `schema:` grant
+ * (privileges merge per table), or a sequence of a `sequences:` grant. The role's sequence
+ * grants stay unless `--only` names sequences itself: which sequence feeds which table's
+ * default is the server's to know, and without USAGE on `tickets_id_seq` an INSERT into
+ * `tickets` fails. A sequence grant reaches no table's rows.
+ */
 function narrow(db: DatabaseConfig, role: RoleConfig, only: string): Grant[] {
   const profile = profileOf(db.engine);
   const defaultSchema = profile.defaultSchema(db.database);
@@ -68,19 +74,30 @@ function narrow(db: DatabaseConfig, role: RoleConfig, only: string): Grant[] {
     if (!c.ok) throw usageError(`--only: ${c.message}`, c.hint);
     if (!wanted.some((w) => sameQualified(w, c.name))) wanted.push(c.name);
   }
-  return wanted.map((table) => {
-    const covering = role.grants.filter((g) => g.schema === table.schema || g.tables?.some((t) => sameQualified(t, table)));
-    if (covering.length === 0) {
-      throw usageError(`table "${formatQualified(table)}" is not in role "${role.name}"`, coverage(role));
+  const tableGrants: Grant[] = [];
+  const sequenceGrants: Grant[] = [];
+  for (const name of wanted) {
+    const covering = role.grants.filter((g) => g.schema === name.schema || g.tables?.some((t) => sameQualified(t, name)));
+    if (covering.length > 0) {
+      const privs = new Set(covering.flatMap((g) => g.privileges));
+      tableGrants.push({ privileges: profile.tablePrivileges.filter((p) => privs.has(p)), tables: [name] });
+      continue;
     }
-    const privs = new Set(covering.flatMap((g) => g.privileges));
-    return { privileges: profile.tablePrivileges.filter((p) => privs.has(p)), tables: [table] };
-  });
+    const seqCovering = role.grants.filter((g) => g.sequences?.some((s) => sameQualified(s, name)));
+    if (seqCovering.length === 0) {
+      throw usageError(`table "${formatQualified(name)}" is not in role "${role.name}"`, coverage(role));
+    }
+    const privs = new Set(seqCovering.flatMap((g) => g.privileges));
+    sequenceGrants.push({ privileges: (profile.sequencePrivileges ?? []).filter((p) => privs.has(p)), sequences: [name] });
+  }
+  const kept = sequenceGrants.length > 0 ? sequenceGrants : role.grants.filter((g) => g.sequences);
+  return [...tableGrants, ...kept];
 }
 
 function coverage(role: RoleConfig): string {
   const tables = role.grants.flatMap((g) => g.tables ?? []).map(formatQualified);
   const schemas = role.grants.flatMap((g) => (g.schema ? [`every table in ${g.schema}`] : []));
-  const all = [...new Set([...tables, ...schemas])];
+  const sequences = role.grants.flatMap((g) => g.sequences ?? []).map((s) => `sequence ${formatQualified(s)}`);
+  const all = [...new Set([...tables, ...schemas, ...sequences])];
   return all.length ? `role "${role.name}" covers: ${all.join(', ')}` : `role "${role.name}" grants no tables`;
 }

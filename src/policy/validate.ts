@@ -56,6 +56,10 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
   const hostSpot = f.get('host') ?? r.missing(s, 'host');
   const host = r.string(hostSpot, 'a host name or address');
   if (/[\s\p{Cc}]/u.test(host)) r.fail(hostSpot, 'must not contain whitespace or control characters');
+  const socketDir = host.startsWith('/');
+  if (socketDir && !profile.capabilities.socketHost) {
+    r.fail(hostSpot, `${profile.label} logins are handed out over TCP: a Unix socket path cannot be the host`, "give the server's host name or address and port (e.g. host: 127.0.0.1)");
+  }
   const dbSpot = f.get('database') ?? r.missing(s, 'database', `the ${profile.databaseNoun} logins connect to`);
   const dbName = r.string(dbSpot, 'a database name');
   if (!isIdent(dbName, profile.maxIdentifierLength)) {
@@ -69,7 +73,7 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
   const ctx = { profile, database: dbName, adminUser: admin.user };
   const roles: Record<string, RoleConfig> = Object.create(null);
   for (const e of roleEntries) roles[e.name] = validateRole(r, e, rolesSpot, ctx);
-  return {
+  const config: DatabaseConfig = {
     name,
     engine: eng,
     host,
@@ -80,6 +84,12 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
     ...(owner ? { owner: ownerRole(r, owner, profile, admin.user) } : {}),
     roles,
   };
+  // libpq ignores sslmode on a socket and node-postgres fails asking the server for TLS there:
+  // refuse to promise encryption the login will not get.
+  if (socketDir && config.tls !== 'disable') {
+    r.fail(f.get('tls') ?? hostSpot, `a Unix socket carries no TLS, so tls: ${config.tls} cannot hold for ${host}`, "add tls: disable (the socket directory's permissions guard it), or give a TCP host");
+  }
+  return config;
 }
 
 function port(r: PolicyReader, s: Spot): number {

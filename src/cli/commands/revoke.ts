@@ -23,7 +23,7 @@ export async function run([target]: [string | undefined], flags: RevokeFlags, de
   const lease = await deps.leases.find(target);
   if (lease && (!flags.database || lease.database === flags.database)) {
     const res = await revokeLease(lease, deps, 'manual');
-    report(deps, [{ database: lease.database, login: lease.user, ok: true, terminated: res.terminated }]);
+    report(deps, [{ database: lease.database, login: lease.user, ok: true, terminated: res.terminated, ...(res.alreadyGone ? { alreadyGone: true } : {}) }]);
     return 0;
   }
   // Revoking twice succeeds, as revocation does when the login is already gone (scripts rely on
@@ -98,7 +98,8 @@ function report(deps: Deps, outcomes: LoginOutcome[]): void {
   // One write per run of lines of a kind: `revoke --all` over 1000 logins must not pay 1000 writes.
   const runs: Array<{ ok: boolean; lines: string[] }> = [];
   for (const o of outcomes) {
-    const line = o.ok ? `revoked ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}` : `failed ${o.login} on ${o.database}: ${o.error}`;
+    const done = o.alreadyGone ? `${o.login} on ${o.database} was already gone (dropped outside jit)` : `revoked ${o.login} on ${o.database}`;
+    const line = o.ok ? `${done}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}` : `failed ${o.login} on ${o.database}: ${o.error}`;
     const last = runs[runs.length - 1];
     if (last && last.ok === o.ok) last.lines.push(line);
     else runs.push({ ok: o.ok, lines: [line] });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ClientLaunch, ServerTarget } from '../engine.js';
 import type { TlsMode } from '../../policy/types.js';
-import { encodeUriPart, uriHost } from '../uri.js';
+import { encodeUriPart, encodeUriPath, uriHost } from '../uri.js';
 
 /**
  * `ssl-mode` as MySQL Shell, Connector/J-style URIs, Rust sqlx and Go/Python wrappers that take
@@ -13,11 +13,11 @@ import { encodeUriPart, uriHost } from '../uri.js';
  */
 const SSL_MODE: Readonly<Record<TlsMode, string | null>> = { disable: null, require: 'REQUIRED', 'verify-full': 'VERIFY_IDENTITY' };
 
-/** `mysql://login:password@host:port/database[?ssl-mode=…]`, userinfo and path percent-encoded. */
+/** `mysql://login:password@host:port/database[?ssl-mode=…]`, userinfo percent-encoded, the path where RFC 3986 requires it. */
 export function buildUri(target: ServerTarget, login: string, password: string): string {
   const userinfo = `${encodeUriPart(login)}:${encodeUriPart(password)}`;
   const mode = SSL_MODE[target.tls];
-  return `mysql://${userinfo}@${uriHost(target.host)}:${target.port}/${encodeUriPart(target.database)}${mode ? `?ssl-mode=${mode}` : ''}`;
+  return `mysql://${userinfo}@${uriHost(target.host)}:${target.port}/${encodeUriPath(target.database)}${mode ? `?ssl-mode=${mode}` : ''}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerTarget } from '../engine.js';
 import { postgresEngine } from './postgres-engine.js';
 import { adminClientConfig } from './postgres-engine.js';
+import { parse } from 'pg-connection-string';
 
 const target: ServerTarget = { engine: 'postgres', host: 'db.internal', port: 5432, database: 'app', tls: 'require', adminUser: 'admin' };
 const NASTY = `p@ss:w/o#r?d%'"$() &+=;,[]\\!*~`;
@@ -72,5 +73,19 @@ describe('adminClientConfig', () => {
     expect(adminClientConfig({ ...target, tls: 'verify-full' }, 'pw').ssl).toEqual({ rejectUnauthorized: true, servername: 'db.internal' });
     expect(adminClientConfig({ ...target, host: '10.0.0.5', tls: 'verify-full' }, 'pw').ssl).toEqual({ rejectUnauthorized: true });
     expect(adminClientConfig(target, 'pw', 'other')).toMatchObject({ database: 'other', application_name: 'jit', connectionTimeoutMillis: 10_000 });
+  });
+});
+
+describe('buildUri as node-postgres reads it (pg-connection-string)', () => {
+  it('leaves a database name\'s `$` raw: node-postgres decodes the path with decodeURI, which keeps %24', () => {
+    const uri = postgresEngine.buildUri({ ...target, database: 'app$x-1' }, 'jit_u', 'pw');
+    expect(uri).toBe('postgresql://jit_u:pw@db.internal:5432/app$x-1?sslmode=require');
+    expect(parse(uri).database).toBe('app$x-1');
+  });
+
+  it('puts a socket directory in ?host= with the port beside it', () => {
+    const uri = postgresEngine.buildUri({ ...target, host: '/run/postgresql', tls: 'disable' }, 'jit_u', 'pw');
+    expect(uri).toBe('postgresql://jit_u:pw@/app?host=/run/postgresql&port=5432&sslmode=disable');
+    expect(parse(uri)).toMatchObject({ host: '/run/postgresql', port: '5432', database: 'app', user: 'jit_u', password: 'pw' });
   });
 });
