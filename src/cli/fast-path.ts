@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { HOT_COMMANDS, MINT_OPTIONS, ENV_FORMATS } from './hot-commands.js';
+import { HOT_COMMANDS, MINT_OPTIONS, ENV_FORMATS, EXEC_OPTIONS } from './hot-commands.js';
 import { systemIO } from './io.js';
 import { systemDeps } from './deps.js';
 
@@ -27,6 +27,7 @@ export function parseFast(argv: string[]): FastInvocation | null {
   };
   for (const o of MINT_OPTIONS) options[o.name] = { type: 'string' };
   if (command === 'env') options.format = { type: 'string' };
+  if (command === 'exec') for (const o of EXEC_OPTIONS) options[o.name] = { type: 'string' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv.slice(1), options, allowPositionals: true, strict: true, tokens: true });

@@ -22,3 +22,6 @@ export const MINT_OPTIONS = [
 ] as const;
 
 export const ENV_FORMATS = ['sh', 'fish', 'dotenv', 'json'] as const;
+
+/** `exec`'s own options, declared once for commander and the fast parser. */
+export const EXEC_OPTIONS = [{ name: 'var', arg: '<name>', about: 'also put the URI in this variable (DATABASE_URL is always set)' }] as const;

@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { systemIO } from './io.js';
 import { systemDeps, type Deps } from './deps.js';
 import { ensureReaper } from '../reaper/reaper-client.js';
-import { ENV_FORMATS, HOT_COMMANDS, MINT_OPTIONS, type Loader } from './hot-commands.js';
+import { ENV_FORMATS, EXEC_OPTIONS, HOT_COMMANDS, MINT_OPTIONS, type Loader } from './hot-commands.js';
 
 const MINTING = new Set(Object.keys(HOT_COMMANDS));
 const SERVER_COMMANDS = new Set(['list', 'revoke', 'extend', 'reap', 'sessions', 'doctor', 'test']);
@@ -45,7 +45,10 @@ function commands(): Array<{ spec: string; about: string; load: Loader; setup?: 
       spec: 'exec [database] [command...]',
       about: 'run a command with DATABASE_URL set; revoked when it exits',
       load: HOT_COMMANDS.exec,
-      setup: mint,
+      setup: (c) => {
+        for (const o of EXEC_OPTIONS) c.option(`--${o.name} ${o.arg}`, o.about);
+        return mint(c);
+      },
     },
     {
       spec: 'list',
