@@ -42,13 +42,8 @@ export function leaseJson(lease: Lease, uri: string): Record<string, unknown> {
   return { id: lease.id, database: lease.database, role: lease.role, user: lease.user, uri, expires_at: lease.expiresAt };
 }
 
-/** `in 15m` / `2m ago`, for people. */
-export function relative(targetIso: string, nowMs: number): string {
-  const d = Date.parse(targetIso) - nowMs;
-  const s = Math.round(Math.abs(d) / 1000);
-  const txt = s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-  return d >= 0 ? `in ${txt}` : `${txt} ago`;
-}
+export { relative } from '../core/time-text.js';
+
 
 /** Plain fixed-width table for people. */
 export function table(rawRows: string[][]): string {

@@ -4,6 +4,8 @@ import type { Engine } from '../engines/engine.js';
 import { mintLease, type Minted } from './mint.js';
 import { revokeLease } from './revoke.js';
 import { watchExpiry } from './expiry-watch.js';
+import { untilText } from '../core/time-text.js';
+import { serverNow } from '../leases/lease.js';
 import { adminSecretEnvNames, childEnv, refuseNesting, runChild } from './child.js';
 import { currentOwner } from '../reaper/process-alive.js';
 import { redact } from '../core/redact.js';
@@ -47,7 +49,8 @@ export async function runLeased(opts: LeasedRun, deps: MintDeps): Promise<number
     throw err;
   }
   const { cmd, args, files = [] } = launched;
-  deps.ui.notice(`lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) until ${lease.expiresAt}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);
+  const until = untilText(lease.expiresAt, serverNow(lease, deps.now()), deps.now());
+  deps.ui.notice(`lease ${lease.id}: ${lease.user} on ${lease.database} (${lease.role}) ${until}; revoked when ${opts.command === 'connect' ? 'you quit' : 'the command exits'}`);
 
   let code: number;
   let runError: unknown;

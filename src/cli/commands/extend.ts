@@ -6,6 +6,7 @@ import { leaseFields } from '../../leases/audit-log.js';
 import { withAdmin } from '../../lifecycle/admin-access.js';
 import { adminRefOf } from '../../lifecycle/lease-ref.js';
 import { notice, printJson, relative } from '../output.js';
+import { untilText } from '../../core/time-text.js';
 
 /** `jit extend LEASE --ttl D`: new expiry = now + D, never past created_at + max_ttl. */
 export async function run([id]: [string], flags: { ttl: string }, deps: Deps): Promise<number> {
@@ -24,7 +25,7 @@ export async function run([id]: [string], flags: { ttl: string }, deps: Deps): P
   if (expiresAt > max) {
     const room = Math.max(0, max - now);
     throw usageError(
-      `--ttl ${flags.ttl} would end after the role's max_ttl (lease ${lease.id} may last until ${lease.maxExpiresAt})`,
+      `--ttl ${flags.ttl} would end after the role's max_ttl (lease ${lease.id} may last ${untilText(lease.maxExpiresAt, now, deps.now())})`,
       room >= MIN_TTL_MS ? `ask for at most ${formatDuration(room)}` : 'the lease is at its max_ttl; mint a new one',
     );
   }
@@ -33,6 +34,6 @@ export async function run([id]: [string], flags: { ttl: string }, deps: Deps): P
   await deps.leases.save(updated);
   await deps.audit.append({ event: 'extend', ...leaseFields(updated), ttl: formatDuration(ttlMs), actor: `${deps.requester.user}@${deps.requester.host}` });
   if (deps.io.json) printJson(deps.io, { id: updated.id, database: updated.database, role: updated.role, user: updated.user, expires_at: updated.expiresAt });
-  else notice(deps.io, `lease ${lease.id} (${lease.user}) now expires ${relative(updated.expiresAt, now)}, at ${updated.expiresAt}`);
+  else notice(deps.io, `lease ${lease.id} (${lease.user}) now lasts ${untilText(updated.expiresAt, now, deps.now())}`);
   return 0;
 }
