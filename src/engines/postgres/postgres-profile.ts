@@ -1,6 +1,12 @@
 import type { EngineProfile } from '../profile.js';
 
-/** Every variable libpq reads (a stale one in a child's environment would win over ours), plus DATABASE_URL. */
+/**
+ * The libpq variables that select another server, database, identity or session setup: removed
+ * from a child's environment so the lease's own win (a stale PGSERVICE or PGOPTIONS would send
+ * psql elsewhere or change its session). The user's harmless settings stay: PGAPPNAME, PGTZ,
+ * PGDATESTYLE, PGCLIENTENCODING, PGGEQO, PGLOCALEDIR, and the trust anchors PGSSLROOTCERT,
+ * PGSSLCRL(DIR) and PGSSL{MIN,MAX}PROTOCOLVERSION (a private CA for tls: verify-full).
+ */
 const PG_ENV_NAMES: readonly string[] = [
   'PGHOST',
   'PGHOSTADDR',
@@ -12,20 +18,13 @@ const PG_ENV_NAMES: readonly string[] = [
   'PGSERVICE',
   'PGSERVICEFILE',
   'PGOPTIONS',
-  'PGAPPNAME',
   'PGCONNECT_TIMEOUT',
-  'PGCLIENTENCODING',
   'PGSSLMODE',
   'PGREQUIRESSL',
   'PGSSLCOMPRESSION',
   'PGSSLCERT',
   'PGSSLKEY',
-  'PGSSLROOTCERT',
-  'PGSSLCRL',
-  'PGSSLCRLDIR',
   'PGSSLSNI',
-  'PGSSLMINPROTOCOLVERSION',
-  'PGSSLMAXPROTOCOLVERSION',
   'PGSSLNEGOTIATION',
   'PGSSLCERTMODE',
   'PGREQUIREPEER',
@@ -37,11 +36,7 @@ const PG_ENV_NAMES: readonly string[] = [
   'PGGSSDELEGATION',
   'PGTARGETSESSIONATTRS',
   'PGLOADBALANCEHOSTS',
-  'PGDATESTYLE',
-  'PGTZ',
-  'PGGEQO',
   'PGSYSCONFDIR',
-  'PGLOCALEDIR',
   'DATABASE_URL',
 ];
 

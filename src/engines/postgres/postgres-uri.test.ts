@@ -60,8 +60,12 @@ describe('clientEnv / clientLaunch', () => {
 
   it('lists every variable it sets, and DATABASE_URL, as stale', () => {
     for (const name of Object.keys(postgresEngine.clientEnv(target, 'u', 'p'))) expect(postgresEngine.profile.clientEnvNames).toContain(name);
-    for (const name of ['PGSERVICE', 'PGPASSFILE', 'PGHOSTADDR', 'PGOPTIONS', 'PGSSLROOTCERT', 'DATABASE_URL']) {
+    for (const name of ['PGSERVICE', 'PGSERVICEFILE', 'PGSYSCONFDIR', 'PGPASSFILE', 'PGHOSTADDR', 'PGOPTIONS', 'PGSSLCERT', 'PGSSLKEY', 'DATABASE_URL']) {
       expect(postgresEngine.profile.clientEnvNames).toContain(name);
+    }
+    // The user's own harmless settings are kept: they select no other server or identity.
+    for (const name of ['PGAPPNAME', 'PGTZ', 'PGDATESTYLE', 'PGCLIENTENCODING', 'PGSSLROOTCERT']) {
+      expect(postgresEngine.profile.clientEnvNames).not.toContain(name);
     }
   });
 });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, type JitWorld } from '../helpers/jit-cli.js';
 
-// `jit exec --var NAME`: the URI also under the name the program reads (DB_URL, PG_URL…).
+// What `jit exec` puts in its child's environment: `--var NAME` (the URI also under the name the
+// program reads), and the user's own harmless libpq settings, kept.
 
 const pg = usePostgres(15);
 let w: JitWorld;
@@ -37,5 +38,15 @@ describe('jit exec --var', () => {
       expect(r.stderr).toMatch(/^error: --var .* is not a variable jit can set$/m);
       expect(r.stderr).not.toMatch(/^lease /m);
     }
+  });
+});
+
+describe('the user\'s harmless libpq settings', () => {
+  it('reach psql under jit exec: application name, time zone and date style are the user\'s', async () => {
+    const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--', 'psql', '-XAt', '-c', 'show application_name', '-c', 'show timezone', '-c', 'show datestyle'], {
+      env: { PGAPPNAME: 'nightly-report', PGTZ: 'Asia/Tokyo', PGDATESTYLE: 'German', PGCLIENTENCODING: 'UTF8' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(['nightly-report', 'Asia/Tokyo', 'German, DMY']);
   });
 });
