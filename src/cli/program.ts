@@ -69,7 +69,7 @@ function commands(): Array<{ spec: string; about: string; load: Loader; setup?: 
       setup: (c) =>
         c.option('--all', 'revoke every jit login found on the servers').option('--database <db>', 'only this database').option('-y, --yes', 'do not ask for confirmation'),
     },
-    { spec: 'extend <lease>', about: "push a lease's expiry out (never past the role's max_ttl)", load: () => import('./commands/extend.js'), setup: (c) => c.requiredOption('--ttl <duration>', 'new lifetime counted from now') },
+    { spec: 'extend [lease]', about: "push a lease's expiry out (never past the role's max_ttl)", load: () => import('./commands/extend.js'), setup: (c) => c.requiredOption('--ttl <duration>', 'new lifetime counted from now') },
     { spec: 'reap', about: 'revoke every expired jit login on the servers (for cron)', load: () => import('./commands/reap.js'), setup: (c) => c.option('--database <db>', 'only this database') },
     { spec: 'sessions [database]', about: 'live sessions of jit logins', load: () => import('./commands/sessions.js') },
     { spec: 'doctor [database]', about: 'check policy, keychain, admin login, clients and reaper', load: () => import('./commands/doctor.js') },

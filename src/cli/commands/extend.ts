@@ -7,11 +7,13 @@ import { withAdmin } from '../../lifecycle/admin-access.js';
 import { adminRefOf } from '../../lifecycle/lease-ref.js';
 import { notice, printJson, relative } from '../output.js';
 import { untilText } from '../../core/time-text.js';
+import { pickLease } from '../pick-lease.js';
 
 /** `jit extend LEASE --ttl D`: new expiry = now + D, never past created_at + max_ttl. */
-export async function run([id]: [string], flags: { ttl: string }, deps: Deps): Promise<number> {
+export async function run([given]: [string | undefined], flags: { ttl: string }, deps: Deps): Promise<number> {
   const ttlMs = parseDuration(flags.ttl, '--ttl');
   if (ttlMs < MIN_TTL_MS) throw usageError(`--ttl ${flags.ttl} is below the 5s minimum`, 'ask for at least 5s');
+  const id = given ?? (await pickLease(deps, 'extend', { message: 'missing lease id', hint: 'jit extend LEASE_ID --ttl D (see jit list)' }));
   const lease = await deps.leases.find(id);
   if (!lease) throw usageError(`no lease "${id}" on this machine`, 'see `jit list`');
   if (lease.state !== 'active') throw usageError(`lease ${lease.id} is ${lease.state}`, 'only an active lease can be extended');

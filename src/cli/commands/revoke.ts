@@ -5,6 +5,7 @@ import { revokeLease } from '../../lifecycle/revoke.js';
 import { discoverLogins, revokeServerLogins, selectDatabases, type DatabaseLogins, type LoginOutcome } from '../../lifecycle/server-logins.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
 import { notice, printJson, problem, table } from '../output.js';
+import { pickLease } from '../pick-lease.js';
 
 interface RevokeFlags {
   all?: boolean;
@@ -18,7 +19,7 @@ export async function run([target]: [string | undefined], flags: RevokeFlags, de
     if (target) throw usageError('pass either a lease or --all, not both', 'jit revoke LEASE_ID, or jit revoke --all');
     return revokeAll(flags, deps);
   }
-  if (!target) throw usageError('missing lease id or login', 'jit revoke LEASE_ID (see jit list), or jit revoke --all');
+  target ??= await pickLease(deps, 'revoke', { message: 'missing lease id or login', hint: 'jit revoke LEASE_ID (see jit list), or jit revoke --all' });
 
   const lease = await deps.leases.find(target);
   if (lease && (!flags.database || lease.database === flags.database)) {
