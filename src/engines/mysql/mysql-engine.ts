@@ -54,7 +54,12 @@ async function openConnection(target: ServerTarget, password: string): Promise<M
       own.on('error', () => {});
       return own;
     };
-    return new MysqlSession(conn, target, parseFlavor(String(info?.version ?? ''), String(info?.comment ?? '')), openLogin);
+    const openAdmin = async () => {
+      const other = await mysql.createConnection(adminConnectionOptions(target, password));
+      other.on('error', () => {});
+      return other;
+    };
+    return new MysqlSession(conn, target, parseFlavor(String(info?.version ?? ''), String(info?.comment ?? '')), openLogin, openAdmin);
   } catch (err) {
     conn.destroy();
     throw translateMysqlError(err, { ...ctx, phase: 'query' });

@@ -31,6 +31,7 @@ import {
   alterEventSql,
   createEventSql,
   createUserSql,
+  killSql,
   alterUserAttributeSql,
   defaultRoleSqls,
   ownDefaultRoleSql,
@@ -48,6 +49,8 @@ import {
 export class MysqlSession implements AdminSession {
   private readonly db: Db;
   private ledgerReady = false;
+  /** Logins this session began to mint whose ledger row was not written (so nothing exists of them). */
+  private readonly unrecorded = new Set<string>();
 
   constructor(
     private readonly conn: Connection,
@@ -55,8 +58,24 @@ export class MysqlSession implements AdminSession {
     readonly flavor: ServerFlavor,
     /** A connection as a minted login (no default schema); the caller ends it. */
     private readonly openLogin: (user: string, password: string) => Promise<Connection>,
+    /** A second admin connection (to interrupt this one's statement); the caller ends it. */
+    private readonly openAdmin: () => Promise<Connection>,
   ) {
     this.db = dbOf(conn);
+  }
+
+  /**
+   * Interrupt the statement this session is waiting on (a mint held up by a lock, Ctrl-C): KILL
+   * QUERY from a second admin connection; the statement fails with 1317 and the mint undoes
+   * what it created. The admin may kill its own threads.
+   */
+  async cancel(): Promise<void> {
+    const other = await this.openAdmin();
+    try {
+      await other.query(killSql(this.conn.threadId, 'QUERY'));
+    } finally {
+      await other.end().catch(() => other.destroy());
+    }
   }
 
   private ctx(phase: MysqlErrorContext['phase'], login?: string): MysqlErrorContext {
@@ -137,6 +156,7 @@ export class MysqlSession implements AdminSession {
       return loginHosts((await this.db.rows(ANONYMOUS_HOSTS_SQL)).map((r) => String(r.host)));
     });
     const m = req.marker;
+    this.unrecorded.add(login);
     // The ledger row first: a crash after it leaves a row `reap` finds; an account never exists without one.
     await this.guard('mint', login, () => this.intoLedger(() =>
       this.db.run(LEDGER_INSERT_SQL, [
@@ -144,6 +164,7 @@ export class MysqlSession implements AdminSession {
         utcDatetime(new Date(m.created_at)), utcDatetime(req.expiresAt), utcDatetime(new Date(m.max_expires_at)),
       ])),
     );
+    this.unrecorded.delete(login);
     let created = false;
     try {
       await this.db.run(createEventSql(login, hosts, req.expiresAt));
@@ -235,6 +256,13 @@ export class MysqlSession implements AdminSession {
   }
 
   async revoke({ login }: RevokeRequest): Promise<RevokeResult> {
+    // A mint of this session that failed (or was interrupted) before its ledger row was written
+    // created nothing: an account never exists without its row. Undoing it must not wait on the
+    // ledger, which may be what held the mint up (a lock there).
+    if (this.unrecorded.has(login)) {
+      this.unrecorded.delete(login);
+      return { login, gone: true, alreadyGone: true, terminated: 0, errors: [] };
+    }
     return this.guard('revoke', login, () => revokeLogin(this.db, login));
   }
 

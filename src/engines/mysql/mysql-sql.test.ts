@@ -124,6 +124,8 @@ describe('statements', () => {
   it('KILL takes only an integer thread id', () => {
     expect(killSql(42)).toBe('KILL CONNECTION 42');
     expect(killSql('18446744073709551615')).toBe('KILL CONNECTION 18446744073709551615');
+    expect(killSql(42, 'QUERY')).toBe('KILL QUERY 42');
+    expect(() => killSql('1; DROP USER x', 'QUERY')).toThrow(/not a thread id/);
     expect(() => killSql('1; DROP USER x')).toThrow();
   });
 

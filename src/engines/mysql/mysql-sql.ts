@@ -302,10 +302,10 @@ export function dropUsersSql(login: string, hosts: readonly string[]): string {
 }
 
 /** KILL takes no parameter: the id is an integer from PROCESSLIST, checked here. */
-export function killSql(threadId: number | string | bigint): string {
+export function killSql(threadId: number | string | bigint, what: 'CONNECTION' | 'QUERY' = 'CONNECTION'): string {
   const id = String(threadId);
   if (!/^[0-9]+$/.test(id)) throw new Error(`not a thread id: ${JSON.stringify(id)}`);
-  return `KILL CONNECTION ${id}`;
+  return `KILL ${what} ${id}`;
 }
 
 export function eventName(login: string): string {
