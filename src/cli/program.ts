@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { systemIO } from './io.js';
 import { systemDeps, type Deps } from './deps.js';
 import { ensureReaper } from '../reaper/reaper-client.js';
-import { usageFromCommander } from './usage-errors.js';
+import { commandPath, usageFromCommander } from './usage-errors.js';
 import { ENV_FORMATS, EXEC_OPTIONS, HOT_COMMANDS, MINT_OPTIONS, type Loader } from './hot-commands.js';
 
 const MINTING = new Set(Object.keys(HOT_COMMANDS));
@@ -24,6 +24,8 @@ export interface ProgramContext {
   cwd: string;
   /** Tests inject their own deps; otherwise the system's. */
   deps?: (opts: GlobalOptions) => Deps;
+  /** Tests of the parsing alone: called instead of the command's implementation. */
+  run?: (path: string[], args: unknown[], opts: Record<string, unknown>) => Promise<number>;
 }
 
 const mint = (c: Command) => {
@@ -248,6 +250,24 @@ function commands(): Record<keyof typeof GROUPS, CommandEntry[]> {
   };
 }
 
+const ROOT_EXAMPLES: readonly Example[] = [
+  ['jit connect prod-db --role readonly', 'psql as a readonly login, dropped when you quit'],
+  ['export DATABASE_URL=$(jit uri prod-db --role readonly --ttl 10m)', 'a URI for a script'],
+  ['jit revoke --all --yes', "on-call: every jit login, everyone's, gone now"],
+];
+
+/** Every help example with the command whose help shows it (tests run each through the parser). */
+export function helpExamples(): Array<{ path: string[]; line: string }> {
+  const out = ROOT_EXAMPLES.map(([line]) => ({ path: [] as string[], line }));
+  const walk = (entry: CommandEntry, parent: string[]) => {
+    const path = [...parent, entry.spec.split(' ')[0]!];
+    for (const [line] of entry.examples) out.push({ path, line });
+    for (const sub of entry.subcommands ?? []) walk(sub, path);
+  };
+  for (const entry of Object.values(commands()).flat()) walk(entry, []);
+  return out;
+}
+
 /** Examples after a command's help. */
 function examplesText(examples: readonly Example[]): string {
   return `\nExamples:\n${examples.map(([line, what]) => `  # ${what}\n  $ ${line}\n`).join('')}`;
@@ -281,11 +301,7 @@ export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: Pr
     .configureOutput({ writeErr: (s) => process.stderr.write(escapeControl(s, '\n')), writeOut: (s) => process.stdout.write(s), outputError: () => {} })
     .addHelpText(
       'after',
-      examplesText([
-        ['jit connect prod-db --role readonly', 'psql as a readonly login, dropped when you quit'],
-        ['export DATABASE_URL=$(jit uri prod-db --role readonly --ttl 10m)', 'a URI for a script'],
-        ['jit revoke --all --yes', "on-call: every jit login, everyone's, gone now"],
-      ]) + "\nRun 'jit COMMAND --help' for a command's options and examples.\n",
+      examplesText(ROOT_EXAMPLES) + "\nRun 'jit COMMAND --help' for a command's options and examples.\n",
     );
 
   const makeDeps = (opts: GlobalOptions): Deps =>
@@ -310,6 +326,10 @@ export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: Pr
       const opts = cmd.optsWithGlobals() as Record<string, unknown>;
       const after = argsAfterDashDash(argv, (cmd.processedArgs as unknown[]).flat());
       if (after) opts.afterDashDash = after;
+      if (ctx.run) {
+        exitCode = await ctx.run(commandPath(cmd), cmd.processedArgs, opts);
+        return;
+      }
       const { run } = await load();
       const deps = makeDeps(opts as GlobalOptions);
       exitCode = await run(cmd.processedArgs as string[], opts, deps);

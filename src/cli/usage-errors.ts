@@ -30,7 +30,8 @@ export function usageFromCommander(err: CommanderError, cmd: Command, argv: stri
   return usageError(message, help);
 }
 
-function commandPath(cmd: Command): string[] {
+/** The command's names below `jit`, e.g. ['admin', 'set']. */
+export function commandPath(cmd: Command): string[] {
   const names: string[] = [];
   for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
   return names;
