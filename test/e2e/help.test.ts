@@ -94,6 +94,9 @@ describe('usage errors: one error line and one hint naming the fix, exit 2', () 
     expect(r.code).toBe(2);
     expect(lines(r.stderr)).toEqual(['error: unexpected argument "readonly"', 'hint: a role goes after --role: jit uri testdb --role readonly']);
     expect(lines(jit(['env', '--ttl', '5m', 'testdb', 'readonly']).stderr)[1]).toBe('hint: a role goes after --role: jit env --ttl 5m testdb --role readonly');
+    const c = jit(['connect', 'testdb', 'readonly']);
+    expect(c.code).toBe(2);
+    expect(lines(c.stderr)).toEqual(['error: unexpected argument "readonly"', 'hint: a role goes after --role: jit connect testdb --role readonly']);
   });
 
   it("exec without --: the hint shows where -- goes", () => {

@@ -14,7 +14,11 @@ export async function run(
   flags: MintFlags & { afterDashDash?: string[] },
   deps: Deps,
 ): Promise<number> {
-  const usage = 'pass arguments for the client (psql, mariadb) after --, e.g. jit connect DB --role R -- -c "select 1"';
+  // `jit connect prod-db readonly`: the role typed without --role is the usual slip.
+  const second = flags.afterDashDash === undefined && !flags.role ? rest?.[0] : undefined;
+  const usage = second !== undefined && database !== undefined && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(second)
+    ? `a role goes after --role: jit connect ${database} --role ${second}`
+    : 'pass arguments for the client (psql, mariadb) after --, e.g. jit connect DB --role R -- -c "select 1"';
   const { database: db, args: extra } = splitAtDashDash(database, rest, flags.afterDashDash, usage, 'refuse');
   let client = '';
   return runLeased(
