@@ -36,9 +36,9 @@ async function psql(uri: string, env: Record<string, string> = {}): Promise<{ ok
 }
 
 /** node-postgres (npm pg) with `{ connectionString: uri }`, as knex, kysely, drizzle and pg-promise pass it. */
-async function nodePg(uri: string): Promise<{ ok: boolean; out: string }> {
+async function nodePg(uri: string, extra: object = {}): Promise<{ ok: boolean; out: string }> {
   const script = `const pg = require(${JSON.stringify(PG_MODULE)});
-const c = new pg.Client({ connectionString: process.argv[1] });
+const c = new pg.Client({ connectionString: process.argv[1], ...${JSON.stringify(extra)} });
 c.connect().then(() => c.query(process.argv[2])).then((r) => { console.log(Object.values(r.rows[0])[0]); return c.end(); })
   .catch((e) => { console.error(e.message); process.exit(1); });`;
   return execFileP(process.execPath, ['--no-warnings', '-e', script, uri, WHO], { env: CLEAN_ENV, timeout: 20_000 }).then(
@@ -130,6 +130,8 @@ describe('PostgreSQL with a private CA: tls_ca, tls: require and application_nam
     const plain = await nodePg(m.uri);
     expect(plain.ok).toBe(false);
     expect(plain.out).toMatch(/certificate/);
+    // The URI's sslmode replaces an ssl object given beside it.
+    expect((await nodePg(m.uri, { ssl: { rejectUnauthorized: false } })).ok).toBe(false);
     // The README's advice for node-postgres clients.
     expect(await nodePg(`${m.uri}&uselibpqcompat=true`)).toEqual({ ok: true, out: `${m.user} jit-${m.id} true` });
     // Why jit cannot hand that form to everyone: libpq (psql, psycopg, ruby-pg…) refuses it.
