@@ -10,6 +10,8 @@ export interface ServerTarget {
   port: number;
   database: string;
   tls: TlsMode;
+  /** Absolute path of the CA certificate (PEM) the server's must chain to (policy `tls_ca`); absent: the system's CAs. */
+  tlsCa?: string;
   adminUser: string;
   /** Postgres: role that receives what a login owned (REASSIGN OWNED) instead of dropping it. */
   owner?: string;
@@ -27,6 +29,7 @@ export function targetFromConfig(db: DatabaseConfig): ServerTarget {
     port: db.port,
     database: db.database,
     tls: db.tls,
+    ...(db.tlsCa ? { tlsCa: db.tlsCa } : {}),
     adminUser: db.admin.user,
     ...(db.owner ? { owner: db.owner } : {}),
     ...(db.admin.auth && db.admin.auth !== 'scram-sha-256' ? { adminAuth: db.admin.auth } : {}),
@@ -116,6 +119,14 @@ export interface LoginSession {
   query: string | null;
 }
 
+/** What a hand-out knows beyond the login (Engine.buildUri, clientEnv, clientLaunch). */
+export interface HandoutOptions {
+  /** The lease id, named in the session's application name (`jit-<id>` in pg_stat_activity). */
+  leaseId?: string;
+  /** The user's own environment: an application name they set themselves (PGAPPNAME) is kept. */
+  userEnv?: Readonly<Record<string, string | undefined>>;
+}
+
 /**
  * How to launch the interactive client for one login. The password travels in `env` (psql:
  * PGPASSWORD) or in one of `files` (mysql: a 0600 --defaults-extra-file), never in argv; the
@@ -187,12 +198,12 @@ export interface Engine {
   /** Connect as the admin. Throws JitError (exit 1) with a hint on auth/network failures. */
   connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession>;
   /** `postgresql://user:pass@host:port/db?sslmode=…` / `mysql://…`, userinfo percent-encoded. */
-  buildUri(target: ServerTarget, login: string, password: string): string;
+  buildUri(target: ServerTarget, login: string, password: string, opts?: HandoutOptions): string;
   /** The client's own variables (PGHOST, PGUSER, PGPASSWORD… / MYSQL_*). */
-  clientEnv(target: ServerTarget, login: string, password: string): Record<string, string>;
+  clientEnv(target: ServerTarget, login: string, password: string, opts?: HandoutOptions): Record<string, string>;
   /**
    * Prepare the interactive client's launch; `dir` is a private (0700) directory for any file
    * holding the password.
    */
-  clientLaunch(target: ServerTarget, login: string, password: string, dir: string): Promise<ClientLaunch>;
+  clientLaunch(target: ServerTarget, login: string, password: string, dir: string, opts?: HandoutOptions): Promise<ClientLaunch>;
 }

@@ -215,9 +215,9 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
   return {
     lease,
     password,
-    uri: engine.buildUri(target, lease.user, password),
+    uri: engine.buildUri(target, lease.user, password, { leaseId: lease.id }),
     engine,
-    clientEnv: engine.clientEnv(target, lease.user, password),
+    clientEnv: engine.clientEnv(target, lease.user, password, { leaseId: lease.id, userEnv: deps.env }),
   };
 }
 

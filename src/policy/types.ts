@@ -18,6 +18,12 @@ export interface DatabaseConfig {
   /** The database (Postgres) / default schema (MySQL) the login connects to. */
   database: string;
   tls: TlsMode;
+  /**
+   * Absolute path of the CA certificate (PEM) the server's certificate must chain to (policy
+   * `tls_ca`, written relative to the policy file or absolute). With `tls: require` the chain is
+   * checked (libpq's verify-ca); with `verify-full` the host name too.
+   */
+  tlsCa?: string;
   admin: AdminConfig;
   /** Postgres: objects a login created are REASSIGNed to this role on revoke instead of dropped. */
   owner?: string;

@@ -1,4 +1,6 @@
-import { isAbsolute } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JitError } from '../core/errors.js';
 import { parsePolicy } from './parse.js';
@@ -131,7 +133,7 @@ describe('parsePolicy refuses bad top-level and database fields', () => {
   it('refuses unknown keys at the top, in a database and in admin, naming the allowed ones', () => {
     expect(refusal(`${db()}extra: 1\n`)).toBe('jit.yaml:14:1: unknown key "extra"; allowed: version, databases');
     expect(refusal(db({ extra: '    hots: x' }))).toBe(
-      'jit.yaml:9:5: databases.prod-db: unknown key "hots"; allowed: engine, host, port, database, tls, admin, owner, roles',
+      'jit.yaml:9:5: databases.prod-db: unknown key "hots"; allowed: engine, host, port, database, tls, tls_ca, admin, owner, roles',
     );
     expect(hintOf(db({ extra: '    hots: x' }))).toBe('did you mean "host"?');
     expect(hintOf(db({ extra: '    <<: {port: 1}' }))).toMatch(/^merge keys are not supported/);
@@ -195,5 +197,44 @@ describe('parsePolicy refuses bad top-level and database fields', () => {
     expect(refusal(db({ roles: '' }).replace(/\n\n$/, '\n'))).toBe('jit.yaml:3:3: databases.prod-db: "roles" is required');
     expect(refusal(db({ roles: '    roles: {}' }))).toBe('jit.yaml:9:12: databases.prod-db.roles: no roles are configured');
     expect(refusal(db({ roles: '    roles: [a]' }))).toBe('jit.yaml:9:12: databases.prod-db.roles: must be a mapping');
+  });
+});
+
+describe('tls_ca', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jit-policy-ca-'));
+  mkdirSync(join(dir, 'certs'));
+  writeFileSync(join(dir, 'certs', 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+  const file = join(dir, 'jit.yaml');
+  const withCa = (ca: string, tls = 'verify-full') => db({ extra: `    tls: ${tls}\n    tls_ca: ${ca}` });
+  const refusalAt = (text: string) => {
+    try {
+      parsePolicy(text, file, 'jit.yaml');
+    } catch (e) {
+      expect((e as JitError).exitCode).toBe(2);
+      return `${(e as JitError).message} | ${(e as JitError).hint}`;
+    }
+    throw new Error('policy was accepted');
+  };
+
+  it('is read relative to the policy file, and kept as an absolute path', () => {
+    expect(parsePolicy(withCa('certs/ca.pem'), file).databases['prod-db']!.tlsCa).toBe(join(dir, 'certs', 'ca.pem'));
+    expect(parsePolicy(withCa(join(dir, 'certs', 'ca.pem'), 'require'), file).databases['prod-db']!.tlsCa).toBe(join(dir, 'certs', 'ca.pem'));
+    expect(parsePolicy(db(), file).databases['prod-db']).not.toHaveProperty('tlsCa');
+  });
+
+  it('refuses a missing, unreadable, non-PEM or directory path, and tls: disable with a CA', () => {
+    expect(refusalAt(withCa('certs/nope.pem'))).toBe(
+      `jit.yaml:10:13: databases.prod-db.tls_ca: ${join(dir, 'certs', 'nope.pem')} does not exist | give the PEM file of the CA that signed the server certificate; a relative path is relative to the policy file`,
+    );
+    expect(refusalAt(withCa('certs'))).toMatch(/tls_ca: .*certs is not a file \|/);
+    expect(refusalAt(withCa('key.pem'))).toMatch(/key\.pem holds no PEM certificate/);
+    expect(refusalAt(withCa('certs/ca.pem', 'disable'))).toBe(
+      'jit.yaml:10:13: databases.prod-db.tls_ca: tls: disable uses no certificate, so tls_ca would be ignored | use tls: verify-full (or require) with tls_ca, or remove tls_ca',
+    );
+    if (process.getuid?.() !== 0) {
+      chmodSync(join(dir, 'key.pem'), 0);
+      expect(refusalAt(withCa('key.pem'))).toMatch(/cannot read .*key\.pem: EACCES/);
+    }
   });
 });

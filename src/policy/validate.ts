@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { KEY_NAME, KEY_NAME_RULE, identRule, isIdent } from './names.js';
 import { checkRoleName } from './privileges.js';
@@ -9,7 +10,7 @@ import { PolicyReader, type Spot } from './yaml-reader.js';
 import type { AdminAuth, AdminConfig, DatabaseConfig, Policy, RoleConfig, TlsMode } from './types.js';
 
 const TOP_KEYS = ['version', 'databases'];
-const DB_KEYS = ['engine', 'host', 'port', 'database', 'tls', 'admin', 'owner', 'roles'];
+const DB_KEYS = ['engine', 'host', 'port', 'database', 'tls', 'tls_ca', 'admin', 'owner', 'roles'];
 const ADMIN_KEYS = ['user', 'password', 'auth'];
 const ADMIN_AUTH: readonly AdminAuth[] = ['scram-sha-256', 'md5', 'password'];
 const TLS: readonly TlsMode[] = ['disable', 'require', 'verify-full'];
@@ -38,12 +39,12 @@ export function validatePolicy(text: string, file: string, display = file): Poli
   const databases: Record<string, DatabaseConfig> = Object.create(null);
   for (const e of entries) {
     if (!KEY_NAME.test(e.name)) r.fail({ ...dbsSpot, at: e.keyAt }, `${JSON.stringify(e.name)} is not a database name`, `use ${KEY_NAME_RULE}`);
-    databases[e.name] = database(r, e.name, e.spot);
+    databases[e.name] = database(r, e.name, e.spot, dirname(resolve(file)));
   }
   return { file: resolve(file), version: 1, databases };
 }
 
-function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
+function database(r: PolicyReader, name: string, s: Spot, policyDir: string): DatabaseConfig {
   const f = r.fields(s, DB_KEYS);
   const names = ENGINE_NAMES.join(' or ');
   const engineSpot = f.get('engine') ?? r.missing(s, 'engine', ENGINE_NAMES.map((n) => `engine: ${n}`).join(' or '));
@@ -67,6 +68,7 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
   }
   const admin = adminConfig(r, f.get('admin') ?? r.missing(s, 'admin', 'admin: { user: NAME, password: keychain }'));
   const owner = f.get('owner');
+  const caSpot = f.get('tls_ca');
   const rolesSpot = f.get('roles') ?? r.missing(s, 'roles');
   const roleEntries = r.isEmpty(rolesSpot) ? [] : r.entries(rolesSpot);
   if (roleEntries.length === 0) r.fail(rolesSpot, 'no roles are configured', 'add at least one role under roles:');
@@ -80,6 +82,7 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
     port: f.has('port') ? port(r, f.get('port')!) : profile.defaultPort,
     database: dbName,
     tls: f.has('tls') ? tls(r, f.get('tls')!) : 'require',
+    ...(caSpot ? { tlsCa: caFile(r, caSpot, policyDir) } : {}),
     admin,
     ...(owner ? { owner: ownerRole(r, owner, profile, admin.user) } : {}),
     roles,
@@ -89,7 +92,34 @@ function database(r: PolicyReader, name: string, s: Spot): DatabaseConfig {
   if (socketDir && config.tls !== 'disable') {
     r.fail(f.get('tls') ?? hostSpot, `a Unix socket carries no TLS, so tls: ${config.tls} cannot hold for ${host}`, "add tls: disable (the socket directory's permissions guard it), or give a TCP host");
   }
+  if (caSpot && config.tls === 'disable') {
+    r.fail(caSpot, 'tls: disable uses no certificate, so tls_ca would be ignored', 'use tls: verify-full (or require) with tls_ca, or remove tls_ca');
+  }
   return config;
+}
+
+/**
+ * `tls_ca`: a PEM file, relative to the policy's directory unless absolute. Read now, so a wrong
+ * path is a policy error rather than a login minted that no client can use.
+ */
+function caFile(r: PolicyReader, s: Spot, policyDir: string): string {
+  const written = r.string(s, 'the path of a CA certificate (PEM)');
+  if (/\p{Cc}/u.test(written)) r.fail(s, 'must not contain control characters');
+  const path = resolve(policyDir, written);
+  const hint = 'give the PEM file of the CA that signed the server certificate; a relative path is relative to the policy file';
+  let text: string;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) r.fail(s, `${path} is not a file`, hint);
+    if (st.size > MAX_POLICY_BYTES) r.fail(s, `${path} is ${st.size} bytes; a CA bundle is far smaller`, hint);
+    text = readFileSync(path, 'latin1');
+  } catch (e) {
+    if (e instanceof Error && 'exitCode' in e) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    r.fail(s, code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${code ?? String(e)}`, hint);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) r.fail(s, `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, hint);
+  return path;
 }
 
 function port(r: PolicyReader, s: Spot): number {

@@ -156,7 +156,7 @@ c.connect().then(() => c.query('SELECT current_database() AS d')).then((r) => { 
 
   it('a socket directory as host: the URI (?host=) and the env form reach that server with every client', async () => {
     const m = await mint(w, 'sock', ['--role', 'readonly']);
-    expect(m.uri).toMatch(new RegExp(`^postgresql://${m.user}:[^@]+@/${server.database}\\?host=${socketDir}&port=${server.port}&sslmode=disable$`));
+    expect(m.uri).toMatch(new RegExp(`^postgresql://${m.user}:[^@]+@/${server.database}\\?host=${socketDir}&port=${server.port}&sslmode=disable&application_name=jit-${m.id}$`));
     const expected = `${m.user} ${server.database} ${server.port}`;
     for (const [name, client] of Object.entries(CLIENTS)) expect(await client(m.uri), name).toBe(expected);
 

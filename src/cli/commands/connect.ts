@@ -33,7 +33,7 @@ export async function run(
         client = found;
       },
       child: async ({ engine, lease, password }) => {
-        const launch = await engine.clientLaunch(lease.target, lease.user, password, deps.stateDir);
+        const launch = await engine.clientLaunch(lease.target, lease.user, password, deps.stateDir, { leaseId: lease.id, userEnv: deps.env });
         return { cmd: client, args: [...launch.args, ...extra], env: launch.env, files: launch.files };
       },
     },

@@ -7,10 +7,22 @@ import { mysqlProfile } from './mysql-profile.js';
 import { MysqlSession } from './mysql-session.js';
 import { SERVER_INFO_SQL, sessionSetupSql } from './mysql-sql.js';
 import { buildUri, clientEnv, clientLaunch } from './mysql-uri.js';
+import { readTlsCa } from '../tls-ca.js';
 
-/** mysql2 settings for an admin connection; `tls` maps onto ssl-mode REQUIRED / VERIFY_IDENTITY. */
+/**
+ * mysql2 settings for an admin connection; `tls` maps onto ssl-mode REQUIRED (with a `tls_ca`:
+ * VERIFY_CA) / VERIFY_IDENTITY. mysql2 checks the host name only when asked (`verifyIdentity`).
+ */
 export function adminConnectionOptions(target: ServerTarget, password: string): ConnectionOptions {
-  const ssl = target.tls === 'disable' ? undefined : { rejectUnauthorized: target.tls === 'verify-full' };
+  const ca = target.tls === 'disable' ? undefined : readTlsCa(target);
+  const ssl =
+    target.tls === 'disable'
+      ? undefined
+      : target.tls === 'verify-full'
+        ? { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}) }
+        : ca
+          ? { rejectUnauthorized: true, ca }
+          : { rejectUnauthorized: false };
   return {
     host: target.host,
     port: target.port,

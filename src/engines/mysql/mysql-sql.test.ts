@@ -28,6 +28,10 @@ import { loginHosts } from './mysql-session.js';
 import { parseFlavor, atLeast } from './mysql-db.js';
 import { translateMysqlError } from './mysql-errors.js';
 import type { ServerTarget } from '../engine.js';
+import { adminConnectionOptions } from './mysql-engine.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const HOSTILE = ['a"b', 'a`b', "o'neil\\", 'x"; DROP TABLE t; --', "x`; DROP USER root@'%'; --"];
 
@@ -185,6 +189,31 @@ describe('client hand-off', () => {
   it('the option file forces TCP and adds MariaDB TLS options only when tls is on', () => {
     expect(optionFileText(target(), 'jit_a', 'pw')).toBe('[client]\nuser="jit_a"\npassword="pw"\nhost="db.internal"\nport=3306\nprotocol=TCP\n');
     expect(optionFileText(target({ tls: 'verify-full' }), 'u', 'p')).toContain('\n[client-mariadb]\nssl\nssl-verify-server-cert\n');
+  });
+});
+
+describe('tls_ca on MySQL/MariaDB', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jit-myca-'));
+  const ca = join(dir, 'my ca.pem');
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const target = (over: Partial<ServerTarget> = {}): ServerTarget => ({ engine: 'mysql', host: 'db.internal', port: 3306, database: 'app', tls: 'verify-full', tlsCa: ca, adminUser: 'a', ...over });
+
+  it('the URI carries ssl-ca beside ssl-mode, as MySQL Shell and sqlx read it', () => {
+    const uri = buildUri(target(), 'u', 'p');
+    expect(uri).toBe(`mysql://u:p@db.internal:3306/app?ssl-mode=VERIFY_IDENTITY&ssl-ca=${dir}/my%20ca.pem`);
+    expect(new URL(uri).searchParams.get('ssl-ca')).toBe(ca);
+  });
+
+  it('the option file names it as ssl-ca, which mysql and mariadb both read', () => {
+    expect(optionFileText(target(), 'u', 'p')).toContain(`\nprotocol=TCP\nssl-ca="${ca}"\n\n[client-mariadb]\nssl\nssl-verify-server-cert\n`);
+    expect(optionFileText(target({ tls: 'disable' }), 'u', 'p')).not.toContain('ssl-ca');
+  });
+
+  it('mysql2 gets the CA; verify-full also checks the host name (verifyIdentity), require with a CA the chain', () => {
+    expect(adminConnectionOptions(target(), 'pw').ssl).toEqual({ rejectUnauthorized: true, verifyIdentity: true, ca: expect.stringContaining('BEGIN CERTIFICATE') });
+    expect(adminConnectionOptions(target({ tls: 'require' }), 'pw').ssl).toEqual({ rejectUnauthorized: true, ca: expect.stringContaining('BEGIN CERTIFICATE') });
+    expect(adminConnectionOptions(target({ tls: 'require', tlsCa: undefined }), 'pw').ssl).toEqual({ rejectUnauthorized: false });
+    expect(adminConnectionOptions(target({ tls: 'verify-full', tlsCa: undefined }), 'pw').ssl).toEqual({ rejectUnauthorized: true, verifyIdentity: true });
   });
 });
 

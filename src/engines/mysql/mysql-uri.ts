@@ -13,11 +13,16 @@ import { encodeUriPart, encodeUriPath, uriHost } from '../uri.js';
  */
 const SSL_MODE: Readonly<Record<TlsMode, string | null>> = { disable: null, require: 'REQUIRED', 'verify-full': 'VERIFY_IDENTITY' };
 
-/** `mysql://login:password@host:port/database[?ssl-mode=…]`, userinfo percent-encoded, the path where RFC 3986 requires it. */
+/**
+ * `mysql://login:password@host:port/database[?ssl-mode=…[&ssl-ca=…]]`, userinfo percent-encoded,
+ * the path where RFC 3986 requires it. `ssl-ca` is the CA file as MySQL Shell and sqlx read it
+ * (with it, REQUIRED checks the chain: VERIFY_CA); mysql2 takes a CA only in code (`ssl: { ca }`).
+ */
 export function buildUri(target: ServerTarget, login: string, password: string): string {
   const userinfo = `${encodeUriPart(login)}:${encodeUriPart(password)}`;
   const mode = SSL_MODE[target.tls];
-  return `mysql://${userinfo}@${uriHost(target.host)}:${target.port}/${encodeUriPath(target.database)}${mode ? `?ssl-mode=${mode}` : ''}`;
+  const params = mode ? [`ssl-mode=${mode}`, ...(target.tlsCa ? [`ssl-ca=${encodeUriPart(target.tlsCa).replace(/%2F/g, '/')}`] : [])] : [];
+  return `mysql://${userinfo}@${uriHost(target.host)}:${target.port}/${encodeUriPath(target.database)}${params.length ? `?${params.join('&')}` : ''}`;
 }
 
 /**
@@ -64,6 +69,8 @@ export function optionFileText(target: ServerTarget, login: string, password: st
     `port=${Math.floor(target.port)}`,
     'protocol=TCP',
   ];
+  // ssl-ca: both clients read it; Oracle's mysql then checks the chain (VERIFY_CA).
+  if (target.tls !== 'disable' && target.tlsCa) lines.push(`ssl-ca=${optionValue(target.tlsCa)}`);
   if (target.tls !== 'disable') {
     lines.push('', '[client-mariadb]', 'ssl');
     if (target.tls === 'verify-full') lines.push('ssl-verify-server-cert');

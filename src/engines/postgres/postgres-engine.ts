@@ -7,16 +7,24 @@ import { PostgresSession } from './postgres-session.js';
 import { guardedAdminClient } from './postgres-auth.js';
 import { buildUri, clientEnv } from './postgres-uri.js';
 import { postgresProfile } from './postgres-profile.js';
+import { CHAIN_ONLY, readTlsCa } from '../tls-ca.js';
 
-/** node-postgres settings for an admin connection; `tls` maps onto libpq's sslmode meanings. */
+/**
+ * node-postgres settings for an admin connection; `tls` maps onto libpq's sslmode meanings:
+ * require encrypts only, or with a `tls_ca` also checks the chain (libpq: a root certificate
+ * makes require act as verify-ca); verify-full checks the chain and the host name.
+ */
 export function adminClientConfig(target: ServerTarget, password: string, database = target.database): ClientConfig & { password: string } {
+  const ca = target.tls === 'disable' ? undefined : readTlsCa(target);
   const ssl =
     target.tls === 'disable'
       ? false
       : target.tls === 'require'
-        ? { rejectUnauthorized: false }
+        ? ca
+          ? { rejectUnauthorized: true, ca, ...CHAIN_ONLY }
+          : { rejectUnauthorized: false }
         : // SNI must not carry an IP address (RFC 6066); Node still checks the certificate against the host.
-          { rejectUnauthorized: true, ...(isIP(target.host) ? {} : { servername: target.host }) };
+          { rejectUnauthorized: true, ...(ca ? { ca } : {}), ...(isIP(target.host) ? {} : { servername: target.host }) };
   return {
     host: target.host,
     port: target.port,
@@ -66,7 +74,7 @@ export const postgresEngine: Engine = {
   buildUri,
   clientEnv,
   // psql takes everything from PG* in its environment; users keep their ~/.psqlrc.
-  async clientLaunch(target, login, password) {
-    return { args: [], env: clientEnv(target, login, password), files: [] };
+  async clientLaunch(target, login, password, _dir, opts) {
+    return { args: [], env: clientEnv(target, login, password, opts), files: [] };
   },
 };

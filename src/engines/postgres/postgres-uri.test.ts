@@ -3,6 +3,9 @@ import type { ServerTarget } from '../engine.js';
 import { postgresEngine } from './postgres-engine.js';
 import { adminClientConfig } from './postgres-engine.js';
 import { parse } from 'pg-connection-string';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const target: ServerTarget = { engine: 'postgres', host: 'db.internal', port: 5432, database: 'app', tls: 'require', adminUser: 'admin' };
 const NASTY = `p@ss:w/o#r?d%'"$() &+=;,[]\\!*~`;
@@ -91,5 +94,54 @@ describe('buildUri as node-postgres reads it (pg-connection-string)', () => {
     const uri = postgresEngine.buildUri({ ...target, host: '/run/postgresql', tls: 'disable' }, 'jit_u', 'pw');
     expect(uri).toBe('postgresql://jit_u:pw@/app?host=/run/postgresql&port=5432&sslmode=disable');
     expect(parse(uri)).toMatchObject({ host: '/run/postgresql', port: '5432', database: 'app', user: 'jit_u', password: 'pw' });
+  });
+});
+
+describe('tls_ca and application_name in what is handed out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jit ca '));
+  const caPath = join(dir, "o'neil ca#1.pem");
+  writeFileSync(caPath, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const withCa: ServerTarget = { ...target, tls: 'verify-full', tlsCa: caPath };
+
+  it('carries the CA as sslrootcert (percent-encoded, slashes kept) and names the lease in application_name', () => {
+    const uri = postgresEngine.buildUri(withCa, 'jit_u', 'pw', { leaseId: 'k2m9q4x1z8' });
+    expect(uri).toBe(`postgresql://jit_u:pw@db.internal:5432/app?sslmode=verify-full&sslrootcert=${dir.replace(/ /g, '%20')}/o%27neil%20ca%231.pem&application_name=jit-k2m9q4x1z8`);
+    expect(new URL(uri).searchParams.get('sslrootcert')).toBe(caPath);
+    // node-postgres reads the file named by sslrootcert itself.
+    const cfg = parse(uri) as { ssl: { ca: string }; application_name: string };
+    expect(cfg.ssl.ca).toContain('BEGIN CERTIFICATE');
+    expect(cfg.application_name).toBe('jit-k2m9q4x1z8');
+  });
+
+  it('no lease id, no application_name; no tls_ca, no sslrootcert', () => {
+    expect(postgresEngine.buildUri(target, 'u', 'p')).toBe('postgresql://u:p@db.internal:5432/app?sslmode=require');
+    expect(postgresEngine.clientEnv(target, 'u', 'p')).not.toHaveProperty('PGSSLROOTCERT');
+    expect(postgresEngine.clientEnv(target, 'u', 'p')).not.toHaveProperty('PGAPPNAME');
+  });
+
+  it('sets PGSSLROOTCERT, and PGAPPNAME unless the user set their own', async () => {
+    const env = postgresEngine.clientEnv(withCa, 'u', 'p', { leaseId: 'abc', userEnv: {} });
+    expect(env).toMatchObject({ PGSSLROOTCERT: caPath, PGAPPNAME: 'jit-abc', PGSSLMODE: 'verify-full' });
+    expect(postgresEngine.clientEnv(withCa, 'u', 'p', { leaseId: 'abc', userEnv: { PGAPPNAME: 'nightly' } })).not.toHaveProperty('PGAPPNAME');
+    const launch = await postgresEngine.clientLaunch(withCa, 'u', 'p', dir, { leaseId: 'abc' });
+    expect(launch.env).toMatchObject({ PGSSLROOTCERT: caPath, PGAPPNAME: 'jit-abc' });
+  });
+
+  it('the admin connection trusts the CA: chain only for require (verify-ca), chain and host for verify-full', () => {
+    const full = adminClientConfig(withCa, 'pw').ssl as { ca: string; rejectUnauthorized: boolean; servername: string; checkServerIdentity?: unknown };
+    expect(full).toMatchObject({ rejectUnauthorized: true, servername: 'db.internal' });
+    expect(full.ca).toContain('BEGIN CERTIFICATE');
+    expect(full.checkServerIdentity).toBeUndefined();
+    const req = adminClientConfig({ ...withCa, tls: 'require' }, 'pw').ssl as { ca: string; rejectUnauthorized: boolean; checkServerIdentity: () => unknown };
+    expect(req.rejectUnauthorized).toBe(true);
+    expect(req.ca).toContain('BEGIN CERTIFICATE');
+    expect(req.checkServerIdentity()).toBeUndefined();
+    expect(adminClientConfig({ ...withCa, tls: 'disable' }, 'pw').ssl).toBe(false);
+  });
+
+  it('a CA file gone since the policy was checked is a one-line error naming it', () => {
+    expect(() => adminClientConfig({ ...withCa, name: 'prod-db', tlsCa: join(dir, 'gone.pem') }, 'pw')).toThrow(
+      `cannot read the CA certificate ${join(dir, 'gone.pem')} (tls_ca of prod-db): ENOENT`,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import type { ServerTarget } from '../engine.js';
+import type { HandoutOptions, ServerTarget } from '../engine.js';
 import { encodeUriPart, encodeUriPath, uriHost } from '../uri.js';
 
 /** libpq's rule: a host that starts with `/` is the directory of the server's Unix socket. */
@@ -14,18 +14,35 @@ export function isSocketDir(host: string): boolean {
  * server instead. The query form is the one libpq, node-postgres, SQLAlchemy, asyncpg and pgx
  * all read (a `%2F`-encoded host is refused by Go's URL parser).
  */
-export function buildUri(target: ServerTarget, login: string, password: string): string {
+export function buildUri(target: ServerTarget, login: string, password: string, opts: HandoutOptions = {}): string {
   const userinfo = `${encodeUriPart(login)}:${encodeUriPart(password)}`;
   const path = encodeUriPath(target.database);
+  const params = [`sslmode=${target.tls}`];
+  // libpq, node-postgres (which reads the file itself), psycopg and pgx all take sslrootcert.
+  if (target.tlsCa) params.push(`sslrootcert=${queryPath(target.tlsCa)}`);
+  if (opts.leaseId) params.push(`application_name=${encodeUriPart(applicationName(opts.leaseId))}`);
   if (isSocketDir(target.host)) {
-    const dir = encodeURIComponent(target.host).replace(/%2F/g, '/');
-    return `postgresql://${userinfo}@/${path}?host=${dir}&port=${target.port}&sslmode=${target.tls}`;
+    return `postgresql://${userinfo}@/${path}?host=${queryPath(target.host)}&port=${target.port}&${params.join('&')}`;
   }
-  return `postgresql://${userinfo}@${uriHost(target.host)}:${target.port}/${path}?sslmode=${target.tls}`;
+  return `postgresql://${userinfo}@${uriHost(target.host)}:${target.port}/${path}?${params.join('&')}`;
+}
+
+/** A file system path as a query value: encoded, but its `/` kept readable (RFC 3986 allows it there). */
+function queryPath(path: string): string {
+  return encodeUriPart(path).replace(/%2F/g, '/');
+}
+
+/**
+ * What pg_stat_activity shows for a lease's sessions: `jit-<lease id>`, the id `jit list`,
+ * `revoke` and `extend` take. Lease ids are 10 lower-case letters and digits, far within the
+ * 63 bytes the server keeps of an application name.
+ */
+export function applicationName(leaseId: string): string {
+  return `jit-${leaseId}`;
 }
 
 /** libpq's own variables; psql and most drivers read them, so the password never needs argv. */
-export function clientEnv(target: ServerTarget, login: string, password: string): Record<string, string> {
+export function clientEnv(target: ServerTarget, login: string, password: string, opts: HandoutOptions = {}): Record<string, string> {
   return {
     PGHOST: target.host,
     PGPORT: String(target.port),
@@ -33,6 +50,9 @@ export function clientEnv(target: ServerTarget, login: string, password: string)
     PGUSER: login,
     PGPASSWORD: password,
     PGSSLMODE: target.tls,
+    ...(target.tlsCa ? { PGSSLROOTCERT: target.tlsCa } : {}),
     PGCONNECT_TIMEOUT: '10',
+    // The user's own PGAPPNAME is theirs to keep (the child inherits it); else name the lease.
+    ...(opts.leaseId && !opts.userEnv?.PGAPPNAME ? { PGAPPNAME: applicationName(opts.leaseId) } : {}),
   };
 }
