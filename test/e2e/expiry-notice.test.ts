@@ -17,7 +17,7 @@ afterAll(async () => {
 
 describe('jit exec across its lease expiry', () => {
   it('warns 10 s before, naming jit extend, then says the lease expired; the child still runs to its end', async () => {
-    const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--ttl', '25s', '--', 'sh', '-c', 'sleep 29; echo child-done']);
+    const r = await w.run(['exec', 'testdb', '--role', 'readonly', '--ttl', '25s', '--', 'sh', '-c', 'sleep 29; echo child-done'], { timeoutMs: 55_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('child-done');
     const id = /^lease (\w+):/m.exec(r.stderr)![1]!;
