@@ -77,6 +77,15 @@ describe('small things', () => {
     expect(JSON.parse(pack.stdout)[0].files.map((f: { path: string }) => f.path)).toContain('LICENSE');
   });
 
+  it('the package is lean: the bundle once, no source maps, no sources, no tests', () => {
+    const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+    expect(pack.status).toBe(0);
+    const files: string[] = JSON.parse(pack.stdout)[0].files.map((f: { path: string }) => f.path);
+    expect(files).toContain('bin/jit.js');
+    expect(files).toContain('dist/bundle/main.js');
+    expect(files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/') || (f.startsWith('dist/') && !f.startsWith('dist/bundle/')))).toEqual([]);
+  });
+
   it('JIT_NO_PROMPT=1 turns prompts off on a terminal: a missing database is then exit 2 naming it', async () => {
     const env = { ...baseEnv(), TERM: 'xterm-256color' };
     // On the same terminal without it, jit asks: the test really has a terminal.
