@@ -1,6 +1,6 @@
 import { usageError } from '../core/errors.js';
 import type { MintDeps } from './context.js';
-import type { Engine } from '../engines/engine.js';
+import type { AdminSession, Engine } from '../engines/engine.js';
 import type { Lease, LeaseOwner } from '../leases/lease.js';
 import { targetFromConfig } from '../engines/engine.js';
 import { isDue, markerOf } from '../leases/lease.js';
@@ -163,7 +163,7 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await opened.session.mint({
+    const created = await opened.session.mint({
       login: lease.user,
       password,
       expiresAt: new Date(lease.expiresAt),
@@ -174,6 +174,7 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
     });
     // Created, but cancelled meanwhile: it is dropped below like a failed mint's.
     if (signal.aborted) throw cancelledError(CANCELLED);
+    await countFromCreation(lease, created.serverNow.getTime(), resolved.ttlMs, role.maxTtlMs, opened.session);
     lease.state = 'active';
   } catch (err) {
     // The transaction rolled back, but a connection lost around COMMIT leaves the outcome
@@ -224,4 +225,20 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
 /** How the audit trail says a mint was cancelled, and by what. */
 function cancelNote(signal: AbortSignal): string {
   return typeof signal.reason === 'string' ? `cancelled (${signal.reason})` : 'cancelled';
+}
+
+/** Server time a mint may spend waiting (a lock held elsewhere) before the TTL is counted again. */
+const WAIT_NOTICED_MS = 1_000;
+
+/**
+ * The TTL counts from when the login exists: a mint that waited on the server (another mint's or
+ * a DBA's lock) would otherwise hand out less time than asked (a 1m login living 51 s). The
+ * lease's times move to the creation instant, and the server's expiry with them.
+ */
+async function countFromCreation(lease: Lease, createdMs: number, ttlMs: number, maxTtlMs: number, session: AdminSession): Promise<void> {
+  if (createdMs - Date.parse(lease.createdAt) < WAIT_NOTICED_MS) return;
+  lease.createdAt = new Date(createdMs).toISOString();
+  lease.expiresAt = new Date(createdMs + ttlMs).toISOString();
+  lease.maxExpiresAt = new Date(createdMs + maxTtlMs).toISOString();
+  await session.extend({ login: lease.user, expiresAt: new Date(lease.expiresAt), marker: markerOf(lease) });
 }

@@ -161,7 +161,7 @@ describe('mint', () => {
       grantLoginToAdminSql('x"; DROP TABLE t; --'),
       accessSql('x"; DROP TABLE t; --', 'app', ['public']),
       `GRANT SELECT ON TABLE "public"."a""b" TO ${login}`,
-      'SELECT pg_catalog.now() AS server_now',
+      'SELECT pg_catalog.clock_timestamp() AS server_now',
       'COMMIT',
     ]);
   });

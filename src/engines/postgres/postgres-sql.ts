@@ -149,7 +149,8 @@ export function mintSql(input: MintSqlInput): string {
     markerGrantSql(input.login),
     grantLoginToAdminSql(input.login),
     ...grantStatements(input.login, input.database, input.grants, input.memberOf),
-    'SELECT pg_catalog.now() AS server_now',
+    // The moment the login exists (now() is the transaction's start, before any lock wait).
+    'SELECT pg_catalog.clock_timestamp() AS server_now',
     'COMMIT',
   ].join(';\n');
 }
