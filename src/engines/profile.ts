@@ -45,8 +45,6 @@ export interface EngineCapabilities {
   readonly ownerHandover: boolean;
   /** Grants on sequences exist. */
   readonly sequences: boolean;
-  /** The server refuses the login after expiry by itself, without a scheduler (VALID UNTIL). */
-  readonly nativeExpiry: boolean;
   /** `host:` may name the directory of the server's Unix socket (libpq: a host starting with `/`). */
   readonly socketHost: boolean;
 }

@@ -46,5 +46,5 @@ export const mysqlProfile: EngineProfile = {
     installHint: 'install the MariaDB or MySQL client (apt install mariadb-client, brew install mysql-client)',
   },
   expiryBackstop: 'a one-shot event in the event scheduler',
-  capabilities: { ownerHandover: false, sequences: false, nativeExpiry: false, socketHost: false },
+  capabilities: { ownerHandover: false, sequences: false, socketHost: false },
 };

@@ -68,5 +68,5 @@ export const postgresProfile: EngineProfile = {
     installHint: 'install the PostgreSQL client (apt install postgresql-client, brew install libpq, or the installer from postgresql.org)',
   },
   expiryBackstop: 'VALID UNTIL',
-  capabilities: { ownerHandover: true, sequences: true, nativeExpiry: true, socketHost: true },
+  capabilities: { ownerHandover: true, sequences: true, socketHost: true },
 };
