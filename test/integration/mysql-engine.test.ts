@@ -476,7 +476,7 @@ describe('admin', () => {
       ['analytics_ro', 'ghost_role'],
     );
     expect(problems).toEqual([
-      'table app.nope does not exist',
+      'table app.nope does not exist, or jitadmin holds nothing on it',
       'schema nada does not exist',
       'role ghost_role does not exist',
       'MariaDB activates only one default role at login, and this role is a member of 2 (analytics_ro, ghost_role)',

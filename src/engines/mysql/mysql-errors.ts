@@ -118,8 +118,21 @@ export function translateMysqlError(err: unknown, ctx: MysqlErrorContext): JitEr
     case ER.LOCK_WAIT_TIMEOUT:
     case ER.LOCK_DEADLOCK:
       return make(`the server at ${at} reported a conflict with concurrent work: ${msg}`, 'retry the command', EXIT.runtime, 'conflict');
-    case ER.DBACCESS_DENIED:
     case ER.TABLEACCESS_DENIED:
+      // A GRANT on a table the admin holds nothing on is refused the same way whether the table
+      // exists or not (the server does not tell a missing table to someone who may not see it).
+      if (ctx.phase === 'mint') {
+        const table = /for table [`'"]?([^`'"]+)[`'"]?(?:\.[`'"]?([^`'"]+)[`'"]?)?/.exec(msg);
+        const name = table ? (table[2] ? `${table[1]}.${table[2]}` : table[1]) : 'a table';
+        return make(
+          `the policy grants on ${name}, which ${ctx.user} may not grant on ${at}: it does not exist, or ${ctx.user} holds nothing on it WITH GRANT OPTION`,
+          `create the table or fix the grants in the policy, or grant it to ${ctx.user} WITH GRANT OPTION; ${doctor(ctx.name)}`,
+          EXIT.runtime,
+          'missing-object',
+        );
+      }
+      return make(`the admin account ${ctx.user} lacks a privilege on ${at}: ${msg}`, `grant it to ${ctx.user} (WITH GRANT OPTION for what logins get), or ${doctor(ctx.name)}`);
+    case ER.DBACCESS_DENIED:
     case ER.SPECIFIC_ACCESS_DENIED:
     case ER.PASSWORD_NO_MATCH:
     case ER.NONEXISTING_GRANT:

@@ -348,7 +348,7 @@ export class MysqlSession implements AdminSession {
       for (const g of grants) {
         for (const t of g.tables ?? []) {
           const [r] = await this.db.rows(TABLE_EXISTS_SQL, [t.schema, t.name]);
-          if (Number(r?.n ?? 0) === 0) problems.push(`table ${t.schema}.${t.name} does not exist`);
+          if (Number(r?.n ?? 0) === 0) problems.push(`table ${t.schema}.${t.name} does not exist, or ${this.target.adminUser} holds nothing on it`);
         }
         if (g.schema) {
           const [r] = await this.db.rows(SCHEMA_EXISTS_SQL, [g.schema]);

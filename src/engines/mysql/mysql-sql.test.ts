@@ -241,6 +241,15 @@ describe('small facts', () => {
     expect(translateMysqlError({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: 'denied' }, ctx).kind).toBe('admin-auth');
     const shadowed = translateMysqlError({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: "Access denied for user 'jitadmin'@'localhost' (using password: YES)" }, { ...ctx, user: 'jitadmin' });
     expect(shadowed.message).toMatch(/for 'jitadmin'@'localhost' \(a wrong password, or an anonymous ''@'localhost' account shadowing 'jitadmin'@'%'/);
+    // A table-level admin is told 1142 for a table that does not exist, as for one it may not grant.
+    const denied = translateMysqlError(
+      { errno: 1142, code: 'ER_TABLEACCESS_DENIED_ERROR', message: "SELECT, GRANT command denied to user 'jit_admin'@'localhost' for table `app`.`nope`" },
+      { ...ctx, user: 'jit_admin', phase: 'mint', name: 'shop' },
+    );
+    expect(denied.message).toBe('the policy grants on app.nope, which jit_admin may not grant on h:1: it does not exist, or jit_admin holds nothing on it WITH GRANT OPTION');
+    expect(denied.hint).toMatch(/^create the table or fix the grants in the policy, or grant it to jit_admin WITH GRANT OPTION; run 'jit doctor shop'/);
+    expect(denied.kind).toBe('missing-object');
+    expect(translateMysqlError({ errno: 1142, message: 'denied' }, { ...ctx, phase: 'revoke' }).message).toMatch(/^the admin account a lacks a privilege/);
     const hostile = translateMysqlError({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: "Access denied for user 'jitadmin'@'evil\x1b[2Jhost' (using password: YES)" }, { ...ctx, user: 'jitadmin' });
     expect(hostile.message).not.toContain('\x1b');
     expect(translateMysqlError({ code: 'ECONNREFUSED', message: 'x' }, ctx).kind).toBe('unreachable');
