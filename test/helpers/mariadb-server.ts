@@ -6,31 +6,16 @@
 import type mysql from 'mysql2/promise';
 import type { ServerTarget } from '../../src/engines/engine.js';
 import { readmeSqlBlock } from './readme-sql.js';
-import { startMariadbCluster } from './mariadb-cluster.js';
+import { startMariadbCluster, type MariadbCluster } from './mariadb-cluster.js';
 
 export { MARIADBD, MARIADB_INSTALL_DB } from './mariadb-cluster.js';
 
-export interface MariadbServer {
-  host: '127.0.0.1';
-  port: number;
-  /** The engine's admin: `jitadmin`@'%' with a password (not `jit_…`: that prefix is minted logins'). */
-  adminUser: 'jitadmin';
-  adminPassword: string;
-  /** The schema holding the fixture tables. */
-  database: 'app';
-  dir: string;
-  socket: string;
-  /** The general log (every statement the server received), when started with generalLog. */
-  generalLogFile: string;
-  /** Wall time from mkdtemp to fixtures loaded. */
-  startMs: number;
+/** The cluster (test/helpers/mariadb-cluster.js) with the fixtures loaded, as tests use it. */
+export interface MariadbServer extends Omit<MariadbCluster, 'connect'> {
   /** A ServerTarget for the engine (tls disabled). */
   target(overrides?: Partial<ServerTarget>): ServerTarget;
-  /** A connected root connection over the socket (superuser). The caller ends it. */
-  admin(): Promise<mysql.Connection>;
   /** A connected client as any account, over TCP 127.0.0.1 with its password (default schema app; null for none). The caller ends it. */
   connectAs(user: string, password: string, database?: string | null): Promise<mysql.Connection>;
-  stop(): Promise<void>;
 }
 
 export interface StartMariadbOptions {
