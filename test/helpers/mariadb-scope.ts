@@ -175,10 +175,15 @@ async function sweep(c: MariadbCoords, root: mysql.Connection): Promise<void> {
   for (const p of await rows(root, "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> ? AND COMMAND <> 'Daemon' AND USER NOT IN ('system user', 'event_scheduler')", [me!.id])) {
     await root.query(`KILL CONNECTION ${Number(p.id)}`).catch(() => {});
   }
-  for (const r of await rows(root, 'SELECT User AS u, Host AS h FROM mysql.user')) {
+  for (const r of await rows(root, "SELECT User AS u, Host AS h, is_role AS role FROM mysql.user")) {
     const u = String(r.u);
     const h = String(r.h);
-    if (!c.baselineAccounts.includes(`${u}@${h}`)) await root.query(`DROP USER IF EXISTS ${h === '' ? id(u) : account(u, h)}`);
+    if (c.baselineAccounts.includes(`${u}@${h}`)) continue;
+    // A role is a row with an empty host; `DROP USER role` would name role@'%' instead.
+    // PUBLIC (10.11) appears with the first grant to it and cannot be dropped: take its grants back.
+    if (r.role === 'Y' && u === 'PUBLIC') await root.query('REVOKE ALL PRIVILEGES, GRANT OPTION FROM PUBLIC');
+    else if (r.role === 'Y') await root.query(`DROP ROLE IF EXISTS ${id(u)}`);
+    else await root.query(`DROP USER IF EXISTS ${account(u, h)}`);
   }
   for (const r of await rows(root, 'SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA')) {
     const s = String(r.s);

@@ -1,6 +1,6 @@
 /**
- * The MySQL/MariaDB engine against a real MariaDB 10.11 (test/helpers/mariadb-server.ts), with
- * the general log on. Privileges are proven by logging in as the minted login and trying,
+ * The MySQL/MariaDB engine against the run's MariaDB 10.11, in an exclusive scope (it makes
+ * anonymous accounts and turns the event scheduler off), with the general log on. Privileges are proven by logging in as the minted login and trying,
  * revocation by trying again afterwards, the expiry event by waiting for the server to act.
  */
 import { execFile } from 'node:child_process';
@@ -16,11 +16,13 @@ import { makeLoginName } from '../../src/core/names.js';
 import { generatePassword, randomLowerAlnum } from '../../src/core/random.js';
 import { mysqlEngine } from '../../src/engines/mysql/mysql-engine.js';
 import { optionValue } from '../../src/engines/mysql/mysql-uri.js';
-import { startMariadb, type MariadbServer } from '../helpers/mariadb-server.js';
+import { useMariadb } from '../helpers/servers.js';
 
 const run = promisify(execFile);
 
-let server: MariadbServer;
+const server = useMariadb({ exclusive: true });
+/** This scope's copy of the fixture schema (`app_<n>`). */
+const app = () => server.database;
 let session: AdminSession;
 let root: mysql.Connection;
 const clients: mysql.Connection[] = [];
@@ -47,7 +49,7 @@ function request(overrides: Partial<MintRequest> = {}): MintRequest {
     login,
     password,
     expiresAt,
-    grants: [{ privileges: ['SELECT'], tables: [{ schema: 'app', name: 'orders' }, { schema: 'app', name: 'customers' }] }],
+    grants: [{ privileges: ['SELECT'], tables: [{ schema: app(), name: 'orders' }, { schema: app(), name: 'customers' }] }],
     memberOf: [],
     connectionLimit: -1,
     marker,
@@ -94,7 +96,6 @@ async function pollUntil(what: string, check: () => Promise<boolean>, deadlineMs
 }
 
 beforeAll(async () => {
-  server = await startMariadb({ generalLog: true });
   root = await server.admin();
   session = await mysqlEngine.connectAdmin(server.target(), server.adminPassword);
 });
@@ -103,7 +104,6 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.end().catch(() => c.destroy())));
   await session?.close();
   await root?.end().catch(() => {});
-  await server?.stop();
 });
 
 describe('mint', () => {
@@ -112,10 +112,10 @@ describe('mint', () => {
     const { serverNow } = await session.mint(req);
     expect(Math.abs(serverNow.getTime() - Date.now())).toBeLessThan(5_000);
     const c = await connectAs(req.login, req.password);
-    const [rows] = await c.query('SELECT id FROM app.orders ORDER BY id');
+    const [rows] = await c.query(`SELECT id FROM ${app()}.orders ORDER BY id`);
     expect(rows).toEqual([{ id: 1 }, { id: 2 }]);
-    expect(await errno(c.query('SELECT * FROM app.secrets'))).toBe(1142);
-    expect(await errno(c.query('INSERT INTO app.orders VALUES (3, 1, 1.00)'))).toBe(1142);
+    expect(await errno(c.query(`SELECT * FROM ${app()}.secrets`))).toBe(1142);
+    expect(await errno(c.query(`INSERT INTO ${app()}.orders VALUES (3, 1, 1.00)`))).toBe(1142);
     expect(await errno(c.query('SELECT * FROM jit.leases'))).toBe(1142);
     expect(await accounts(req.login)).toEqual(['%']);
     const row = await ledgerRow(req.login);
@@ -130,7 +130,7 @@ describe('mint', () => {
     expect(await errno(connectAs(req.login, req.password))).toBe(1044);
     const c = await connectAs(req.login, req.password, null);
     await c.query('SELECT * FROM reporting.weekly');
-    expect(await errno(c.query('SELECT * FROM app.orders'))).toBe(1142);
+    expect(await errno(c.query(`SELECT * FROM ${app()}.orders`))).toBe(1142);
     await session.revoke({ login: req.login });
   });
 
@@ -143,17 +143,20 @@ describe('mint', () => {
   });
 
   it('hostile identifiers: a table named a`b and a role named o\'neil\\ (default role, active at login)', async () => {
-    const req = request({ grants: [{ privileges: ['SELECT'], tables: [{ schema: 'app', name: 'a`b' }] }], memberOf: ["o'neil\\"] });
+    const req = request({ grants: [{ privileges: ['SELECT'], tables: [{ schema: app(), name: 'a`b' }] }], memberOf: ["o'neil\\"] });
+    // The fixture role reads app.customers; this scope's copy gets the same grant.
+    await root.query(`GRANT SELECT ON ${app()}.customers TO \`o'neil\\\``);
     await session.mint(req);
     const c = await connectAs(req.login, req.password);
-    const [ab] = await c.query('SELECT id FROM app.`a``b`');
+    const [ab] = await c.query(`SELECT id FROM ${app()}.\`a\`\`b\``);
     expect(ab).toEqual([{ id: 42 }]);
     // Only through the role (granted SELECT on customers): proves SET DEFAULT ROLE took effect.
-    const [cust] = await c.query('SELECT name FROM app.customers ORDER BY id');
+    const [cust] = await c.query(`SELECT name FROM ${app()}.customers ORDER BY id`);
     expect(cust).toEqual([{ name: 'Ada' }, { name: 'Linus' }]);
-    expect(await errno(c.query('SELECT * FROM app.orders'))).toBe(1142);
+    expect(await errno(c.query(`SELECT * FROM ${app()}.orders`))).toBe(1142);
     const res = await session.revoke({ login: req.login });
     expect(res).toMatchObject({ gone: true, errors: [] });
+    await root.query(`REVOKE SELECT ON ${app()}.customers FROM \`o'neil\\\``);
   });
 
   it('member_of a role: its grants reach the login', async () => {
@@ -175,7 +178,7 @@ describe('mint', () => {
   });
 
   it('a grant naming a missing table is undone: no account, no ledger row, no event left (compensating drop)', async () => {
-    const req = request({ grants: [{ privileges: ['SELECT'], tables: [{ schema: 'app', name: 'orders' }, { schema: 'app', name: 'nope' }] }] });
+    const req = request({ grants: [{ privileges: ['SELECT'], tables: [{ schema: app(), name: 'orders' }, { schema: app(), name: 'nope' }] }] });
     const err = await session.mint(req).catch((e) => e);
     expect(isServerError(err, 'missing-object')).toBe(true);
     expect((err as JitError).exitCode).toBe(2);
@@ -362,18 +365,18 @@ describe('anonymous accounts', () => {
     await session.mint(req);
     expect(await accounts(req.login)).toEqual(['%', ...anonymous].sort());
     const c = await connectAs(req.login, req.password);
-    const [rows] = await c.query('SELECT CURRENT_USER() AS me, (SELECT COUNT(*) FROM app.orders) AS n');
+    const [rows] = await c.query(`SELECT CURRENT_USER() AS me, (SELECT COUNT(*) FROM ${app()}.orders) AS n`);
     expect(rows).toEqual([{ me: `${req.login}@localhost`, n: 2 }]);
 
     const dir = await mkdtemp(join(tmpdir(), 'jit-mysql-launch-'));
     try {
       const launch = await mysqlEngine.clientLaunch(server.target({ host: 'localhost' }), req.login, req.password, dir);
       const { stdout } = await run('mariadb', [...launch.args, '--batch', '--skip-column-names', '-e', 'SELECT CURRENT_USER(), DATABASE(), COUNT(*) FROM orders'], { env: { ...process.env, ...launch.env } });
-      expect(stdout.trim().split('\t')).toEqual([`${req.login}@localhost`, 'app', '2']);
+      expect(stdout.trim().split('\t')).toEqual([`${req.login}@localhost`, app(), '2']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    const notes = await session.expiryChecks('app', []);
+    const notes = await session.expiryChecks(app(), []);
     expect(notes).toContainEqual(expect.objectContaining({ name: 'anonymous accounts', warning: true, detail: expect.stringMatching(/^''@'localhost'.* shadow 'jit_…'@'%'/) }));
 
     const res = await session.revoke({ login: req.login });
@@ -431,7 +434,7 @@ describe('client hand-off', () => {
     const req = request();
     await session.mint(req);
     const uri = mysqlEngine.buildUri(server.target(), req.login, req.password);
-    expect(uri).toBe(`mysql://${req.login}:${encodeURIComponent(req.password)}@127.0.0.1:${server.port}/app`);
+    expect(uri).toBe(`mysql://${req.login}:${encodeURIComponent(req.password)}@127.0.0.1:${server.port}/${app()}`);
     const { default: mysql2 } = await import('mysql2/promise');
     const c = await mysql2.createConnection(uri);
     clients.push(c);
@@ -449,7 +452,7 @@ describe('client hand-off', () => {
 describe('admin', () => {
   it('checkPrivileges finds nothing wrong with the least-privileged admin on a server with the scheduler on', async () => {
     expect(await session.checkPrivileges()).toEqual([]);
-    expect(await session.expiryChecks('app', [])).toContainEqual(expect.objectContaining({ name: 'event scheduler', ok: true, detail: expect.stringMatching(/^ON: /) }));
+    expect(await session.expiryChecks(app(), [])).toContainEqual(expect.objectContaining({ name: 'event scheduler', ok: true, detail: expect.stringMatching(/^ON: /) }));
   });
 
   it('a wrong admin password is an admin-auth error', async () => {
@@ -464,19 +467,19 @@ describe('admin', () => {
   });
 
   it('checkGrants warns when nothing is granted in the default schema (USE app would be refused)', async () => {
-    expect(await session.checkGrants([{ privileges: ['SELECT'], tables: [{ schema: 'app', name: 'orders' }] }], [])).toEqual([]);
+    expect(await session.checkGrants([{ privileges: ['SELECT'], tables: [{ schema: app(), name: 'orders' }] }], [])).toEqual([]);
     const problems = await session.checkGrants([{ privileges: ['SELECT'], schema: 'reporting' }], []);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/nothing in schema app/);
+    expect(problems[0]).toContain(`nothing in schema ${app()}`);
   });
 
   it('checkGrants names what does not exist', async () => {
     const problems = await session.checkGrants(
-      [{ privileges: ['SELECT'], tables: [{ schema: 'app', name: 'orders' }, { schema: 'app', name: 'nope' }] }, { privileges: ['SELECT'], schema: 'nada' }],
+      [{ privileges: ['SELECT'], tables: [{ schema: app(), name: 'orders' }, { schema: app(), name: 'nope' }] }, { privileges: ['SELECT'], schema: 'nada' }],
       ['analytics_ro', 'ghost_role'],
     );
     expect(problems).toEqual([
-      'table app.nope does not exist, or jitadmin holds nothing on it',
+      `table ${app()}.nope does not exist, or jitadmin holds nothing on it`,
       'schema nada does not exist',
       'role ghost_role does not exist',
       'MariaDB activates only one default role at login, and this role is a member of 2 (analytics_ro, ghost_role)',
@@ -493,19 +496,19 @@ describe('admin', () => {
 
 describe('a server with the event scheduler off', () => {
   it('doctor\'s expiry checks say so and what it means; the admin itself lacks nothing', async () => {
-    const off = await startMariadb({ eventScheduler: false });
+    await server.configure({ event_scheduler: 'OFF' });
     try {
-      const s = await mysqlEngine.connectAdmin(off.target(), off.adminPassword);
+      const s = await mysqlEngine.connectAdmin(server.target(), server.adminPassword);
       try {
         expect(await s.checkPrivileges()).toEqual([]);
-        const [sched] = await s.expiryChecks('app', []);
+        const [sched] = await s.expiryChecks(app(), []);
         expect(sched).toMatchObject({ name: 'event scheduler', ok: true, warning: true });
         expect(sched!.detail).toMatch(/^OFF: expired logins are dropped only by jit's reaper or `jit reap`/);
       } finally {
         await s.close();
       }
     } finally {
-      await off.stop();
+      await server.configure({ event_scheduler: 'ON' });
     }
   });
 });

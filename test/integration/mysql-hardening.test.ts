@@ -1,16 +1,18 @@
 /**
  * The MySQL/MariaDB engine attacked on a real MariaDB 10.11: forged ledger rows, roles and PUBLIC
  * grants that reach the ledger, LIKE patterns in schema grants, a hostile global sql_mode, long
- * requester names. Each test is named after what broke; each failed before its fix.
+ * requester names. Each test is named after what broke; each failed before its fix. The run's
+ * MariaDB, in an exclusive scope (global sql_mode, PUBLIC grants, accounts named like jit's): what
+ * the attacks leave behind is removed when the scope ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mysql from 'mysql2/promise';
 import type { AdminSession, LeaseMarker, MintRequest } from '../../src/engines/engine.js';
 import { generatePassword, randomLowerAlnum } from '../../src/core/random.js';
 import { mysqlEngine } from '../../src/engines/mysql/mysql-engine.js';
-import { startMariadb, type MariadbServer } from '../helpers/mariadb-server.js';
+import { useMariadb } from '../helpers/servers.js';
 
-let server: MariadbServer;
+const server = useMariadb({ exclusive: true });
 let session: AdminSession;
 let root: mysql.Connection;
 const clients: mysql.Connection[] = [];
@@ -35,7 +37,7 @@ function request(overrides: Partial<MintRequest> = {}): MintRequest {
     login,
     password: generatePassword(),
     expiresAt,
-    grants: [{ privileges: ['SELECT'], tables: [{ schema: 'app', name: 'orders' }] }],
+    grants: [{ privileges: ['SELECT'], tables: [{ schema: server.database, name: 'orders' }] }],
     memberOf: [],
     connectionLimit: -1,
     marker,
@@ -72,8 +74,10 @@ async function forgeRow(login: string): Promise<void> {
   );
 }
 
+/** Accounts, roles and schemas the attacks make, dropped when the file ends. */
+const made = { users: [] as string[], roles: [] as string[], schemas: [] as string[] };
+
 beforeAll(async () => {
-  server = await startMariadb();
   root = await server.admin();
   session = await mysqlEngine.connectAdmin(server.target(), server.adminPassword);
   // The ledger exists from the first mint on.
@@ -85,12 +89,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.end().catch(() => c.destroy())));
   await session?.close();
-  await root?.end().catch(() => {});
-  await server?.stop();
+  if (root) {
+    for (const u of made.users) await root.query("DROP USER IF EXISTS ?@'%'", [u]);
+    for (const r of made.roles) await root.query('DROP ROLE IF EXISTS ' + '`' + r + '`');
+    for (const d of made.schemas) await root.query('DROP DATABASE IF EXISTS ' + '`' + d + '`');
+    await root.query("REVOKE SELECT, GRANT OPTION ON `lk%`.* FROM jitadmin@'%'").catch(() => {});
+    await root.query("DELETE FROM jit.leases WHERE requester = 'mallory'");
+    await root.end().catch(() => {});
+  }
 });
 
 describe('forged ledger rows', () => {
   it('a forged row naming an account with global privileges (jit_replicationbot with RELOAD) is not dropped by revoke --all, reap or revoke', async () => {
+    made.users.push('jit_replicationbot');
     await root.query("CREATE USER jit_replicationbot@'%' IDENTIFIED BY 'x'");
     await root.query("GRANT RELOAD, SELECT ON *.* TO jit_replicationbot@'%'");
     await forgeRow('jit_replicationbot');
@@ -104,6 +115,7 @@ describe('forged ledger rows', () => {
   });
 
   it('a forged row naming the admin-like account jit_admin (CREATE USER) is refused, the admin keeps working', async () => {
+    made.users.push('jit_admin');
     await root.query("CREATE USER jit_admin@'%' IDENTIFIED BY 'x'");
     await root.query("GRANT CREATE USER, PROCESS ON *.* TO jit_admin@'%'");
     await forgeRow('jit_admin');
@@ -114,6 +126,7 @@ describe('forged ledger rows', () => {
 
   it("a forged row 'jit_…  ' with trailing spaces does not reach the account without them (PAD SPACE)", async () => {
     const victim = newLogin();
+    made.users.push(victim);
     await root.query('CREATE USER ?@? IDENTIFIED BY ?', [victim, '%', 'victim-pw']);
     const c = await server.connectAs(victim, 'victim-pw', null);
     clients.push(c);
@@ -131,8 +144,9 @@ describe('forged ledger rows', () => {
 
 describe('privileges on the ledger that reach a login', () => {
   it('a member_of role with DELETE and EVENT on jit.* is refused at mint: the login could delete its ledger row and outlive revocation', async () => {
+    made.roles.push('ledger_rw');
     await root.query('CREATE ROLE ledger_rw');
-    await root.query('GRANT SELECT ON app.orders TO ledger_rw');
+    await root.query(`GRANT SELECT ON ${server.database}.orders TO ledger_rw`);
     await root.query('GRANT DELETE, EVENT ON jit.* TO ledger_rw');
     await root.query("GRANT ledger_rw TO jitadmin@'%' WITH ADMIN OPTION");
     const req = request({ memberOf: ['ledger_rw'], grants: [] });
@@ -143,9 +157,10 @@ describe('privileges on the ledger that reach a login', () => {
   });
 
   it('a nested role (granted to the member_of role) with DROP on jit.leases is refused at mint', async () => {
+    made.roles.push('outer_ro', 'inner_drop');
     await root.query('CREATE ROLE outer_ro');
     await root.query('CREATE ROLE inner_drop');
-    await root.query('GRANT SELECT ON app.orders TO outer_ro');
+    await root.query(`GRANT SELECT ON ${server.database}.orders TO outer_ro`);
     await root.query('GRANT DROP ON jit.leases TO inner_drop');
     await root.query('GRANT inner_drop TO outer_ro');
     await root.query("GRANT outer_ro TO jitadmin@'%' WITH ADMIN OPTION");
@@ -168,20 +183,21 @@ describe('privileges on the ledger that reach a login', () => {
 });
 
 describe('schema grants are not LIKE patterns', () => {
-  it('schema: app_1 grants app_1 only, not appx1 (GRANT … ON `app_1`.* is a pattern)', async () => {
-    await root.query('CREATE DATABASE app_1');
-    await root.query('CREATE TABLE app_1.t (id int)');
-    await root.query('CREATE DATABASE appx1');
-    await root.query("CREATE TABLE appx1.secret (s text)");
-    await root.query("INSERT INTO appx1.secret VALUES ('payroll')");
-    // A lazily wide admin: grant option on every app* schema.
-    await root.query("GRANT SELECT ON `app%`.* TO jitadmin@'%' WITH GRANT OPTION");
-    const req = request({ grants: [{ privileges: ['SELECT'], schema: 'app_1' }] });
+  it('schema: lk_1 grants lk_1 only, not lkx1 (GRANT … ON `lk_1`.* is a pattern)', async () => {
+    made.schemas.push('lk_1', 'lkx1');
+    await root.query('CREATE DATABASE lk_1');
+    await root.query('CREATE TABLE lk_1.t (id int)');
+    await root.query('CREATE DATABASE lkx1');
+    await root.query("CREATE TABLE lkx1.secret (s text)");
+    await root.query("INSERT INTO lkx1.secret VALUES ('payroll')");
+    // A lazily wide admin: grant option on every lk* schema.
+    await root.query("GRANT SELECT ON `lk%`.* TO jitadmin@'%' WITH GRANT OPTION");
+    const req = request({ grants: [{ privileges: ['SELECT'], schema: 'lk_1' }] });
     await session.mint(req);
     const c = await server.connectAs(req.login, req.password, null);
     clients.push(c);
-    expect(await errno(c.query('SELECT * FROM app_1.t'))).toBe('no error');
-    expect(await errno(c.query('SELECT * FROM appx1.secret'))).toBe(1142);
+    expect(await errno(c.query('SELECT * FROM lk_1.t'))).toBe('no error');
+    expect(await errno(c.query('SELECT * FROM lkx1.secret'))).toBe(1142);
     await session.revoke({ login: req.login });
   });
 });
@@ -219,7 +235,7 @@ describe('a hostile server configuration', () => {
     await session.mint(req);
     await root.query("CREATE DEFINER = 'old_admin'@'%' EVENT jit.expire_jit_old_aaaaaaaaaaaa ON SCHEDULE AT UTC_TIMESTAMP() + INTERVAL 1 DAY DO SELECT 1");
     try {
-      const notes = await session.expiryChecks('app', []);
+      const notes = await session.expiryChecks(server.database, []);
       const note = notes.find((n) => n.name === 'expiry events');
       expect(note).toMatchObject({ ok: true, warning: true });
       expect(note!.detail).toMatch(/^1 login expiry event\(s\) run as old_admin@%, not as this admin/);
@@ -227,6 +243,6 @@ describe('a hostile server configuration', () => {
       await root.query('DROP EVENT jit.expire_jit_old_aaaaaaaaaaaa');
       await session.revoke({ login: req.login });
     }
-    expect((await session.expiryChecks('app', [])).map((n) => n.name)).not.toContain('expiry events');
+    expect((await session.expiryChecks(server.database, [])).map((n) => n.name)).not.toContain('expiry events');
   });
 });
