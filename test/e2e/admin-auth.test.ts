@@ -13,20 +13,24 @@ import { makeWorld, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
  * An impostor PostgreSQL server: answers SSLRequest ('S' with a self-signed certificate, or 'N'),
  * reads the startup message, asks for the password in cleartext (code 3), as MD5 (code 5) or by
  * SASL (code 10, offering SCRAM-SHA-256-PLUS and SCRAM-SHA-256, or only SCRAM-SHA-256), or asks
- * for GSSAPI (7) or SSPI (9), and records every
- * PasswordMessage / SASLInitialResponse ('p') it receives.
+ * for GSSAPI (7) or SSPI (9), or lets the client in at once (AuthenticationOk, ReadyForQuery)
+ * without asking, and records every PasswordMessage / SASLInitialResponse ('p') and every other
+ * message (a query) it receives.
  */
 interface Impostor {
   port: number;
   /** Passwords (payloads of 'p' messages) received so far. */
   passwords: string[];
+  /** Type bytes of the other messages received after the startup (a 'Q' is a query). */
+  messages: string[];
   /** Resolves when every connection accepted so far has closed. */
   settled(): Promise<void>;
   close(): Promise<void>;
 }
 
-async function startImpostor(method: 'cleartext' | 'md5' | 'sasl' | 'sasl-unbound' | 'gss' | 'sspi', tls: { key: Buffer; cert: Buffer } | null): Promise<Impostor> {
+async function startImpostor(method: 'cleartext' | 'md5' | 'sasl' | 'sasl-unbound' | 'gss' | 'sspi' | 'ok', tls: { key: Buffer; cert: Buffer } | null): Promise<Impostor> {
   const passwords: string[] = [];
+  const messages: string[] = [];
   const closed: Promise<void>[] = [];
   const server: Server = createServer((raw) => {
     closed.push(new Promise((r) => raw.once('close', () => r())));
@@ -42,6 +46,7 @@ async function startImpostor(method: 'cleartext' | 'md5' | 'sasl' | 'sasl-unboun
           const len = buf.readInt32BE(1);
           if (buf.length < 1 + len) return;
           if (buf[0] === 0x70) passwords.push(buf.subarray(5, len).toString('utf8').replace(/\0$/, ''));
+          else messages.push(String.fromCharCode(buf[0]!));
           buf = buf.subarray(1 + len);
           // An ErrorResponse ends the attempt, as a server whose check failed would.
           const msg = Buffer.from('SFATAL\0C28P01\0Mpassword authentication failed\0\0');
@@ -81,9 +86,12 @@ async function startImpostor(method: 'cleartext' | 'md5' | 'sasl' | 'sasl-unboun
           md5: Buffer.concat([int32(5), Buffer.from('salt')]),
           'sasl-unbound': Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256\0\0')]),
           sasl: Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0')]),
+          ok: int32(0),
         };
         const body = requests[method];
         sock.write(Buffer.concat([Buffer.from('R'), int32(4 + body.length), body]));
+        // Logged in: BackendKeyData and ReadyForQuery (idle), as a trusting server sends them.
+        if (method === 'ok') sock.write(Buffer.concat([Buffer.from('K'), int32(12), int32(4242), int32(1), Buffer.from('Z'), int32(5), Buffer.from('I')]));
       }
     };
     raw.on('data', onData);
@@ -92,6 +100,7 @@ async function startImpostor(method: 'cleartext' | 'md5' | 'sasl' | 'sasl-unboun
   return {
     port: (server.address() as AddressInfo).port,
     passwords,
+    messages,
     settled: async () => {
       await Promise.all(closed);
     },
@@ -238,6 +247,26 @@ describe('the admin password goes only to a server that asks by SCRAM (an impost
       expect(lines).toHaveLength(2);
       expect(lines[0]).toBe(`error: the server at 127.0.0.1:${imp.port} asked for ${name} authentication (request ${code}), which jit does not support for the admin login`);
       expect(lines[1]).toMatch(/^hint: /);
+    } finally {
+      await w.cleanup();
+      await imp.close();
+    }
+  });
+
+  it.each(['require', 'disable'])('a server that lets the admin in without asking (tls: %s) gets no statement, and jit says why in one line', async (tls) => {
+    const imp = await startImpostor('ok', tls === 'require' ? cert : null);
+    const w = await world(impostorPolicy(imp.port, tls));
+    try {
+      const r = await w.run(['uri', 'prod', '--role', 'readonly']);
+      await imp.settled();
+      expect(imp.passwords).toEqual([]);
+      expect(imp.messages.filter((m) => m !== 'X')).toEqual([]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(`error: the server at 127.0.0.1:${imp.port} let the admin in without asking for a password (trust authentication, or not the real server); jit stopped before sending anything`);
+      expect(lines[1]).toMatch(/^hint: use scram-sha-256/);
     } finally {
       await w.cleanup();
       await imp.close();

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Client, ClientConfig } from 'pg';
-import { runtimeError } from '../../core/errors.js';
+import { JitError, runtimeError } from '../../core/errors.js';
 import type { AdminAuth } from '../../policy/types.js';
 
 type Asked = 'cleartext' | 'md5' | 'scram';
@@ -53,7 +53,26 @@ export function guardedAdminClient(
     asked = 'scram';
     mechanisms = msg.mechanisms ?? [];
   });
+  // A server that lets the admin in without asking for its password proved nothing about itself:
+  // SCRAM's last step is where a real server shows it knows the admin's verifier. Anything that
+  // answers the TCP port can send AuthenticationOk at once and then receive every statement jit
+  // sends, and the hand-out would point at it. Over a unix socket the directory's permissions
+  // decide who may answer, and peer or trust authentication there is the server's own choice.
+  if (!isSocketDirectory(config.host)) {
+    con.on('authenticationOk', () => {
+      if (asked === undefined) throw unauthenticated(at);
+    });
+  }
   return client;
+}
+
+const isSocketDirectory = (host: string | undefined) => host !== undefined && host.startsWith('/');
+
+function unauthenticated(at: string) {
+  return runtimeError(
+    `the server at ${at} let the admin in without asking for a password (trust authentication, or not the real server); jit stopped before sending anything`,
+    'use scram-sha-256 for the admin user in the server\'s pg_hba.conf, and tls: verify-full so the server is authenticated',
+  );
 }
 
 function refusal(at: string, method: Asked) {
@@ -91,7 +110,7 @@ function guardParser(con: ParsedConnection, at: string): void {
         try {
           listener(...args);
         } catch (err) {
-          stream.destroy(unreadable(at, err));
+          stream.destroy(err instanceof JitError ? err : unreadable(at, err));
         }
       });
     } as typeof stream.on;
