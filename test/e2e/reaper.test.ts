@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { usePostgres } from '../helpers/servers.js';
 import { JIT_BIN, leaseFiles, makeWorld, roleExists, stopReaper, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { reaperSocketPath } from '../../src/reaper/protocol.js';
+import pg from 'pg';
+import { createReadmeAdmin } from '../helpers/pg-readme-admin.js';
 import { canLogin, isAlive, mintUri, openSession, reaperPid, sessionAlive, sleep, whenGone } from './support.js';
 
 const server = usePostgres(15);
@@ -170,5 +172,49 @@ describe('a reaper restarted without the admin credential', () => {
     // A command that can read it hands it over to the running reaper.
     expect((await w.run(['list'])).code).toBe(0);
     expect(await whenGone(server, minted.user, Date.now() + 5_000)).not.toBeNull();
+  });
+});
+
+describe('an env: admin password rotated while a lease is live', () => {
+  it('the reaper drops the refused password and revokes with the new one the next command hands it', async () => {
+    const admin = await createReadmeAdmin(server);
+    const policy = `version: 1
+databases:
+  testdb:
+    engine: postgres
+    host: 127.0.0.1
+    port: ${server.port}
+    database: ${server.database}
+    tls: disable
+    admin:
+      user: ${admin.user}
+      password: env:ROTATED_ADMIN_PW
+    roles:
+      short:
+        ttl: 5s
+        grants:
+          - privileges: [SELECT]
+            tables: [public.tickets]
+`;
+    const w = await makeWorld(server, { policy, env: { ROTATED_ADMIN_PW: admin.password } });
+    worlds.push(w);
+    const minted = await mintUri(w, ['--role', 'short']);
+    const rotated = `${admin.password}-rotated`;
+    const su = await server.admin();
+    try {
+      await su.query(`ALTER ROLE ${pg.escapeIdentifier(admin.user)} PASSWORD ${pg.escapeLiteral(rotated)}`);
+    } finally {
+      await su.end();
+    }
+    // At expiry the reaper's revoke is refused with the old password, and it says so.
+    const refused = new RegExp(`revoke ${minted.user} \\(lease ${minted.id}\\) failed, attempt 1: .*password authentication failed`);
+    const log = () => readFile(join(w.home, 'reaper.log'), 'utf8').catch(() => '');
+    expect(await waitFor(async () => refused.test(await log()), Date.parse(minted.expires_at) - Date.now() + 10_000)).toBe(true);
+    expect(await roleExists(server, minted.user)).toBe(true);
+    // It does not keep knocking with the refused one: a command with the new value hands it over.
+    const list = await w.run(['list'], { env: { ROTATED_ADMIN_PW: rotated } });
+    expect(list.code, list.stderr).toBe(0);
+    expect(await whenGone(server, minted.user, Date.now() + 10_000)).not.toBeNull();
+    expect(await log()).toMatch(new RegExp(`revoked ${minted.user} \\(lease ${minted.id}, expiry`));
   });
 });
