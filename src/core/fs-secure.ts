@@ -1,4 +1,4 @@
-import { mkdir, chmod, link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, chmod, link, lstat, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { constants, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -24,6 +24,43 @@ function refuse(path: string, what: string, hint: string): JitError {
 const dirHint = (dir: string) => `make it yours and private (chown $(id -u) ${dir} && chmod 700 ${dir}) or set JIT_HOME to a directory of your own`;
 const fileHint = (file: string) => `remove ${file} if you did not create it, or fix it with chown $(id -u) ${file} && chmod 600 ${file}`;
 
+const egid = (): number => (typeof process.getegid === 'function' ? process.getegid() : -1);
+const checkedAncestors = new Set<string>();
+
+/**
+ * Why a directory above jit's own is unsafe, or null. Whoever may rename entries in an ancestor
+ * can swap the state directory for their own between jit's check and its use: every ancestor
+ * must belong to root or to you, and be writable by no one else, unless its sticky bit keeps
+ * others from renaming what they do not own (/tmp). Group write is allowed only for your own
+ * primary group (the user-private-group layout).
+ */
+function unsafeAncestor(st: Stats): string | null {
+  const me = euid();
+  if (me < 0) return null;
+  if (st.uid !== 0 && st.uid !== me) return `owned by uid ${st.uid}, not by you or root`;
+  if ((st.mode & 0o1000) !== 0) return null;
+  if ((st.mode & 0o002) !== 0) return `writable by others without the sticky bit (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  if ((st.mode & 0o020) !== 0 && st.gid !== egid()) return `writable by group ${st.gid} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  return null;
+}
+
+/** Refuse `dir` when a directory above it (symlinks resolved) lets someone else replace it. */
+async function checkAncestors(dir: string): Promise<void> {
+  let parent = await realpath(dirname(dir)).catch(() => null);
+  if (parent === null || checkedAncestors.has(parent)) return;
+  const start = parent;
+  for (;;) {
+    const why = unsafeAncestor(await stat(parent));
+    if (why) {
+      throw refuse(dir, `${parent} above it is ${why}`, `use a JIT_HOME whose parent directories only you (or root) can change, e.g. the default ~/.local/state/jit`);
+    }
+    const up = dirname(parent);
+    if (up === parent) break;
+    parent = up;
+  }
+  checkedAncestors.add(start);
+}
+
 /**
  * Create a directory readable by its owner only (0700), tightening it when it already exists.
  * A directory that is a symlink, another user's, or writable by group/others is refused: whoever
@@ -31,6 +68,7 @@ const fileHint = (file: string) => `remove ${file} if you did not create it, or 
  */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  await checkAncestors(dir);
   const st = await lstat(dir);
   if (st.isSymbolicLink()) throw refuse(dir, 'it is a symbolic link', dirHint(dir));
   if (!st.isDirectory()) throw refuse(dir, 'not a directory', dirHint(dir));
@@ -46,6 +84,7 @@ export async function checkPrivateDir(dir: string): Promise<void> {
     throw err;
   });
   if (!st) return;
+  await checkAncestors(dir);
   if (st.isSymbolicLink()) throw refuse(dir, 'it is a symbolic link', dirHint(dir));
   if (!st.isDirectory()) throw refuse(dir, 'not a directory', dirHint(dir));
   const why = untrusted(st);

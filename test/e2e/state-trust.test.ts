@@ -178,6 +178,36 @@ describe('state directory and files that are not the user\'s own are refused', (
     await expect(new LeaseStore(home).save(plantedLease('nobodyaaaaa', '/x'))).rejects.toThrow(/owned by uid 65534/);
   });
 
+  it('a JIT_HOME below a directory others may write (no sticky bit) is refused: they could swap it for their own', async () => {
+    const open = join(base, 'open-parent');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    const home = join(open, 'home');
+    await mkdir(home, { mode: 0o700 });
+    const r = await jit(['list'], { JIT_HOME: home });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe(`error: refusing to use ${home}: ${open} above it is writable by others without the sticky bit (mode 0777)`);
+    expect(lines[1]).toMatch(/^hint: use a JIT_HOME whose parent directories only you \(or root\) can change/);
+    await expect(new LeaseStore(home).init()).rejects.toThrow(/above it is writable by others/);
+    // With the sticky bit (as /tmp has) others cannot rename what is yours: accepted.
+    await chmod(open, 0o1777);
+    const ok = await jit(['list'], { JIT_HOME: join(open, 'home') });
+    expect(ok.stderr).not.toMatch(/refusing/);
+    expect(ok.code).toBe(0);
+  });
+
+  it('a JIT_HOME below a directory owned by another user is refused', async () => {
+    const theirs = join(base, 'their-parent');
+    await mkdir(theirs, { mode: 0o755 });
+    const home = join(theirs, 'home');
+    await mkdir(home, { mode: 0o700 });
+    await chown(theirs, 65534, 65534);
+    const r = await jit(['audit'], { JIT_HOME: home });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`refusing to use ${home}: ${theirs} above it is owned by uid 65534, not by you or root`);
+  });
+
   it('a leases/ subdirectory that is a symlink is refused', async () => {
     const home = join(base, 'leaselink');
     await mkdir(home, { mode: 0o700 });
