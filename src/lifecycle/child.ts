@@ -31,20 +31,22 @@ export async function refuseNesting(env: NodeJS.ProcessEnv, leases: LeaseStore, 
 /**
  * The child's environment: parent's, minus stale database variables and the variables the
  * policy reads admin passwords from (`env:NAME`: a migration must not see the admin's password),
- * plus this lease's.
+ * plus this lease's. `withUri: false` (a client launched by `connect`, which gets the credential
+ * its own way) leaves DATABASE_URL out: it holds the password, and the client does not read it.
  */
 export function childEnv(
   parent: NodeJS.ProcessEnv,
   minted: Minted,
   secretNames: readonly string[] = [],
   clientVars: Record<string, string> = minted.clientEnv,
+  withUri = true,
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...parent };
   for (const name of [...minted.engine.profile.clientEnvNames, ...ALWAYS_STALE, ...secretNames]) delete env[name];
   return {
     ...env,
     ...clientVars,
-    DATABASE_URL: minted.uri,
+    ...(withUri ? { DATABASE_URL: minted.uri } : {}),
     JIT_LEASE_ID: minted.lease.id,
     JIT_LEASE_EXPIRES_AT: minted.lease.expiresAt,
     JIT_DATABASE: minted.lease.database,

@@ -56,7 +56,7 @@ export async function runLeased(opts: LeasedRun, deps: MintDeps): Promise<number
   let runError: unknown;
   const stopWatch = watchExpiry(lease, { now: deps.now, leases: deps.leases, notice: (t) => deps.ui.notice(t) });
   try {
-    const env = childEnv(deps.env, minted, adminSecretEnvNames(await deps.policy()), launched.env);
+    const env = childEnv(deps.env, minted, adminSecretEnvNames(await deps.policy()), launched.env, opts.command !== 'connect');
     code = await runChild(cmd, args, env, { interactive: opts.command === 'connect', terminal: deps.ui.terminal });
   } catch (err) {
     runError = err;

@@ -234,15 +234,23 @@ describe('MariaDB through the CLI (shared server)', () => {
     // A mariadb on PATH ahead of the real one keeps a copy of the option file it was given.
     const bin = join(w.dir, 'bin');
     const capture = join(w.dir, 'captured.cnf');
+    const captureEnv = join(w.dir, 'captured.env');
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'mariadb'), `#!/bin/sh\nfor a in "$@"; do case "$a" in --defaults-extra-file=*) cp "\${a#--defaults-extra-file=}" ${shellQuote(capture)};; esac; done\nexec ${shellQuote(realMariadb())} "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'mariadb'), `#!/bin/sh\nenv > ${shellQuote(captureEnv)}\nfor a in "$@"; do case "$a" in --defaults-extra-file=*) cp "\${a#--defaults-extra-file=}" ${shellQuote(capture)};; esac; done\nexec ${shellQuote(realMariadb())} "$@"\n`, { mode: 0o755 });
     const con = await w.run(['connect', 'testdb', '--role', 'readonly', '--', '-N', '-B', '-e', 'select current_user()'], { env: { PATH: `${bin}:${w.env.PATH}` } });
     expect(con.code, con.stderr).toBe(0);
     const captured = readFileSync(capture, 'utf8');
     const conUser = /^user="(.+)"$/m.exec(captured)![1]!;
     expect(con.stdout.trim()).toBe(`${conUser}@%`);
     logins.push(conUser);
-    passwords.push(/^password="(.+)"$/m.exec(captured)![1]!);
+    const conPw = /^password="(.+)"$/m.exec(captured)![1]!;
+    passwords.push(conPw);
+    // The option file is the only place the client finds the password: not DATABASE_URL, not MYSQL_PWD.
+    const clientEnv = readFileSync(captureEnv, 'utf8');
+    expect(clientEnv).not.toContain(conPw);
+    expect(clientEnv).not.toContain(encodeURIComponent(conPw));
+    expect(clientEnv).not.toMatch(/^(DATABASE_URL|MYSQL_PWD)=/m);
+    expect(clientEnv).toMatch(/^JIT_LEASE_ID=/m);
 
     // Every login was created and dropped, and the server has written that down by now.
     const log = () => readFile(server.generalLogFile, 'latin1');
