@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes sure the real servers and tools the tests use are installed: PostgreSQL 15, MariaDB
 // 10.11, the psql and mariadb clients, gnome-keyring + D-Bus for the Secret Service, tmux for
-// terminal tests, fish for the fish hand-out. As root on a Debian machine it installs what is missing; otherwise it says
+// terminal tests, fish and psycopg2 for the hand-out tests. As root on a Debian machine it installs what is missing; otherwise it says
 // what to install and fails.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,6 +18,9 @@ const needs = [
   { check: 'tmux', apt: 'tmux' },
   // `jit env --format fish` is read back by a real fish.
   { check: 'fish', apt: 'fish' },
+  // The hand-out tests run Debian's psycopg2 under the system python.
+  { check: '/usr/lib/python3/dist-packages/psycopg2', apt: 'python3-psycopg2' },
+  { check: 'openssl', apt: 'openssl' },
 ];
 
 // `npm test` right after a clone: install the npm dependencies first.
