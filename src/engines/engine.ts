@@ -1,4 +1,4 @@
-import type { AdminAuth, DatabaseConfig, EngineName, Grant, TlsMode } from '../policy/types.js';
+import type { AdminAuth, DatabaseConfig, EngineName, Grant, SessionLimits, TlsMode } from '../policy/types.js';
 import type { EngineProfile } from './profile.js';
 
 /** Everything needed to reach a server as the admin; carried in leases so revocation outlives the policy. */
@@ -66,6 +66,8 @@ export interface MintRequest {
   memberOf: string[];
   /** -1 for unlimited. */
   connectionLimit: number;
+  /** The role's session limits (policy statement_timeout, idle_timeout, transaction_timeout). */
+  limits?: SessionLimits;
   marker: LeaseMarker;
 }
 

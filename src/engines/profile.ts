@@ -1,4 +1,4 @@
-import type { EngineName } from '../policy/types.js';
+import type { EngineName, SessionLimitName } from '../policy/types.js';
 
 /**
  * The pure facts of one engine: what the policy validator, the resolver and the command layer
@@ -34,6 +34,11 @@ export interface EngineProfile {
   readonly clientEnvNames: readonly string[];
   /** The interactive client `jit connect` launches: the first of `binaries` on PATH. */
   readonly client: { readonly binaries: readonly string[]; readonly installHint: string };
+  /**
+   * Session limits (policy role keys) the engine cannot apply to one login, each with the reason;
+   * the validator refuses them. One the server version decides is refused at mint instead.
+   */
+  readonly unsupportedLimits: Readonly<Partial<Record<SessionLimitName, string>>>;
   /** What the server itself does at expiry, for doctor and messages. */
   readonly expiryBackstop: string;
   readonly capabilities: EngineCapabilities;

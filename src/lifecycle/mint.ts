@@ -170,6 +170,7 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
       grants: resolved.grants,
       memberOf: resolved.memberOf,
       connectionLimit: role.connectionLimit,
+      limits: role.limits,
       marker: markerOf(lease),
     });
     // Created, but cancelled meanwhile: it is dropped below like a failed mint's.

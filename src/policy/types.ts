@@ -56,6 +56,24 @@ export interface RoleConfig {
   grants: Grant[];
   /** Pre-existing NOLOGIN group roles the login becomes a member of. */
   memberOf: string[];
+  /** Ceilings on what one session of a minted login may spend; each absent when not set (the server's own settings apply). */
+  limits?: SessionLimits;
+}
+
+/** A limit's name as the policy writes it (a key of a role). */
+export type SessionLimitName = 'statement_timeout' | 'idle_timeout' | 'transaction_timeout';
+
+/**
+ * Per-login session limits, in ms, applied by the engine at mint (PostgreSQL: the login's
+ * role settings; MariaDB: the account's MAX_STATEMENT_TIME).
+ */
+export interface SessionLimits {
+  /** Longest statement. */
+  statementTimeoutMs?: number;
+  /** Longest idle time, in or out of a transaction, before the server closes the session. */
+  idleTimeoutMs?: number;
+  /** Longest transaction (PostgreSQL 17+). */
+  transactionTimeoutMs?: number;
 }
 
 /** One grant entry: privileges on named tables, or on every table of a schema. */

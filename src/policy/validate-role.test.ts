@@ -53,7 +53,7 @@ describe('role fields', () => {
 
   it('refuses unknown role keys with a suggestion', () => {
     expect(refusal(withRole('        ttls: 1m'))).toBe(
-      `jit.yaml:11:9: ${P}: unknown key "ttls"; allowed: ttl, max_ttl, require_reason, connection_limit, grants, member_of`,
+      `jit.yaml:11:9: ${P}: unknown key "ttls"; allowed: ttl, max_ttl, require_reason, connection_limit, grants, member_of, statement_timeout, idle_timeout, transaction_timeout`,
     );
   });
 
@@ -74,6 +74,39 @@ describe('role fields', () => {
   it('refuses a role that grants nothing', () => {
     expect(refusal(withRole('        member_of: []'))).toBe(`jit.yaml:10:7: ${P}: role "r" grants nothing`);
     expect(refusal(withRole('        grants: []\n        ttl: 5m'))).toBe(`jit.yaml:10:7: ${P}: role "r" grants nothing`);
+  });
+});
+
+describe('session limits', () => {
+  const m = '        member_of: [a]\n';
+
+  it('are absent unless set, and read as milliseconds when set', () => {
+    expect(role(withRole(m)).limits).toEqual({});
+    expect(role(withRole(`${m}        statement_timeout: 30s\n        idle_timeout: 5m\n        transaction_timeout: 1.5m`)).limits).toEqual({
+      statementTimeoutMs: 30_000,
+      idleTimeoutMs: 300_000,
+      transactionTimeoutMs: 90_000,
+    });
+  });
+
+  it('refuses a malformed limit, one under a whole second, and one above the default max_ttl', () => {
+    expect(refusal(withRole(`${m}        statement_timeout: 30`))).toBe(`jit.yaml:12:28: ${P}.statement_timeout: 30 is not a duration`);
+    expect(refusal(withRole(`${m}        idle_timeout: 0s`))).toBe(`jit.yaml:12:23: ${P}.idle_timeout: "0s" is not a duration`);
+    expect(refusal(withRole(`${m}        statement_timeout: 0.5s`))).toBe(`jit.yaml:12:28: ${P}.statement_timeout: "0.5s" is not a duration`);
+    expect(refusal(withRole(`${m}        statement_timeout: 2h`))).toBe(`jit.yaml:12:28: ${P}.statement_timeout: statement_timeout 2h is above the role's max_ttl 1h`);
+  });
+
+  it('refuses a limit above max_ttl with the reason', () => {
+    expect(refusal(withRole(`        max_ttl: 10m\n${m}        idle_timeout: 11m`))).toBe(`jit.yaml:13:23: ${P}.idle_timeout: idle_timeout 11m is above the role's max_ttl 10m`);
+  });
+
+  it('refuses on MySQL/MariaDB the limits an account cannot carry, and takes statement_timeout', () => {
+    const grant = '        grants:\n          - privileges: [SELECT]\n            tables: [orders]\n';
+    expect(role(withRole(`${grant}        statement_timeout: 2s`, 'mysql')).limits).toEqual({ statementTimeoutMs: 2_000 });
+    expect(refusal(withRole(`${grant}        idle_timeout: 1m`, 'mysql'))).toBe(
+      `jit.yaml:14:23: ${P}.idle_timeout: MySQL/MariaDB has no idle_timeout: an account cannot carry its own idle limit (wait_timeout is server-wide or set by the session itself)`,
+    );
+    expect(refusal(withRole(`${grant}        transaction_timeout: 1m`, 'mysql'))).toBe(`jit.yaml:14:30: ${P}.transaction_timeout: MySQL/MariaDB has no transaction_timeout: the server has no transaction time limit`);
   });
 });
 

@@ -4,6 +4,7 @@ import { checkPrivilege, checkRoleName, type GrantKind } from './privileges.js';
 import type { Entry, PolicyReader, Spot } from './yaml-reader.js';
 import type { Grant, QualifiedName, RoleConfig } from './types.js';
 import type { EngineProfile } from '../engines/profile.js';
+import { LIMIT_KEYS, validateLimits } from './validate-limits.js';
 
 /** What a role's validation needs to know about its database. */
 export interface RoleContext {
@@ -13,7 +14,7 @@ export interface RoleContext {
   adminUser: string;
 }
 
-const ROLE_KEYS = ['ttl', 'max_ttl', 'require_reason', 'connection_limit', 'grants', 'member_of'];
+const ROLE_KEYS = ['ttl', 'max_ttl', 'require_reason', 'connection_limit', 'grants', 'member_of', ...Object.keys(LIMIT_KEYS)];
 const GRANT_KEYS = ['privileges', 'tables', 'schema', 'sequences'];
 const TARGETS: readonly GrantKind[] = ['tables', 'schema', 'sequences'];
 const DEFAULT_TTL_MS = 15 * 60_000;
@@ -42,6 +43,7 @@ export function validateRole(r: PolicyReader, e: Entry, parent: Spot, ctx: RoleC
   const connections = f.has('connection_limit') ? connectionLimit(r, f.get('connection_limit')!) : DEFAULT_CONNECTION_LIMIT;
   const grants = f.has('grants') ? bounded(r, f.get('grants')!, true, MAX_GRANTS_PER_ROLE, 'grants').map((g) => grant(r, g, ctx)) : [];
   const memberOf = f.has('member_of') ? memberList(r, f.get('member_of')!, ctx) : [];
+  const limits = validateLimits(r, f, ctx.profile, maxTtlMs);
   if (grants.length === 0 && memberOf.length === 0) {
     r.fail({ ...s, at: e.keyAt }, `role "${e.name}" grants nothing`, 'add grants: or member_of:');
   }
@@ -53,6 +55,7 @@ export function validateRole(r: PolicyReader, e: Entry, parent: Spot, ctx: RoleC
     connectionLimit: connections,
     grants,
     memberOf,
+    limits,
   };
 }
 

@@ -59,6 +59,7 @@ describe('parsePolicy defaults', () => {
       connectionLimit: 5,
       grants: [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'orders' }] }],
       memberOf: [],
+      limits: {},
     });
   });
 

@@ -18,4 +18,4 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export declare function startCluster(opts?: { fixtureSql?: string; logStatements?: boolean; prefix?: string; maxConnections?: number; bin?: string }): Promise<Cluster>;
+export declare function startCluster(opts?: { fixtureSql?: string; logStatements?: boolean; prefix?: string; maxConnections?: number; bin?: string; settings?: Record<string, string> }): Promise<Cluster>;

@@ -22,11 +22,12 @@ export const PG_BIN = process.env.JIT_PG_BIN ?? '/usr/lib/postgresql/15/bin';
  * Start a cluster, create database `app`, run `fixtureSql` in it. `bin` is the directory holding
  * initdb, pg_ctl and postgres (default PG_BIN: PostgreSQL 15). `logStatements` sets
  * log_statement=all (every statement lands in logFile); `prefix` names the temp directory;
- * `maxConnections` sets max_connections (default 100).
+ * `maxConnections` sets max_connections (default 100); `settings` are more `-c name=value`
+ * server settings (e.g. shared_preload_libraries for pg_cron).
  * `pause()`/`resume()` stop and start the same cluster on the same port and socket directory.
  * Types: pg-cluster.d.ts.
  */
-export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-', maxConnections = 100, bin: binDir = PG_BIN } = {}) {
+export async function startCluster({ fixtureSql = '', logStatements = false, prefix = 'jit-pg-', maxConnections = 100, bin: binDir = PG_BIN, settings: extra = {} } = {}) {
   const PG_BIN = binDir;
   for (const bin of ['initdb', 'pg_ctl', 'postgres']) {
     if (!existsSync(join(PG_BIN, bin))) {
@@ -74,6 +75,7 @@ export async function startCluster({ fixtureSql = '', logStatements = false, pre
       '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
       '-c shared_buffers=16MB', `-c max_connections=${Math.floor(maxConnections)}`, '-c autovacuum=off', '-c logging_collector=off',
       ...(logStatements ? ['-c log_statement=all'] : []),
+      ...Object.entries(extra).map(([name, value]) => `-c ${name}=${value}`),
     ].join(' ');
     await pgCmd('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', settings, '-w', '-t', '30', 'start']);
     running = true;

@@ -45,6 +45,11 @@ export const mysqlProfile: EngineProfile = {
     binaries: ['mariadb', 'mysql'],
     installHint: 'install the MariaDB or MySQL client (apt install mariadb-client, brew install mysql-client)',
   },
+  // statement_timeout is MariaDB's per-account MAX_STATEMENT_TIME (MySQL 8 has none: refused at mint).
+  unsupportedLimits: {
+    idle_timeout: 'an account cannot carry its own idle limit (wait_timeout is server-wide or set by the session itself)',
+    transaction_timeout: 'the server has no transaction time limit',
+  },
   expiryBackstop: 'a one-shot event in the event scheduler',
   capabilities: { ownerHandover: false, sequences: false, socketHost: false },
 };

@@ -132,6 +132,14 @@ export class MysqlSession implements AdminSession {
     const touchesLedger = req.grants.some((g) => [g.schema, ...(g.tables ?? []).map((t) => t.schema)].some((s) => s?.toLowerCase() === LEDGER_SCHEMA));
     if (touchesLedger) throw usageError(`the role grants on schema ${LEDGER_SCHEMA}, which holds jit's ledger`, 'remove that grant from the policy');
     if (this.flavor.mariadb && req.memberOf.length > 1) throw multipleRoles(req.memberOf);
+    // MAX_STATEMENT_TIME per account is MariaDB's; MySQL 8's max_execution_time is a session (or
+    // per-statement hint) setting for SELECT only.
+    if (!this.flavor.mariadb && req.limits?.statementTimeoutMs !== undefined) {
+      throw usageError(
+        `MySQL ${this.flavor.version.join('.')} cannot give one account a statement time limit (MAX_STATEMENT_TIME is MariaDB's); no login was minted`,
+        'remove statement_timeout from the role in the policy',
+      );
+    }
   }
 
   async mint(req: MintRequest): Promise<MintResult> {
@@ -172,6 +180,7 @@ export class MysqlSession implements AdminSession {
         await this.db.run(
           createUserSql({
             login, hosts, auth: this.accountAuth(req.password), connectionLimit: req.connectionLimit, requireSsl: this.target.tls !== 'disable',
+            ...(req.limits?.statementTimeoutMs !== undefined ? { maxStatementTimeMs: req.limits.statementTimeoutMs } : {}),
             ...(this.userAttributes() ? { attribute: { ...m } } : {}),
           }),
         );

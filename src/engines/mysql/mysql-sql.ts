@@ -213,6 +213,8 @@ export interface CreateUserSpec {
   /** -1 for unlimited (MAX_USER_CONNECTIONS 0). */
   connectionLimit: number;
   requireSsl: boolean;
+  /** MariaDB: the account's MAX_STATEMENT_TIME (policy statement_timeout), in ms; absent: none. */
+  maxStatementTimeMs?: number;
   /**
    * MySQL 8.0.21+: the lease, also as the account's user attribute (`{"jit": marker}`), so a DBA
    * sees it in information_schema.USER_ATTRIBUTES. Informational: the ledger is what jit reads.
@@ -225,7 +227,14 @@ export function createUserSql(spec: CreateUserSpec): string {
   const limit = spec.connectionLimit < 0 ? 0 : Math.floor(spec.connectionLimit);
   const each = accountList(spec.login, spec.hosts).map((a) => `${a} ${identified(spec.auth)}`);
   const attribute = spec.attribute ? ` ATTRIBUTE ${escapeLiteral(JSON.stringify({ jit: spec.attribute }))}` : '';
-  return `CREATE USER ${each.join(', ')}${spec.requireSsl ? ' REQUIRE SSL' : ''} WITH MAX_USER_CONNECTIONS ${limit}${attribute}`;
+  const statementTime = spec.maxStatementTimeMs === undefined ? '' : ` MAX_STATEMENT_TIME ${secondsValue(spec.maxStatementTimeMs)}`;
+  return `CREATE USER ${each.join(', ')}${spec.requireSsl ? ' REQUIRE SSL' : ''} WITH MAX_USER_CONNECTIONS ${limit}${statementTime}${attribute}`;
+}
+
+/** Milliseconds as the decimal seconds MAX_STATEMENT_TIME takes: only digits and a point reach the SQL. */
+function secondsValue(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`not a positive whole number of milliseconds: ${ms}`);
+  return (ms / 1000).toFixed(3).replace(/\.?0+$/, '');
 }
 
 /** MySQL 8.0.21+: merge a change of the lease (its new expires_at) into each account's user attribute. */

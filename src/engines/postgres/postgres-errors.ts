@@ -2,6 +2,7 @@ import { EXIT, JitError, isJitError, type ServerErrorKind } from '../../core/err
 import { redact } from '../../core/redact.js';
 import type { ServerErrorContext } from '../error-context.js';
 import { EXPIRED_SQLSTATE, MARKER_CONFLICT_SQLSTATE, MARKER_PRIVILEGES_SQLSTATE } from './postgres-sql.js';
+import { TRANSACTION_TIMEOUT_SQLSTATE } from './postgres-limits.js';
 
 export type PgErrorContext = ServerErrorContext;
 
@@ -93,6 +94,8 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
       return make(`login ${ctx.login ?? '?'} has already expired by the clock of ${at}; expired is final`, 'mint a new login (jit uri / jit connect)');
     case MARKER_CONFLICT_SQLSTATE:
       return make(`${msg} on ${at}`, 'rename that role: jit finds its logins through a NOLOGIN role named jit');
+    case TRANSACTION_TIMEOUT_SQLSTATE:
+      return make(`on ${at}, ${msg}; no login was minted`, `remove transaction_timeout from the role in the policy (statement_timeout and idle_timeout work on older servers)`, EXIT.usage);
     case MARKER_PRIVILEGES_SQLSTATE:
       return make(`on ${at}, ${msg}; no login was minted`, `run 'jit doctor ${ctx.name ?? 'DB'}': it names the REVOKE that fixes it`);
   }

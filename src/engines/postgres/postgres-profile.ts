@@ -67,6 +67,8 @@ export const postgresProfile: EngineProfile = {
     binaries: ['psql'],
     installHint: 'install the PostgreSQL client (apt install postgresql-client, brew install libpq, or the installer from postgresql.org)',
   },
+  // transaction_timeout needs PostgreSQL 17: the mint refuses it on an older server.
+  unsupportedLimits: {},
   expiryBackstop: 'VALID UNTIL',
   capabilities: { ownerHandover: true, sequences: true, socketHost: true },
 };

@@ -54,6 +54,7 @@ export class PostgresSession implements AdminSession {
       database: this.target.database,
       grants: req.grants,
       memberOf: req.memberOf,
+      limits: req.limits,
     });
     const notGranted: string[] = [];
     const onNotice = (n: NoticeMessage) => {

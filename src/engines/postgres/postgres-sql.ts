@@ -2,6 +2,8 @@ import type { LeaseMarker } from '../engine.js';
 import type { Grant } from '../../policy/types.js';
 import { usageError } from '../../core/errors.js';
 import { escapeLiteral, ident, qualified, timestampLiteral } from './postgres-quote.js';
+import { sessionLimitsSql } from './postgres-limits.js';
+import type { SessionLimits } from '../../policy/types.js';
 
 /** Every SQL string the Postgres engine sends. Names only through ident(), values through escapeLiteral() or $n. */
 
@@ -129,6 +131,8 @@ export interface MintSqlInput {
   database: string;
   grants: Grant[];
   memberOf: string[];
+  /** Session limits, set on the login as role settings (postgres-limits.ts). */
+  limits?: SessionLimits;
 }
 
 /**
@@ -149,6 +153,7 @@ export function mintSql(input: MintSqlInput): string {
     markerGrantSql(input.login),
     grantLoginToAdminSql(input.login),
     ...grantStatements(input.login, input.database, input.grants, input.memberOf),
+    ...sessionLimitsSql(input.login, input.limits),
     // The moment the login exists (now() is the transaction's start, before any lock wait).
     'SELECT pg_catalog.clock_timestamp() AS server_now',
     'COMMIT',
