@@ -77,6 +77,45 @@ describe('owner is checked on the server at mint (owner: postgres made a SECURIT
   });
 });
 
+describe('an owner made powerful after the mint is not handed what the login created', () => {
+  async function su(sql: string): Promise<void> {
+    const c = await pg.admin();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  }
+  async function canLogIn(login: string): Promise<boolean | undefined> {
+    const c = await pg.admin();
+    try {
+      const r = await c.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [login]);
+      return r.rows[0]?.rolcanlogin as boolean | undefined;
+    } finally {
+      await c.end();
+    }
+  }
+
+  it.each([['revoke'], ['revoke --all']])('%s keeps the login blocked and says why while app_owner is a superuser; once it is not, the login goes', async (how) => {
+    await withOwner('app_owner');
+    const minted = await w.run(['uri', 'testdb', '--role', 'readonly', '--json']);
+    expect(minted.code, minted.stderr).toBe(0);
+    const { id, user } = JSON.parse(minted.stdout) as { id: string; user: string };
+    await su('ALTER ROLE app_owner SUPERUSER');
+    try {
+      const r = await w.run(how === 'revoke' ? ['revoke', id] : ['revoke', '--all', '--yes']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${user} is blocked (NOLOGIN) but not dropped: owner role app_owner is a superuser now, and what the login created would run with its rights once handed over`);
+      expect(await canLogIn(user)).toBe(false);
+    } finally {
+      await su('ALTER ROLE app_owner NOSUPERUSER');
+    }
+    const again = await w.run(['revoke', '--all', '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await canLogIn(user)).toBeUndefined();
+  });
+});
+
 describe('a refused or failed mint leaves no login (a grant on information_schema.tables committed one)', () => {
   it('refuses information_schema.tables in the policy with exit 2, nothing on the server', async () => {
     await writeFile(w.policyFile, testPolicy(pg).replace('tables: [public.orders, public.customers]', 'tables: [information_schema.tables]'));

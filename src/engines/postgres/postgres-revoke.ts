@@ -3,7 +3,7 @@ import type { RevokeRequest, RevokeResult, ServerTarget } from '../engine.js';
 import { JitError, EXIT } from '../../core/errors.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
 import { errorCode, oneLine } from './postgres-errors.js';
-import { ownerPrivilegeProblem } from './postgres-owner.js';
+import { ownerPrivilegeProblem, ownerProblem as ownerRoleProblem } from './postgres-owner.js';
 import {
   OWNED_DATABASES_SQL,
   OWNER_CHECK_SQL,
@@ -112,6 +112,8 @@ async function revokeLocked(ctx: RevokeContext, login: string): Promise<RevokeRe
       await new Promise((r) => setTimeout(r, BACKOFF_MS[attempt]));
       continue;
     }
+    const unsafe = await ownerTurnedUnsafe(ctx);
+    if (unsafe) return { login, gone: false, terminated, errors: [`${login} is blocked (NOLOGIN) but not dropped: ${unsafe}`] };
     const listed = await step('find databases', () => ctx.client.query(OWNED_DATABASES_SQL, [role.oid]));
     const databases = new Set<string>([ctx.target.database, ...(listed?.rows ?? []).map((r) => String(r.datname))]);
     for (const db of databases) await step(`drop owned in ${db}`, () => dropOwnedIn(ctx, db, login));
@@ -144,6 +146,20 @@ function notOursToDrop(login: string, adminUser: string, errors: string[]): stri
     `${login} is ${blocked ? 'blocked (NOLOGIN) but' : 'still able to log in and'} not dropped: ${adminUser} cannot remove ` +
     `what another admin granted it (${code}); revoke it with the policy whose admin minted it, or as a superuser`
   );
+}
+
+/**
+ * The owner was checked at mint; a DBA may have changed it since (made it a superuser, granted
+ * it pg_write_server_files…). REASSIGN OWNED to it now would hand a login's SECURITY DEFINER
+ * function those rights: say why and keep the login blocked instead. A missing owner is left to
+ * REASSIGN's own error.
+ */
+async function ownerTurnedUnsafe(ctx: RevokeContext): Promise<string | undefined> {
+  if (!ctx.target.owner) return undefined;
+  const { rows } = await ctx.client.query(OWNER_CHECK_SQL, [ctx.target.owner]);
+  const why = rows[0] ? ownerRoleProblem(rows[0]) : undefined;
+  if (!why) return undefined;
+  return `owner role ${ctx.target.owner} ${why} now, and what the login created would run with its rights once handed over; make it an ordinary NOLOGIN role again (or change owner in the policy), then jit reap`;
 }
 
 /** When REASSIGN OWNED failed for want of the owner's privileges, the sentence naming the GRANT. */
@@ -273,6 +289,14 @@ async function revokeManyLocked(ctx: RevokeContext, logins: string[]): Promise<M
     }
   }
   if (droppable.length === 0) return results;
+
+  const unsafe = await ownerTurnedUnsafe(ctx);
+  if (unsafe) {
+    for (const login of droppable) {
+      results.set(login, { ...results.get(login)!, gone: false, errors: [`${login} is blocked (NOLOGIN) but not dropped: ${unsafe}`] });
+    }
+    return results;
+  }
 
   // 4. What they own or were granted, per database, then the roles themselves, in batches.
   const dropOids = droppable.map(oidOf);
