@@ -322,6 +322,14 @@ describe('admin credential sources through the CLI', () => {
     expect(r.stdout).toMatch(new RegExp(`^ok: logged in as postgres@127\\.0\\.0\\.1:\\d+/${pg.database}\\b`));
   });
 
+  it('admin test and doctor warn that a superuser admin is more than jit needs (exit 0)', async () => {
+    const r = await w.run(['admin', 'test', 'testdb']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^warning: postgres is a superuser: jit needs only CREATEROLE and the grants README's non-superuser admin lists; whoever holds this credential holds the whole server$/m);
+    const d = await w.run(['doctor', 'testdb']);
+    expect(d.stdout).toMatch(/^warn {2}testdb: admin login: postgres is a superuser: jit needs only CREATEROLE/m);
+  });
+
   it('admin test and doctor name what a role asks for that the server does not have', async () => {
     const policy = (await readFile(w.policyFile, 'utf8')).replace('tables: [public.orders, public.customers]', 'tables: [public.orders, public.nope]');
     const file = join(w.dir, 'missing.yaml');

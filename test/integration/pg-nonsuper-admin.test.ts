@@ -130,7 +130,7 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
     expect(rows).toEqual([{ rolsuper: false, rolcreaterole: true, signal: false, major: version }]);
   });
 
-  it('admin test and doctor find nothing missing; on 15 they warn that CREATEROLE is near-superuser', async () => {
+  it('admin test and doctor find nothing missing; on 15 they warn that CREATEROLE is near-superuser; they name the other databases PUBLIC may connect to', async () => {
     expect(await problemsOf(session)).toEqual([]);
     const w: JitWorld = await makeWorld(server, { policy: policyYaml(server.port, server.database), env: { JIT_ADMIN_PW: ADMIN_PW, JIT_NO_REAPER: '1' } });
     try {
@@ -145,9 +145,15 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
         expect(test.stderr).toMatch(new RegExp(`^warning: ${warning.source}`, 'm'));
         expect(doctor.stdout).toMatch(new RegExp(`^warn {2}prod-db: admin login: ${warning.source}`, 'm'));
       } else {
-        expect(test.stderr).toBe('');
-        expect(doctor.stdout).not.toMatch(/^warn {2}prod-db: admin login/m);
+        expect(test.stderr).not.toMatch(warning);
+        expect(doctor.stdout).not.toMatch(/^warn {2}prod-db: admin login: .*CREATEROLE/m);
       }
+      // The server's other databases keep PostgreSQL's default CONNECT for PUBLIC: a minted login could go there.
+      const open = /PUBLIC may connect to [^\n]*\bpostgres\b[^\n]* on this server, so a minted login can too and read there what PUBLIC may; fix, as their owner or a superuser: REVOKE CONNECT ON DATABASE /;
+      expect(test.stderr).toMatch(new RegExp(`^warning: ${open.source}`, 'm'));
+      expect(doctor.stdout).toMatch(new RegExp(`^warn {2}prod-db: admin login: ${open.source}`, 'm'));
+      expect(test.stderr).not.toMatch(new RegExp(`PUBLIC may connect to [^\n]*\b${server.database}\b`));
+      expect(test.stderr).not.toMatch(/is a superuser/);
     } finally {
       await w.cleanup();
     }

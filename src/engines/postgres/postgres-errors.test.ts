@@ -96,7 +96,9 @@ describe('privilegeProblems', () => {
   it('warns that a CREATEROLE admin is near-superuser up to PostgreSQL 15 only', () => {
     expect(privilegeWarnings('A', { superuser: false, createrole: true, server_version: 150004 })).toEqual([expect.stringMatching(/^on PostgreSQL 15 CREATEROLE lets A grant itself .*pg_execute_server_program/)]);
     expect(privilegeWarnings('A', { superuser: false, createrole: true, server_version: 160000 })).toEqual([]);
-    expect(privilegeWarnings('A', { superuser: true, createrole: true, server_version: 150004 })).toEqual([]);
+    expect(privilegeWarnings('A', { superuser: true, createrole: true, server_version: 150004 })).toEqual([expect.stringMatching(/^A is a superuser: jit needs only CREATEROLE/)]);
+    const open = privilegeWarnings('A', { superuser: false, createrole: true, server_version: 180000, public_connect: ['"hr db"', 'billing'] });
+    expect(open).toEqual(['PUBLIC may connect to "hr db", billing on this server, so a minted login can too and read there what PUBLIC may; fix, as their owner or a superuser: REVOKE CONNECT ON DATABASE "hr db" FROM PUBLIC; REVOKE CONNECT ON DATABASE billing FROM PUBLIC']);
   });
 });
 

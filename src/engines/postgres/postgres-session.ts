@@ -268,9 +268,22 @@ export function privilegeProblems(admin: string, r: Record<string, unknown>): st
 /** What the admin can do beyond what jit needs: worth saying, not a failure. */
 export function privilegeWarnings(admin: string, r: Record<string, unknown>): string[] {
   const version = Number(r.server_version ?? 0);
-  if (r.superuser === true || r.createrole !== true || version >= 160000) return [];
-  return [
-    `on PostgreSQL ${Math.floor(version / 10000)} CREATEROLE lets ${admin} grant itself any role but a superuser one, ` +
-      `pg_execute_server_program (programs run as the server's OS user) included: treat it as near-superuser; PostgreSQL 16+ takes ADMIN OPTION for that`,
-  ];
+  const warnings: string[] = [];
+  if (r.superuser === true) {
+    warnings.push(`${admin} is a superuser: jit needs only CREATEROLE and the grants README's non-superuser admin lists; whoever holds this credential holds the whole server`);
+  } else if (r.createrole === true && version < 160000) {
+    warnings.push(
+      `on PostgreSQL ${Math.floor(version / 10000)} CREATEROLE lets ${admin} grant itself any role but a superuser one, ` +
+        `pg_execute_server_program (programs run as the server's OS user) included: treat it as near-superuser; PostgreSQL 16+ takes ADMIN OPTION for that`,
+    );
+  }
+  const others = Array.isArray(r.public_connect) ? r.public_connect.map(String) : [];
+  if (others.length > 0) {
+    const shown = others.slice(0, 5).join(', ') + (others.length > 5 ? ` and ${others.length - 5} more` : '');
+    warnings.push(
+      `PUBLIC may connect to ${shown} on this server, so a minted login can too and read there what PUBLIC may; ` +
+        `fix, as their owner or a superuser: ${others.slice(0, 5).map((d) => `REVOKE CONNECT ON DATABASE ${d} FROM PUBLIC`).join('; ')}`,
+    );
+  }
+  return warnings;
 }

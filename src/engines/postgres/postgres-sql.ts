@@ -350,7 +350,10 @@ export const ADMIN_PRIVILEGES_SQL =
   `j.oid IS NOT NULL AS marker_exists, coalesce(j.rolcanlogin OR j.rolsuper, false) AS marker_can_login, ` +
   `(j.oid IS NULL OR pg_catalog.pg_has_role(current_user, j.oid, 'USAGE WITH ADMIN OPTION')) AS marker_admin, ` +
   `coalesce((SELECT count(*) FROM pg_catalog.pg_auth_members m WHERE m.member = j.oid), 0)::int AS marker_memberships, ` +
-  `pg_catalog.current_setting('server_version_num')::int AS server_version ` +
+  `pg_catalog.current_setting('server_version_num')::int AS server_version, ` +
+  // Other databases any role may connect to (PostgreSQL's default): a minted login can too.
+  `ARRAY(SELECT pg_catalog.quote_ident(d.datname) FROM pg_catalog.pg_database d WHERE d.datname <> pg_catalog.current_database() ` +
+  `AND d.datallowconn AND NOT d.datistemplate AND pg_catalog.has_database_privilege('public', d.oid, 'CONNECT') ORDER BY 1) AS public_connect ` +
   `FROM pg_catalog.pg_roles a LEFT JOIN pg_catalog.pg_roles j ON j.rolname = ${escapeLiteral(MARKER_ROLE)} ` +
   `WHERE a.rolname = current_user`;
 
