@@ -192,6 +192,9 @@ describe('sessions, reasons and the audit trail', () => {
     passwords.push(passwordOf(exec.stdout)); // exit
     expect((await w.run(['revoke', ro.id])).code).toBe(0); // manual
     expect(await whenGone(server, short.user, Date.parse(short.expires_at) + 4_000)).not.toBeNull();
+    // The reaper logs (and audits) once its revoke has returned, a moment after the drop.
+    const reaperLog = () => readFile(join(w.home, 'reaper.log'), 'utf8').catch(() => '');
+    expect(await waitFor(async () => (await reaperLog()).includes(`revoked ${short.user}`), 5_000)).toBe(true);
     const all = await w.run(['revoke', '--all', '--yes']); // revoke-all: the support login
     expect(all.code, all.stderr).toBe(0);
     await waitFor(async () => (await leaseFiles(w.home)).length === 0, 3_000);
