@@ -71,6 +71,9 @@ export async function mintLease(opts: MintOptions, deps: MintDeps): Promise<Mint
   const { db, role } = resolved;
   const engine = await deps.engine(db.engine);
   await opts.preflight?.(engine);
+  // The request is valid: start a missing reaper now, so its start-up overlaps reading the
+  // admin secret and creating the login, and the hand-off finds it listening.
+  deps.reaper.prestart();
 
   // Questions (database, role, reason) are behind us: from here on a spinner may show, and
   // Ctrl-C (or SIGTERM, a closed terminal) cancels the mint instead of killing jit half-way:
@@ -149,7 +152,6 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
     if (signal.aborted) await deps.audit.append(failed(err));
     throw err;
   }
-  deps.reaper.prestart();
 
   const audit = { ...leaseFields(lease), ttl: formatDuration(resolved.ttlMs), command: opts.command };
   // Cancelled while the server works (a lock wait): interrupt the statement, so its transaction

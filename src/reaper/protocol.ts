@@ -12,8 +12,12 @@ export type ReaperRequest =
   | { type: 'lease'; id: string; key: string; secret?: string }
   | { type: 'stop' };
 
-/** `keys`: the credentials the reaper holds (credentialKey), never the secrets themselves. */
-export type ReaperReply = { ok: true; pid: number; keys?: string[] } | { ok: false; error: string };
+/**
+ * `keys`: the credentials the reaper holds (credentialKey), never the secrets themselves.
+ * `wants`: a lease of each credential it lacks (a restart, a rotated password it dropped), so a
+ * command that can read one hands it over without reading every lease file itself.
+ */
+export type ReaperReply = { ok: true; pid: number; keys?: string[]; wants?: Array<{ id: string; key: string }> } | { ok: false; error: string };
 
 /** Key under which the reaper keeps a credential: one per (policy database, admin source). */
 export function credentialKey(database: string, adminSource: string): string {

@@ -9,6 +9,17 @@ import { adminRefOf } from '../lifecycle/lease-ref.js';
 import { reaperEnv } from './reaper-env.js';
 import { assertOwnSocket, credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
 
+/** What the reaper of each state directory said it holds, and when it answered this process. */
+const heard = new Map<string, { reply: Extract<ReaperReply, { ok: true }>; at: number }>();
+/** How long an answer vouches for the reaper being alive (a `jit connect` lasts hours). */
+const HEARD_FRESH_MS = 2_000;
+
+/** The reaper of `root`'s last answer to this process, if it came a moment ago. */
+export function lastHeard(root: string): Extract<ReaperReply, { ok: true }> | undefined {
+  const h = heard.get(root);
+  return h && Date.now() - h.at < HEARD_FRESH_MS ? h.reply : undefined;
+}
+
 /** Send one request and wait for its reply; rejects when nobody listens. */
 export function ask(root: string, req: ReaperRequest, timeoutMs = 2000): Promise<ReaperReply> {
   return new Promise((resolve, reject) => {
@@ -32,9 +43,12 @@ export function ask(root: string, req: ReaperRequest, timeoutMs = 2000): Promise
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
       clearTimeout(timer);
-      sock.end();
+      // One request per connection: close now rather than wait for the reaper's end.
+      sock.destroy();
       try {
-        resolve(JSON.parse(buf.slice(0, nl)) as ReaperReply);
+        const reply = JSON.parse(buf.slice(0, nl)) as ReaperReply;
+        if (reply.ok) heard.set(root, { reply, at: Date.now() });
+        resolve(reply);
       } catch (err) {
         reject(err);
       }

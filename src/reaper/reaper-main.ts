@@ -10,7 +10,7 @@ import { currentRequester } from '../core/requester.js';
 import { revokeLeases } from '../lifecycle/revoke.js';
 import { openAdmin } from '../lifecycle/admin-access.js';
 import { adminRefOf } from '../lifecycle/lease-ref.js';
-import type { ReaperReply, ReaperRequest } from './protocol.js';
+import { credentialKey, type ReaperReply, type ReaperRequest } from './protocol.js';
 import { reaperLogger } from './reaper-log.js';
 import { CredentialStore } from './reaper-credentials.js';
 import { dueCause } from './reaper-due.js';
@@ -47,6 +47,8 @@ export class Reaper {
   private readonly socket: ReaperSocket;
   private stopRequested = false;
   private idleTicks = 0;
+  /** What the last tick read, null before the first: which credentials are wanted (see wants). */
+  private lastLeases: Lease[] | null = null;
   private wake: (() => void) | null = null;
 
   constructor(private readonly o: ReaperOptions) {
@@ -87,7 +89,19 @@ export class Reaper {
       this.stopRequested = true;
       this.wake?.();
     }
-    return { ok: true, pid: process.pid, keys: this.credentials.keys() };
+    return { ok: true, pid: process.pid, keys: this.credentials.keys(), wants: this.wants() };
+  }
+
+  /** One lease per admin credential the leases of the last tick need and nobody handed over. */
+  private wants(): Array<{ id: string; key: string }> | undefined {
+    if (!this.lastLeases) return undefined;
+    const held = new Set(this.credentials.keys());
+    const wanted = new Map<string, string>();
+    for (const l of this.lastLeases) {
+      const key = credentialKey(l.database, l.adminSource);
+      if (!held.has(key) && !wanted.has(key)) wanted.set(key, l.id);
+    }
+    return [...wanted].map(([key, id]) => ({ id, key }));
   }
 
   /** Reap until no lease is left; 0 at once when another reaper holds the socket. */
@@ -112,6 +126,7 @@ export class Reaper {
       }
       const now = Date.now();
       const leases = await this.view.read(now).catch(() => []);
+      this.lastLeases = leases;
       this.scheduler.schedule(this.due(leases, now));
       if (await this.timeToLeave(leases.length)) break;
       await this.sleep();

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { LeaseStore } from '../leases/lease-store.js';
 import { stateDir, statePaths } from '../leases/paths.js';
-import { ask, spawnReaper } from './reaper-client.js';
+import { ask, lastHeard, spawnReaper } from './reaper-client.js';
 import { credentialKey } from './protocol.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,24 +19,29 @@ export async function reviveReaper(env: NodeJS.ProcessEnv, entryScript: string):
   const root = stateDir(env);
   const names = await readdir(statePaths(root).leases).catch(() => [] as string[]);
   if (!names.some((n) => n.endsWith('.json') && !n.startsWith('.'))) return;
-  let held: string[] | null = null;
-  try {
-    const reply = await ask(root, { type: 'hello' }, 1000);
-    if (reply.ok) held = reply.keys ?? [];
-  } catch {
-    // nobody answers
-  }
-  if (held === null) {
+  const hello = (timeoutMs: number) => ask(root, { type: 'hello' }, timeoutMs).then((r) => (r.ok ? r : null), () => null);
+  // It answered this process a moment ago (a hand-off): alive, and what it lacks is known.
+  let reply = lastHeard(root) ?? (await hello(1000));
+  if (!reply) {
     spawnReaper({ env, stateDir: root, entryScript });
-    for (let i = 0; i < 30 && held === null; i++) {
+    for (let i = 0; i < 30 && !reply; i++) {
       await sleep(50);
-      held = await ask(root, { type: 'hello' }, 300).then((r) => (r.ok ? (r.keys ?? []) : null), () => null);
+      reply = await hello(300);
     }
-    if (held === null) return;
+    if (!reply) return;
   }
-  const sent = new Set(held);
-  for (const lease of await new LeaseStore(root).list()) {
-    if (!lease.adminSource.startsWith('env:')) continue;
+  // The leases whose credential it lacks: named by the reaper itself, so this process reads
+  // one verified lease file per credential rather than all of them (a reaper that has not read
+  // its leases yet names none: read them all). A variable is read only where a lease jit
+  // signed names it, whatever the socket asks for.
+  const store = new LeaseStore(root);
+  const files = new Set(names);
+  const leases = reply.wants
+    ? await Promise.all(reply.wants.filter((w) => files.has(`${w.id}.json`)).map((w) => store.get(w.id).catch(() => null)))
+    : await store.list();
+  const sent = new Set(reply.keys ?? []);
+  for (const lease of leases) {
+    if (!lease?.adminSource.startsWith('env:')) continue;
     const key = credentialKey(lease.database, lease.adminSource);
     const secret = env[lease.adminSource.slice('env:'.length)];
     if (sent.has(key) || !secret) continue;

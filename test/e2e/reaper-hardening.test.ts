@@ -5,12 +5,14 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { usePostgres } from '../helpers/servers.js';
 import { makeWorld, roleExists, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { ask } from '../../src/reaper/reaper-client.js';
+import { reaperSocketPath } from '../../src/reaper/protocol.js';
 import { isAlive, mintUri, openSession, reaperPid, sessionAlive } from './support.js';
 
 const server = usePostgres(15);
@@ -143,5 +145,42 @@ describe("the reaper's environment", () => {
     // It still revokes: the credential came over the socket.
     expect((await w.run(['revoke', minted.id])).code).toBe(0);
     expect(await roleExists(server, minted.user)).toBe(false);
+  });
+});
+
+describe('whoever answers on the reaper socket', () => {
+  it('is handed only the credential a signed lease names, whatever variable it asks for', async () => {
+    const w = await world();
+    const minted = await mintUri(w, ['--role', 'short', '--ttl', '1m']);
+    const pid = await reaperPid(w.home);
+    process.kill(pid!, 'SIGKILL');
+    expect(await waitFor(() => !isAlive(pid!), 2_000)).toBe(true);
+    // A process of the same user (a `jit exec` child) took the socket over, and asks for a
+    // variable of its choosing through a real lease id and through a made-up one.
+    const path = reaperSocketPath(w.home);
+    await unlink(path).catch(() => {});
+    const asked: Array<Record<string, unknown>> = [];
+    const wants = [
+      { id: minted.id, key: 'testdb\u0000env:PLANTED_SECRET' },
+      { id: 'zzzzzzzzzz', key: 'other\u0000env:PLANTED_SECRET' },
+    ];
+    const fake = createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (d) => {
+        for (const line of d.toString().split('\n').filter(Boolean)) asked.push(JSON.parse(line) as Record<string, unknown>);
+        s.write(`${JSON.stringify({ ok: true, pid: process.pid, keys: [], wants })}\n`);
+      });
+    });
+    await new Promise<void>((r) => fake.listen(path, () => r()));
+    try {
+      const r = await w.run(['list'], { env: { PLANTED_SECRET: 'planted-value-0123456789' } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.stringify(asked)).not.toContain('planted-value-0123456789');
+      // What the signed lease names is what goes (the same as before the takeover).
+      expect(asked).toContainEqual(expect.objectContaining({ type: 'lease', id: minted.id, secret: server.adminPassword }));
+    } finally {
+      await new Promise<void>((r) => fake.close(() => r()));
+      expect((await w.run(['revoke', minted.id])).code).toBe(0);
+    }
   });
 });
