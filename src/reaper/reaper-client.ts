@@ -93,12 +93,19 @@ async function deliver(deps: ReaperPlace, req: ReaperRequest): Promise<ReaperRep
   }
   // One this process started a moment ago (the hand-off's prestart) is still coming up: wait
   // for it rather than start a second one that would only lose the race for the socket.
-  if (Date.now() - spawnedAt > 5_000) spawnReaper(deps);
+  let respawned = Date.now() - spawnedAt > 5_000;
+  if (respawned) spawnReaper(deps);
   // Bounded as a whole: a wedged reaper (SIGSTOP) accepts connections and never answers; the
   // new one takes its socket over within WEDGED_MS, and nothing here waits longer than this.
   const deadline = Date.now() + DELIVER_MS;
   for (let i = 0; Date.now() < deadline; i++) {
     await sleep(i < 10 ? 25 : 100);
+    // The early one had nothing to watch while the admin secret was read (a slow `command:`
+    // source) and may have left already: start another once.
+    if (!respawned && Date.now() - spawnedAt > 1_500) {
+      respawned = true;
+      spawnReaper(deps);
+    }
     try {
       return await ask(deps.stateDir, req, Math.max(50, Math.min(500, deadline - Date.now())));
     } catch {

@@ -14,7 +14,7 @@ const KEEP = new Set([
   'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
   // Windows and macOS equivalents of the above.
   'SYSTEMROOT', 'APPDATA', 'LOCALAPPDATA', 'USERPROFILE', 'TMPDIR',
-  'JIT_HOME', 'JIT_REQUESTER',
+  'JIT_HOME', 'JIT_REQUESTER', 'JIT_REAPER_LINGER',
 ]);
 
 export function reaperEnv(env: NodeJS.ProcessEnv, stateDir: string): NodeJS.ProcessEnv {

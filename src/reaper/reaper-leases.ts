@@ -87,6 +87,11 @@ export class LeaseView {
     return this.orphans.has(lease.id) ? lease : await this.o.store.get(lease.id).catch(() => lease);
   }
 
+  /** Leases whose files vanished and that are kept (or still being checked with the server). */
+  get orphaned(): boolean {
+    return this.orphans.size > 0;
+  }
+
   /** The lease's login is gone: never act on it again. */
   markRevoked(id: string): void {
     this.revoked.add(id);

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { loadEngine } from '../engines/registry.js';
+import { tryParseDuration } from '../core/duration.js';
 import type { Lease } from '../leases/lease.js';
 import type { RevokeCause } from '../leases/audit-log.js';
 import type { LeaseDeps } from '../lifecycle/context.js';
@@ -22,7 +24,18 @@ import { ReaperSocket } from './reaper-socket.js';
 export { dueCause } from './reaper-due.js';
 
 const TICK_MS = 500;
-const IDLE_TICKS_BEFORE_EXIT = 6;
+/** With no lease to watch: a new one arrives with a hand-off that wakes the reaper at once. */
+const IDLE_TICK_MS = 2_000;
+/** How long a reaper with nothing to do stays, so the next command does not pay its start. */
+export const DEFAULT_LINGER_MS = 60_000;
+
+/** `JIT_REAPER_LINGER`: a duration (`0` to leave as soon as nothing is left), else the default. */
+export function lingerFrom(env: NodeJS.ProcessEnv): number {
+  const v = env.JIT_REAPER_LINGER?.trim();
+  if (v === undefined || v === '') return DEFAULT_LINGER_MS;
+  if (/^0+[a-z]*$/i.test(v)) return 0;
+  return tryParseDuration(v) ?? DEFAULT_LINGER_MS;
+}
 
 export interface ReaperOptions {
   /** The state directory whose leases this reaper revokes. */
@@ -30,6 +43,8 @@ export interface ReaperOptions {
   store: LeaseStore;
   deps: LeaseDeps;
   log: (line: string) => void;
+  /** How long to stay with nothing to do (DEFAULT_LINGER_MS). */
+  lingerMs?: number;
   /** The retry rules for a lease's server: the same for every engine unless one needs its own. */
   retryPolicy?: (lease: Lease) => RetryPolicy;
 }
@@ -46,7 +61,10 @@ export class Reaper {
   private readonly scheduler: RevokeScheduler;
   private readonly socket: ReaperSocket;
   private stopRequested = false;
-  private idleTicks = 0;
+  /** Since when nothing was left to do; null while something is. */
+  private idleSince: number | null = null;
+  /** The state directory was seen removed. */
+  private homeRemoved = false;
   /** What the last tick read, null before the first: which credentials are wanted (see wants). */
   private lastLeases: Lease[] | null = null;
   private wake: (() => void) | null = null;
@@ -120,6 +138,9 @@ export class Reaper {
       this.wake?.();
     });
     for (;;) {
+      // A throwaway $JIT_HOME (a CI job's) removed: nothing to linger for once idle. Remembered,
+      // since the socket's directory is made again below.
+      this.homeRemoved ||= !existsSync(this.o.root);
       if (!(await this.socket.stillOurs())) {
         this.scheduler.halt();
         break;
@@ -148,27 +169,34 @@ export class Reaper {
   }
 
   /**
-   * The exit rule: at once when asked to stop and nothing is left; else after
-   * IDLE_TICKS_BEFORE_EXIT idle ticks, once a last look with the socket closed finds no lease.
+   * The exit rule: at once when asked to stop (or the state directory was removed) and nothing
+   * is left; else once idle for the linger time, after a last look with the socket closed finds
+   * no lease.
    */
   private async timeToLeave(leaseCount: number): Promise<boolean> {
-    const idle = leaseCount === 0 && this.scheduler.idle;
-    if (this.stopRequested && idle) return true;
-    this.idleTicks = idle ? this.idleTicks + 1 : 0;
-    if (this.idleTicks < IDLE_TICKS_BEFORE_EXIT) return false;
+    // A lease file that vanished is still being checked with the server: not idle yet.
+    const idle = leaseCount === 0 && this.scheduler.idle && !this.view.orphaned;
+    if ((this.stopRequested || this.homeRemoved) && idle) return true;
+    const now = Date.now();
+    if (!idle) this.idleSince = null;
+    else this.idleSince ??= now;
+    if (this.idleSince === null || now - this.idleSince < (this.o.lingerMs ?? DEFAULT_LINGER_MS)) return false;
     // Stop accepting, then look once more: a lease written meanwhile keeps us alive.
     await this.socket.close();
     this.view.invalidate();
     if ((await this.o.store.list()).length === 0) return true;
     if (!(await this.socket.reopen())) return true;
-    this.idleTicks = 0;
+    this.idleSince = null;
     return false;
   }
 
   /** One tick, cut short by a request on the socket or SIGTERM. */
   private async sleep(): Promise<void> {
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, TICK_MS);
+      // Idle: tick slower, but not past the end of the linger.
+      const linger = this.o.lingerMs ?? DEFAULT_LINGER_MS;
+      const ms = this.idleSince === null ? TICK_MS : Math.max(TICK_MS, Math.min(IDLE_TICK_MS, this.idleSince + linger - Date.now()));
+      const t = setTimeout(resolve, ms);
       this.wake = () => {
         clearTimeout(t);
         resolve();
@@ -184,7 +212,7 @@ export async function runReaper(env: NodeJS.ProcessEnv): Promise<number> {
   await ensurePrivateDir(root);
   const log = reaperLogger(statePaths(root).reaperLog);
   const store = new LeaseStore(root);
-  return new Reaper({ root, store, deps: reaperDeps(env, store), log }).run();
+  return new Reaper({ root, store, deps: reaperDeps(env, store), log, lingerMs: lingerFrom(env) }).run();
 }
 
 /** What the reaper works with: its leases, the audit trail, and the admin credentials' sources. */

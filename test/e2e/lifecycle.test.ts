@@ -93,6 +93,7 @@ describe('terminal closed under jit connect', () => {
       JIT_POLICY: w.policyFile,
       JIT_TEST_ADMIN_PW: String(w.env.JIT_TEST_ADMIN_PW),
       JIT_REQUESTER: String(w.env.JIT_REQUESTER),
+      JIT_REAPER_LINGER: String(w.env.JIT_REAPER_LINGER),
       NO_COLOR: '1',
     };
     const cmd = ['env', '-i', ...Object.entries(env).map(([k, v]) => q(`${k}=${v}`)), q(process.execPath), q(JIT_BIN), 'connect', 'testdb', '--role', 'readonly'].join(' ');

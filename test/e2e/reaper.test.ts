@@ -26,8 +26,8 @@ afterAll(async () => {
   for (const w of worlds) await w.cleanup().catch(() => {});
 });
 
-const world = async () => {
-  const w = await makeWorld(server);
+const world = async (env: NodeJS.ProcessEnv = {}) => {
+  const w = await makeWorld(server, { env });
   worlds.push(w);
   return w;
 };
@@ -146,7 +146,8 @@ describe('state directory removed under a running reaper', () => {
   });
 
   it('right after the last revoke (a CI job with a throwaway JIT_HOME), the reaper exits', async () => {
-    const w = await world();
+    // Not the tests' short linger: the default one, which a removed JIT_HOME cuts short.
+    const w = await world({ JIT_REAPER_LINGER: '' });
     const minted = await mintUri(w, ['--role', 'short', '--ttl', '1m']);
     const pid = await reaperPid(w.home);
     expect(pid).not.toBeNull();
@@ -154,6 +155,26 @@ describe('state directory removed under a running reaper', () => {
     const { rm } = await import('node:fs/promises');
     await rm(w.home, { recursive: true, force: true });
     expect(await waitFor(() => !isAlive(pid!), 15_000)).toBe(true);
+  });
+
+  it('with nothing left it stays a while (60 s by default), so the next command finds it up', async () => {
+    const w = await world({ JIT_REAPER_LINGER: '' });
+    const first = await mintUri(w, ['--role', 'short', '--ttl', '1m']);
+    const pid = await reaperPid(w.home);
+    expect((await w.run(['revoke', first.id])).code).toBe(0);
+    await sleep(6_000);
+    expect(isAlive(pid!)).toBe(true);
+    const second = await mintUri(w, ['--role', 'short', '--ttl', '1m']);
+    expect(await reaperPid(w.home)).toBe(pid);
+    expect((await w.run(['revoke', second.id])).code).toBe(0);
+  });
+
+  it('JIT_REAPER_LINGER=0: it leaves as soon as nothing is left', async () => {
+    const w = await world({ JIT_REAPER_LINGER: '0' });
+    const minted = await mintUri(w, ['--role', 'short', '--ttl', '1m']);
+    const pid = await reaperPid(w.home);
+    expect((await w.run(['revoke', minted.id])).code).toBe(0);
+    expect(await waitFor(() => !isAlive(pid!), 2_500)).toBe(true);
   });
 });
 

@@ -95,7 +95,12 @@ export async function reaperPid(home: string): Promise<number | null> {
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  // A process that exited is a zombie until its parent (init, for a detached reaper) collects it.
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
   } catch {
     return false;
   }

@@ -35,7 +35,7 @@ export async function testDeps(pg: PgServer, overrides: Partial<Deps> = {}, poli
   const policyFile = join(dir, 'jit.yaml');
   await writeFile(policyFile, policy ?? testPolicy(pg));
   const io = bufferIO();
-  const env = { PATH: process.env.PATH, HOME: dir, JIT_HOME: join(dir, 'state'), JIT_TEST_ADMIN_PW: pg.adminPassword, JIT_REQUESTER: 'tester' };
+  const env = { PATH: process.env.PATH, HOME: dir, JIT_HOME: join(dir, 'state'), JIT_TEST_ADMIN_PW: pg.adminPassword, JIT_REQUESTER: 'tester', JIT_REAPER_LINGER: '3s' };
   const deps = systemDeps({ io, env, cwd: dir, policyFlag: policyFile, entryScript: JIT_BIN });
   return { ...deps, startReaper: false, reaper: NO_REAPER, ...overrides, io } as Deps & { io: ReturnType<typeof bufferIO> };
 }

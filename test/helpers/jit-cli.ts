@@ -99,6 +99,8 @@ export async function makeWorld(
     JIT_TEST_ADMIN_PW: pg.adminPassword,
     JIT_REQUESTER: pg.requester ?? 'tester',
     NO_COLOR: '1',
+    // A reaper with nothing left leaves after 3 s here (60 s by default), so tests see it go.
+    JIT_REAPER_LINGER: '3s',
     ...opts.env,
   };
   const start = (args: string[], o: RunOptions = {}) =>
