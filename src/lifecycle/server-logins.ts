@@ -5,7 +5,7 @@ import type { RevokeCause } from '../leases/audit-log.js';
 import { serverKeyOf, targetFromConfig } from '../engines/engine.js';
 import { usageError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
-import { withAdmin, type AdminRef } from './admin-access.js';
+import { openAdmin, withAdmin, type AdminRef } from './admin-access.js';
 import { leaseFields } from '../leases/audit-log.js';
 import { actorOf } from './revoke.js';
 
@@ -54,6 +54,11 @@ export interface DatabaseLogins {
   logins: ServerLogin[];
   serverNow?: Date;
   error?: string;
+  /**
+   * With `keep`: the admin session the logins were listed in, shared by the databases of one
+   * server, for the revocation that follows (one login to the server, not two). closeAll ends it.
+   */
+  session?: AdminSession;
 }
 
 const clusterKey = serverKeyOf;
@@ -70,7 +75,7 @@ export function homeOf(policy: Policy, db: DatabaseConfig, marker: LeaseMarker |
  * that server), so `--database` limits what is listed and revoked and nothing is done twice.
  * A server that fails is reported, not fatal.
  */
-export async function discoverLogins(policy: Policy, selected: DatabaseConfig[], deps: AdminAccessDeps): Promise<DatabaseLogins[]> {
+export async function discoverLogins(policy: Policy, selected: DatabaseConfig[], deps: AdminAccessDeps, opts: { keep?: boolean } = {}): Promise<DatabaseLogins[]> {
   const clusters = new Map<string, DatabaseConfig[]>();
   for (const db of selected) clusters.set(clusterKey(db), [...(clusters.get(clusterKey(db)) ?? []), db]);
   const results = await Promise.all(
@@ -78,14 +83,21 @@ export async function discoverLogins(policy: Policy, selected: DatabaseConfig[],
       let lastError = '';
       for (const db of members) {
         try {
-          const { logins, serverNow } = await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
-            const [l, now] = await Promise.all([session.listLogins(), session.serverTime()]);
-            return { logins: l, serverNow: now };
-          });
+          const { session } = await openAdmin(adminRefOfDb(db), deps);
+          let listed: [ServerLogin[], Date];
+          try {
+            listed = await Promise.all([session.listLogins(), session.serverTime()]);
+          } catch (err) {
+            await session.close().catch(() => {});
+            throw err;
+          }
+          if (!opts.keep) await session.close().catch(() => {});
+          const [logins, serverNow] = listed;
           return members.map((m) => ({
             db: m,
             logins: logins.filter((l) => homeOf(policy, m, l.marker).name === m.name),
             serverNow,
+            ...(opts.keep ? { session } : {}),
           }));
         } catch (err) {
           lastError = redact(err instanceof Error ? err.message : String(err));
@@ -106,12 +118,39 @@ export interface LoginOutcome {
   error?: string;
 }
 
-/** Revoke logins found on one server, in one admin session; also forget matching local leases. */
-export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[], cause: RevokeCause, deps: LeaseDeps): Promise<LoginOutcome[]> {
+/** End the sessions discoverLogins kept. */
+export async function closeAll(found: DatabaseLogins[]): Promise<void> {
+  await Promise.all([...new Set(found.map((f) => f.session).filter((s) => s !== undefined))].map((s) => s.close().catch(() => {})));
+}
+
+/**
+ * Revoke what pick chooses of each database's logins: the servers in parallel, the databases of
+ * one server one after another in the session their logins were listed in (kept by
+ * discoverLogins), else in a new one.
+ */
+export async function revokeFound(found: DatabaseLogins[], pick: (f: DatabaseLogins) => ServerLogin[], cause: RevokeCause, deps: LeaseDeps): Promise<LoginOutcome[]> {
+  const byServer = new Map<string, DatabaseLogins[]>();
+  for (const f of found) byServer.set(clusterKey(f.db), [...(byServer.get(clusterKey(f.db)) ?? []), f]);
+  const perServer = await Promise.all(
+    [...byServer.values()].map(async (members) => {
+      const outcomes: LoginOutcome[] = [];
+      for (const f of members) {
+        const logins = f.error ? [] : pick(f);
+        if (logins.length) outcomes.push(...(await revokeServerLogins(f.db, logins, cause, deps, f.session)));
+      }
+      return outcomes;
+    }),
+  );
+  return perServer.flat();
+}
+
+/** Revoke logins found on one server, in one admin session (`session`, else a new one); also forget matching local leases. */
+export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[], cause: RevokeCause, deps: LeaseDeps, open?: AdminSession): Promise<LoginOutcome[]> {
   const outcomes: LoginOutcome[] = [];
   const logins = found.map((l) => l.login);
+  const inSession = <T>(fn: (a: { session: AdminSession }) => Promise<T>) => (open ? fn({ session: open }) : withAdmin(adminRefOfDb(db), deps, fn));
   try {
-    await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
+    await inSession(async ({ session }) => {
       // All of them together: every login is blocked before any is dropped (revokeMany).
       const results = await session.revokeMany(found.map((l) => ({ login: l.login, ...(l.marker ? { leaseId: l.marker.id } : {}) })));
       for (const res of results) {

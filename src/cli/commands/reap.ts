@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { isAbandonedIntent, isDue } from '../../leases/lease.js';
 import { revokeLease } from '../../lifecycle/revoke.js';
-import { discoverLogins, revokeServerLogins, selectDatabases, type LoginOutcome } from '../../lifecycle/server-logins.js';
+import { closeAll, discoverLogins, revokeFound, selectDatabases, type DatabaseLogins, type LoginOutcome } from '../../lifecycle/server-logins.js';
 import { notice, printJson, problem } from '../output.js';
 import { redact } from '../../core/redact.js';
 
@@ -25,20 +25,22 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
       outcomes.push({ database: lease.database, login: lease.user, ok: false, terminated: 0, error: redact(err instanceof Error ? err.message : String(err)) });
     }
   }
-  const found = await discoverLogins(policy, dbs, deps);
-  for (const f of found) {
-    if (f.error) {
-      problem(deps.io, `error: ${f.db.name}: ${f.error}`);
-      continue;
-    }
-    const serverNow = (f.serverNow ?? new Date()).getTime();
-    const expired = f.logins
-      .filter((l) => {
-        const until = l.marker?.expires_at ? Date.parse(l.marker.expires_at) : (l.validUntil?.getTime() ?? NaN);
-        return Number.isFinite(until) && until <= serverNow;
-      })
-      .filter((l) => !outcomes.some((o) => o.login === l.login && o.database === f.db.name));
-    if (expired.length) outcomes.push(...(await revokeServerLogins(f.db, expired, 'reap', deps)));
+  const found = await discoverLogins(policy, dbs, deps, { keep: true });
+  try {
+    for (const f of found) if (f.error) problem(deps.io, `error: ${f.db.name}: ${f.error}`);
+    const local = [...outcomes];
+    const expired = (f: DatabaseLogins) => {
+      const serverNow = (f.serverNow ?? new Date()).getTime();
+      return f.logins
+        .filter((l) => {
+          const until = l.marker?.expires_at ? Date.parse(l.marker.expires_at) : (l.validUntil?.getTime() ?? NaN);
+          return Number.isFinite(until) && until <= serverNow;
+        })
+        .filter((l) => !local.some((o) => o.login === l.login && o.database === f.db.name));
+    };
+    outcomes.push(...(await revokeFound(found, expired, 'reap', deps)));
+  } finally {
+    await closeAll(found);
   }
   if (deps.io.json) printJson(deps.io, outcomes);
   else {

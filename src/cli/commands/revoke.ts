@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { canPrompt } from '../io.js';
 import { EXIT, JitError, usageError } from '../../core/errors.js';
 import { revokeLease } from '../../lifecycle/revoke.js';
-import { discoverLogins, revokeServerLogins, selectDatabases, type DatabaseLogins, type LoginOutcome } from '../../lifecycle/server-logins.js';
+import { closeAll, discoverLogins, revokeFound, selectDatabases, type DatabaseLogins, type LoginOutcome } from '../../lifecycle/server-logins.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
 import { notice, printJson, problem, table } from '../output.js';
 import { pickLease } from '../pick-lease.js';
@@ -40,18 +40,22 @@ export async function run([target]: [string | undefined], flags: RevokeFlags, de
   }
   // A login minted on another machine: find it on the servers through its marker.
   const policy = await deps.policy();
-  const found = await discoverLogins(policy, selectDatabases(policy, flags.database), deps);
-  const hits = found.filter((f) => f.logins.some((l) => l.login === target));
-  if (hits.length === 0) {
-    const unreachable = found.filter((f) => f.error).map((f) => f.db.name);
-    throw new JitError(`no jit login "${target}" on ${unreachable.length ? 'the reachable databases' : 'any configured database'}`, {
-      exitCode: unreachable.length ? EXIT.runtime : EXIT.usage,
-      hint: unreachable.length ? `could not reach: ${unreachable.join(', ')}` : 'see `jit list --all`',
-    });
+  const found = await discoverLogins(policy, selectDatabases(policy, flags.database), deps, { keep: true });
+  try {
+    const hits = found.filter((f) => f.logins.some((l) => l.login === target));
+    if (hits.length === 0) {
+      const unreachable = found.filter((f) => f.error).map((f) => f.db.name);
+      throw new JitError(`no jit login "${target}" on ${unreachable.length ? 'the reachable databases' : 'any configured database'}`, {
+        exitCode: unreachable.length ? EXIT.runtime : EXIT.usage,
+        hint: unreachable.length ? `could not reach: ${unreachable.join(', ')}` : 'see `jit list --all`',
+      });
+    }
+    const outcomes = await revokeFound(hits, (f) => f.logins.filter((l) => l.login === target), 'manual', deps);
+    report(deps, outcomes);
+    return outcomes.every((o) => o.ok) ? 0 : 1;
+  } finally {
+    await closeAll(found);
   }
-  const outcomes = (await Promise.all(hits.map((h) => revokeServerLogins(h.db, h.logins.filter((l) => l.login === target), 'manual', deps)))).flat();
-  report(deps, outcomes);
-  return outcomes.every((o) => o.ok) ? 0 : 1;
 }
 
 async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
@@ -60,7 +64,17 @@ async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
     throw usageError('revoke --all needs confirmation', `pass --yes to confirm (${deps.io.noPrompt ? 'JIT_NO_PROMPT is set' : 'no terminal to ask on'})`);
   }
   const policy = await deps.policy();
-  const found = await discoverLogins(policy, selectDatabases(policy, flags.database), deps);
+  // With --yes the sessions that list the logins revoke them too: one admin login per server.
+  // (Not across a question on a terminal, which may outlast a server's idle timeout.)
+  const found = await discoverLogins(policy, selectDatabases(policy, flags.database), deps, { keep: Boolean(flags.yes) });
+  try {
+    return await confirmAndRevoke(found, flags, deps);
+  } finally {
+    await closeAll(found);
+  }
+}
+
+async function confirmAndRevoke(found: DatabaseLogins[], flags: RevokeFlags, deps: Deps): Promise<number> {
   const total = found.reduce((n, f) => n + f.logins.length, 0);
   for (const f of found) if (f.error) problem(deps.io, `error: ${f.db.name}: ${f.error}`);
   if (total > 0 && !flags.yes) {
@@ -73,7 +87,7 @@ async function revokeAll(flags: RevokeFlags, deps: Deps): Promise<number> {
       return EXIT.cancelled;
     }
   }
-  const outcomes = (await Promise.all(found.filter((f) => f.logins.length).map((f) => revokeServerLogins(f.db, f.logins, 'revoke-all', deps)))).flat();
+  const outcomes = await revokeFound(found, (f) => f.logins, 'revoke-all', deps);
   report(deps, outcomes);
   if (total === 0 && !found.some((f) => f.error)) notice(deps.io, 'no jit logins found');
   const unreachable = found.some((f) => f.error);
