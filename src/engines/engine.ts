@@ -186,6 +186,11 @@ export interface AdminSession {
    */
   expiryChecks(database: string, memberOf: string[]): Promise<ServerCheck[]>;
   /**
+   * Remove the server-side expiry jobs (PostgreSQL: pg_cron) of logins that are gone; their
+   * names. Absent: the engine's backstop cleans up after itself (MariaDB's events).
+   */
+  sweepBackstops?(): Promise<string[]>;
+  /**
    * Interrupt the statement this session is running (a mint waiting for a lock), from another
    * connection: it fails and its transaction rolls back. Absent: the caller waits for it.
    */
