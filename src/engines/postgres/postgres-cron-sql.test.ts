@@ -22,7 +22,7 @@ describe('the pg_cron expire job', () => {
         `SELECT x.oid INTO r FROM pg_catalog.pg_roles x WHERE x.rolname = ${l} AND ${isMinted('x')} AND x.rolvaliduntil <= pg_catalog.now(); ` +
         'IF r IS NULL THEN RETURN; END IF; ALTER ROLE "jit_u" NOLOGIN; ' +
         'PERFORM pg_catalog.pg_terminate_backend(a.pid, 5000) FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r AND a.pid <> pg_catalog.pg_backend_pid(); ' +
-        'IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r AND a.pid <> pg_catalog.pg_backend_pid()) THEN ' +
+        'PERFORM pg_catalog.pg_stat_clear_snapshot(); IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r AND a.pid <> pg_catalog.pg_backend_pid()) THEN ' +
         `RAISE WARNING 'jit: % is blocked (NOLOGIN) but a session survived; jit reap finishes it', ${l}; RETURN; END IF; ` +
         `BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY}); DROP OWNED BY "jit_u"; DROP ROLE "jit_u"; ` +
         `EXCEPTION WHEN OTHERS THEN RAISE WARNING 'jit: % is blocked (NOLOGIN) but not dropped: %', ${l}, SQLERRM; END; END $jit$`,

@@ -80,6 +80,8 @@ export function expireJobSql(login: string, owner?: string): string {
     `ALTER ROLE ${who} NOLOGIN;`,
     `PERFORM pg_catalog.pg_terminate_backend(a.pid, 5000) FROM pg_catalog.pg_stat_activity a WHERE ${others};`,
     // Dropping the role while a session survives would lose its OID, the only way to find it.
+    // pg_stat_activity is read once per transaction: look again with a fresh snapshot.
+    'PERFORM pg_catalog.pg_stat_clear_snapshot();',
     `IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE ${others}) THEN`,
     `RAISE WARNING 'jit: % is blocked (NOLOGIN) but a session survived; jit reap finishes it', ${l}; RETURN; END IF;`,
     ...(owner
@@ -162,4 +164,5 @@ export const CRON_ACCESS_SQL =
   `(SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) AS superuser, ` +
   `coalesce((SELECT s.setting FROM pg_catalog.pg_settings s WHERE s.name = 'cron.enable_superuser_jobs'), 'on') AS superuser_jobs, ` +
   `pg_catalog.quote_ident(pg_catalog.current_database()::text) AS database_ident ` +
-  `FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_cron'`;
+  // The extension's own schema is where CREATE EXTENSION ran (public); its objects live in cron.
+  `FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.nspname = 'cron' WHERE e.extname = 'pg_cron'`;
