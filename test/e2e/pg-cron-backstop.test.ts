@@ -16,7 +16,7 @@ import { CRON_DATABASE, FIXTURE_TEMPLATE, type PgServer } from '../helpers/pg-se
 import { createReadmeAdmin, README_ADMIN, type ReadmeAdmin } from '../helpers/pg-readme-admin.js';
 import { readmeSqlBlock } from '../helpers/readme-sql.js';
 import { makeWorld, roleExists, testPolicy, waitFor, type JitWorld } from '../helpers/jit-cli.js';
-import { isAlive, mintUri, passwordOf, reaperPid, sessionAlive } from './support.js';
+import { isAlive, mintUri, passwordOf, reaperPid, roleRecord, sessionAlive } from './support.js';
 
 /** A database name the policy may hold that tries the quoting: mixed case, `$jit$` (the dollar-quote tag), `-`. */
 const HOSTILE_DB = 'Jit$jit$-db';
@@ -266,6 +266,16 @@ describe('the pg_cron backstop', () => {
     expect(reap.stderr).toContain(`removed stale expiry job jit:cleanup:${dropped.user} on testdb`);
     expect(await jobsOf(dropped.user)).toEqual([]);
 
+    // An expired login that no reaper watched: reap revokes it, and its jobs go with it.
+    const unwatched = await world();
+    const expired = await mintUri(unwatched, ['--role', 'short', '--ttl', '5s'], { env: { JIT_NO_REAPER: '1' } });
+    expect((await jobsOf(expired.user)).length).toBe(2);
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expired.expires_at) - Date.now()) + 1_000));
+    const reaped = await unwatched.run(['reap'], { env: { JIT_NO_REAPER: '1' } });
+    expect(reaped.code, reaped.stderr).toBe(0);
+    expect(await roleExists(server, expired.user)).toBe(false);
+    expect(await jobsOf(expired.user)).toEqual([]);
+
     const a = await mintUri(w, ['--role', 'readonly']);
     const b = await mintUri(w, ['--role', 'readonly']);
     expect((await jobsOf(a.user)).length + (await jobsOf(b.user)).length).toBe(4);
@@ -318,6 +328,59 @@ describe('the pg_cron backstop', () => {
     } finally {
       await drop.end();
     }
+  });
+});
+
+describe('a pg_cron that refuses the job', () => {
+  const server = usePgCron({ exclusive: true });
+  let admin: ReadmeAdmin;
+  let w: JitWorld;
+  /** Make pg_cron's cron.job refuse rows (`ops`: INSERT, UPDATE) or take them again. */
+  const refuse = async (ops: string | null) => {
+    const c = await server.admin(CRON_DATABASE);
+    try {
+      await c.query('DROP TRIGGER IF EXISTS jit_test_refuse ON cron.job');
+      if (ops) {
+        await c.query(`CREATE OR REPLACE FUNCTION public.jit_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'refused by the test'; END$$`);
+        await c.query(`CREATE TRIGGER jit_test_refuse BEFORE ${ops} ON cron.job FOR EACH ROW EXECUTE FUNCTION public.jit_test_refuse()`);
+      }
+    } finally {
+      await c.end();
+    }
+  };
+  beforeAll(async () => {
+    admin = await createReadmeAdmin(server, (a) => `GRANT pg_read_all_stats TO ${ident(a)}`);
+    const cron = await server.admin(CRON_DATABASE);
+    try {
+      await cron.query(readmeSqlBlock('pg-cron-admin-sql').replaceAll(README_ADMIN, admin.user));
+    } finally {
+      await cron.end();
+    }
+    w = await makeWorld(server, { policy: testPolicy(server).replace('user: postgres', `user: ${admin.user}`), env: { JIT_TEST_ADMIN_PW: admin.password } });
+  });
+  afterAll(async () => {
+    await refuse(null);
+    await w.cleanup();
+  });
+
+  it('a mint whose job cannot be scheduled is undone and fails; an extend whose job cannot be moved changes nothing', async () => {
+    await refuse('INSERT');
+    const res = await w.run(['uri', 'testdb', '--role', 'readonly']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: could not schedule the pg_cron job that ends jit_\S+ at expiry: refused by the test; no login was handed out$/m);
+    expect(res.stdout).toBe('');
+    const login = /ends (jit_\S+) at expiry/.exec(res.stderr)![1]!;
+    expect(await roleExists(server, login)).toBe(false);
+
+    await refuse('UPDATE');
+    const minted = await mintUri(w, ['--role', 'readonly', '--ttl', '10m']);
+    const before = await roleRecord(server, minted.user);
+    const ext = await w.run(['extend', minted.id, '--ttl', '30m']);
+    expect(ext.code).toBe(1);
+    expect(ext.stderr).toMatch(/^error: could not move the pg_cron job that ends jit_\S+ at expiry: refused by the test; the expiry was not changed$/m);
+    expect((await roleRecord(server, minted.user))!.validUntil).toEqual(before!.validUntil);
+    await refuse(null);
+    expect((await w.run(['revoke', minted.id])).code).toBe(0);
   });
 });
 
