@@ -182,7 +182,8 @@ export interface AdminSession {
   /**
    * What `jit doctor` should say about how the server itself holds expiry for logins of
    * `database` that are members of `memberOf` (Postgres: pg_hba.conf lines that skip the password
-   * and so VALID UNTIL; MySQL: the event scheduler, anonymous accounts).
+   * and so VALID UNTIL, and which backstop ends sessions open at expiry, pg_cron or none; MySQL:
+   * the event scheduler, anonymous accounts).
    */
   expiryChecks(database: string, memberOf: string[]): Promise<ServerCheck[]>;
   /**

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { AdminSession, LeaseMarker } from '../../src/engines/engine.js';
 import { postgresEngine } from '../../src/engines/postgres/postgres-engine.js';
-import { expireJobSql } from '../../src/engines/postgres/postgres-cron-sql.js';
+import { CLEANUP_JOB_PREFIX, EXPIRE_JOB_PREFIX, expireJobSql, jobNameSql } from '../../src/engines/postgres/postgres-cron-sql.js';
+import { createHash } from 'node:crypto';
 import { generatePassword } from '../../src/core/random.js';
 import { usePostgres } from '../helpers/servers.js';
 
@@ -94,5 +95,19 @@ describe('the expire job', () => {
     const res = await session.revoke({ login });
     expect(res.gone, res.errors.join('; ')).toBe(true);
     await session.close();
+  });
+});
+
+describe('job names', () => {
+  it('are the login after the prefix while that fits pg_cron\'s 63-byte name, else the md5 of the login', async () => {
+    const name = async (prefix: string, login: string) => String((await su.query(`SELECT ${jobNameSql(prefix, '$1::text')} AS n`, [login])).rows[0].n);
+    const short = 'jit_alice_0123456789ab';
+    expect(await name(EXPIRE_JOB_PREFIX, short)).toBe(`jit:expire:${short}`);
+    expect(await name(CLEANUP_JOB_PREFIX, short)).toBe(`jit:cleanup:${short}`);
+    const long = `jit_${'r'.repeat(46)}_0123456789ab`; // 63 bytes, the longest login
+    const md5 = createHash('md5').update(long).digest('hex');
+    expect(await name(EXPIRE_JOB_PREFIX, long)).toBe(`jit:expire:~${md5}`);
+    expect(await name(CLEANUP_JOB_PREFIX, long)).toBe(`jit:cleanup:~${md5}`);
+    expect(Buffer.byteLength(`jit:cleanup:~${md5}`)).toBeLessThanOrEqual(63);
   });
 });
