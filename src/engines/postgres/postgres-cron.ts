@@ -87,7 +87,11 @@ export class CronBackstop {
 
   private cronDb(database: string): Promise<Client> {
     if (database === this.ctx.target.database) return Promise.resolve(this.ctx.client);
-    this.cronClient ??= this.ctx.connectTo(database);
+    // Bounded like the mint's own transaction: a lock held on cron.job must not hang a mint.
+    this.cronClient ??= this.ctx.connectTo(database).then(async (c) => {
+      await c.query("SET statement_timeout = '30s'").catch(() => {});
+      return c;
+    });
     // A failed connection is not kept: the next call tries again.
     this.cronClient.catch(() => (this.cronClient = undefined));
     return this.cronClient;
