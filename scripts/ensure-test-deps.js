@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Makes sure the real servers and tools the tests use are installed: PostgreSQL 15, MariaDB
+// Makes sure the real servers and tools the tests use are installed: PostgreSQL 15 (and pg_cron), MariaDB
 // 10.11, the psql and mariadb clients, gnome-keyring + D-Bus for the Secret Service, tmux for
 // terminal tests, fish and psycopg2 for the hand-out tests. As root on a Debian machine it installs what is missing; otherwise it says
 // what to install and fails.
@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 
 const needs = [
   { check: '/usr/lib/postgresql/15/bin/postgres', apt: 'postgresql' },
+  // The pg_cron expiry backstop is tested on a PostgreSQL 15 server that preloads it.
+  { check: '/usr/lib/postgresql/15/lib/pg_cron.so', apt: 'postgresql-15-cron' },
   { check: 'psql', apt: 'postgresql-client' },
   { check: '/usr/sbin/mariadbd', apt: 'mariadb-server' },
   { check: 'mariadb', apt: 'mariadb-client' },

@@ -182,9 +182,15 @@ export interface AdminSession {
   /**
    * What `jit doctor` should say about how the server itself holds expiry for logins of
    * `database` that are members of `memberOf` (Postgres: pg_hba.conf lines that skip the password
-   * and so VALID UNTIL; MySQL: the event scheduler, anonymous accounts).
+   * and so VALID UNTIL, and which backstop ends sessions open at expiry, pg_cron or none; MySQL:
+   * the event scheduler, anonymous accounts).
    */
   expiryChecks(database: string, memberOf: string[]): Promise<ServerCheck[]>;
+  /**
+   * Remove the server-side expiry jobs (PostgreSQL: pg_cron) of logins that are gone; their
+   * names. Absent: the engine's backstop cleans up after itself (MariaDB's events).
+   */
+  sweepBackstops?(): Promise<string[]>;
   /**
    * Interrupt the statement this session is running (a mint waiting for a lock), from another
    * connection: it fails and its transaction rolls back. Absent: the caller waits for it.

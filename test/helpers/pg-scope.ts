@@ -162,6 +162,8 @@ export const postgresKit: ScopeKit<PgServer> = {
  */
 async function sweep(c: PgCoords, a: pg.Client): Promise<void> {
   try {
+    // pg_cron's jobs (the backstop server's): none of an earlier scope may fire in this one.
+    if ((await a.query(`SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron'`)).rowCount) await a.query('DELETE FROM cron.job');
     // Leftover sessions (a minted login's, a reaper's) would keep roles and databases busy.
     await a.query(
       `SELECT pg_catalog.pg_terminate_backend(pid, 10000) FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'`,

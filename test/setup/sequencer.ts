@@ -15,7 +15,7 @@ type Kind = 'exclusive' | 'shared' | 'none';
 function kindOf(file: string): Kind {
   const text = readFileSync(file, 'utf8');
   if (/exclusive: true|onServer\(true\)/.test(text)) return 'exclusive';
-  return /use(Postgres|Scope|Mariadb)\(/.test(text) ? 'shared' : 'none';
+  return /use(Postgres|Scope|Mariadb|PgCron)\(/.test(text) ? 'shared' : 'none';
 }
 
 export default class ServerAwareSequencer extends BaseSequencer {

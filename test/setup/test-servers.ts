@@ -11,5 +11,6 @@ import type { Starters } from './server-broker.js';
 export const TEST_SERVERS: Starters = {
   pg15: () => startPostgresForRun({ version: 15 }),
   pg18: () => startPostgresForRun({ version: 18 }),
+  pg15cron: () => startPostgresForRun({ version: 15, cron: true }),
   mariadb: () => startMariadbForRun(),
 };

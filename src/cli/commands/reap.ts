@@ -26,6 +26,8 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
     }
   }
   const found = await discoverLogins(policy, dbs, deps, { keep: true });
+  const swept: Array<{ database: string; job: string }> = [];
+  let sweepFailed = false;
   try {
     for (const f of found) if (f.error) problem(deps.io, `error: ${f.db.name}: ${f.error}`);
     const local = [...outcomes];
@@ -39,6 +41,19 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
         .filter((l) => !local.some((o) => o.login === l.login && o.database === f.db.name));
     };
     outcomes.push(...(await revokeFound(found, expired, 'reap', deps)));
+    // Server-side expiry jobs whose login is gone (a pg_cron job that ran, a login dropped by
+    // hand), once per server, in the session that listed its logins.
+    const seen = new Set<object>();
+    for (const f of found) {
+      if (!f.session || seen.has(f.session)) continue;
+      seen.add(f.session);
+      try {
+        for (const job of (await f.session.sweepBackstops?.()) ?? []) swept.push({ database: f.db.name, job });
+      } catch (err) {
+        sweepFailed = true;
+        problem(deps.io, `error: ${f.db.name}: could not remove stale expiry jobs: ${redact(err instanceof Error ? err.message : String(err))}`);
+      }
+    }
   } finally {
     await closeAll(found);
   }
@@ -48,7 +63,8 @@ export async function run(_args: unknown[], flags: { database?: string }, deps: 
       if (o.ok) notice(deps.io, `reaped ${o.login} on ${o.database}${o.terminated ? ` (${o.terminated} session(s) ended)` : ''}`);
       else problem(deps.io, `failed ${o.login} on ${o.database}: ${o.error}`);
     }
+    for (const s of swept) notice(deps.io, `removed stale expiry job ${s.job} on ${s.database}`);
     if (outcomes.length === 0 && !found.some((f) => f.error)) notice(deps.io, 'nothing expired');
   }
-  return outcomes.every((o) => o.ok) && !found.some((f) => f.error) ? 0 : 1;
+  return outcomes.every((o) => o.ok) && !found.some((f) => f.error) && !sweepFailed ? 0 : 1;
 }

@@ -4,7 +4,7 @@ type NoticeMessage = { code?: string; message?: string };
 import type { AdminSession, ExtendRequest, ServerCheck, RevokeRequest, LeaseMarker, LoginSession, MintRequest, MintResult, RevokeResult, ServerLogin, ServerTarget } from '../engine.js';
 import { runtimeError } from '../../core/errors.js';
 import { redact, registerSecret } from '../../core/redact.js';
-import { translatePgError, type PgErrorContext } from './postgres-errors.js';
+import { oneLine, translatePgError, type PgErrorContext } from './postgres-errors.js';
 import { assertJitLogin, revokeLogin, revokeLogins, roleInfo } from './postgres-revoke.js';
 import { scramVerifier } from './postgres-scram.js';
 import { grantProblems } from './postgres-grant-check.js';
@@ -13,17 +13,23 @@ import type { Grant } from '../../policy/types.js';
 import { ADMIN_PRIVILEGES_SQL, MARKER_HOLDINGS_SQL, LIST_LOGINS_SQL, SERVER_TIME_SQL, SESSIONS_SQL, extendSql, mintSql } from './postgres-sql.js';
 import { HBA_RULES_SQL, MARKER_ROLE, OWNER_CHECK_SQL } from './postgres-sql.js';
 import { hbaWarnings, type HbaRule } from './postgres-hba.js';
+import { CronBackstop } from './postgres-cron.js';
 
 /** 01007: GRANT without grant option on the object only warns, and the login would silently lack it. */
 const PRIVILEGE_NOT_GRANTED = '01007';
 
 /** An admin connection to one PostgreSQL server. */
 export class PostgresSession implements AdminSession {
+  /** The pg_cron expiry backstop, where the server has one the admin can use. */
+  private readonly cron: CronBackstop;
+
   constructor(
     private readonly client: Client,
     private readonly target: ServerTarget,
     private readonly connectTo: (database: string) => Promise<Client>,
-  ) {}
+  ) {
+    this.cron = new CronBackstop({ client, target, connectTo });
+  }
 
   private ctx(phase: PgErrorContext['phase'], login?: string): PgErrorContext {
     const t = this.target;
@@ -81,22 +87,48 @@ export class PostgresSession implements AdminSession {
     }
     const list = Array.isArray(results) ? results : [results];
     const row = list.map((r) => r.rows?.[0]).find((r) => r && 'server_now' in r);
+    if (!row?.cron_database) this.cron.noLauncher();
+    // All or nothing, as MariaDB's expiry event: where pg_cron can end the login's sessions at
+    // expiry, a login it would not watch is not handed out.
+    try {
+      await this.cron.schedule(req.login, req.expiresAt);
+    } catch (err) {
+      await this.revoke({ login: req.login }).catch(() => {});
+      throw runtimeError(
+        redact(`could not schedule the pg_cron job that ends ${req.login} at expiry: ${oneLine(err)}; no login was handed out`),
+        `run 'jit doctor ${this.target.name ?? 'DB'}': it says what pg_cron needs`,
+      );
+    }
     return { serverNow: row ? new Date(row.server_now) : new Date() };
   }
 
   async revoke({ login }: RevokeRequest): Promise<RevokeResult> {
+    let res: RevokeResult;
     try {
-      return await revokeLogin({ client: this.client, target: this.target, connectTo: this.connectTo }, login);
+      res = await revokeLogin({ client: this.client, target: this.target, connectTo: this.connectTo }, login);
     } catch (err) {
       throw translatePgError(err, this.ctx('revoke', login));
     }
+    if (res.gone) await this.cron.unschedule([login]);
+    return res;
   }
 
   async revokeMany(requests: RevokeRequest[]): Promise<RevokeResult[]> {
+    let results: RevokeResult[];
     try {
-      return await revokeLogins({ client: this.client, target: this.target, connectTo: this.connectTo }, requests);
+      results = await revokeLogins({ client: this.client, target: this.target, connectTo: this.connectTo }, requests);
     } catch (err) {
       throw translatePgError(err, this.ctx('revoke'));
+    }
+    await this.cron.unschedule([...new Set(results.filter((r) => r.gone).map((r) => r.login))]);
+    return results;
+  }
+
+  async sweepBackstops(): Promise<string[]> {
+    try {
+      return await this.cron.sweep();
+    } catch (err) {
+      throw translatePgError(err, this.ctx('query'));
     }
   }
 
@@ -108,6 +140,17 @@ export class PostgresSession implements AdminSession {
       throw runtimeError(`login ${login} no longer exists on ${this.target.host}:${this.target.port}`, 'it was revoked or expired; mint a new one');
     }
     assertJitLogin(login, info);
+    // The job first: should moving VALID UNTIL fail after it, the job runs late and finds the
+    // login expired (or gone) all the same; the other way round a failure would leave the login
+    // without its backstop.
+    try {
+      await this.cron.schedule(login, expiresAt);
+    } catch (err) {
+      throw runtimeError(
+        redact(`could not move the pg_cron job that ends ${login} at expiry: ${oneLine(err)}; the expiry was not changed`),
+        `run 'jit doctor ${this.target.name ?? 'DB'}': it says what pg_cron needs`,
+      );
+    }
     try {
       await this.client.query(extendSql(login, expiresAt, marker));
     } catch (err) {
@@ -132,12 +175,16 @@ export class PostgresSession implements AdminSession {
     const name = 'pg_hba.conf';
     const noExpiry = await this.loginsWithoutExpiry(database, memberOf).catch(() => null);
     if (noExpiry === null) {
-      return [{ name, ok: true, detail: `cannot read pg_hba_file_rules as ${this.target.adminUser} (superuser only), so cannot tell whether a trust, cert, peer or ident line lets minted logins in past their expiry` }];
+      return [
+        { name, ok: true, detail: `cannot read pg_hba_file_rules as ${this.target.adminUser} (superuser only), so cannot tell whether a trust, cert, peer or ident line lets minted logins in past their expiry` },
+        await this.cron.check(),
+      ];
     }
+    const backstop = await this.cron.check();
     if (noExpiry.length > 0) {
-      return [{ name, ok: true, warning: true, detail: `minted logins could log in past their expiry (VALID UNTIL only applies to password methods) through ${noExpiry.join('; ')}` }];
+      return [{ name, ok: true, warning: true, detail: `minted logins could log in past their expiry (VALID UNTIL only applies to password methods) through ${noExpiry.join('; ')}` }, backstop];
     }
-    return [{ name, ok: true, detail: 'every line that could match minted logins checks their password, so VALID UNTIL applies' }];
+    return [{ name, ok: true, detail: 'every line that could match minted logins checks their password, so VALID UNTIL applies' }, backstop];
   }
 
   async listLogins(): Promise<ServerLogin[]> {
@@ -213,6 +260,7 @@ export class PostgresSession implements AdminSession {
   }
 
   async close(): Promise<void> {
+    await this.cron.close();
     await this.client.end().catch(() => {});
   }
 }

@@ -31,6 +31,7 @@ import {
   blockLoginsSql,
   dropOwnedManySql,
   dropRolesSql,
+  CRON_LAUNCHER_DATABASE,
 } from './postgres-sql.js';
 
 const HOSTILE = ['a"b', "o'neil\\", 'x"; DROP TABLE t; --'] as const;
@@ -161,7 +162,7 @@ describe('mint', () => {
       grantLoginToAdminSql('x"; DROP TABLE t; --'),
       accessSql('x"; DROP TABLE t; --', 'app', ['public']),
       `GRANT SELECT ON TABLE "public"."a""b" TO ${login}`,
-      'SELECT pg_catalog.clock_timestamp() AS server_now',
+      `SELECT pg_catalog.clock_timestamp() AS server_now, ${CRON_LAUNCHER_DATABASE} AS cron_database`,
       'COMMIT',
     ]);
   });

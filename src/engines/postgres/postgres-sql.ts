@@ -13,6 +13,14 @@ export const MARKER_ROLE = 'jit';
 /** pg_advisory_xact_lock key serialising mints: concurrent GRANTs on one table fail with XX000 "tuple concurrently updated". */
 export const MINT_LOCK_KEY = '7667787793781321332'; // 'jit_mint' as a big-endian int8
 
+/**
+ * The database pg_cron's launcher is connected to (cron.database_name, which only superusers and
+ * pg_read_all_settings may read), NULL when none runs or the admin may not see backend types
+ * (pg_read_all_stats).
+ */
+export const CRON_LAUNCHER_DATABASE =
+  "(SELECT a.datname::text FROM pg_catalog.pg_stat_activity a WHERE a.backend_type = 'pg_cron launcher' LIMIT 1)";
+
 /** Raised by the marker check below; translated in postgres-errors.ts. */
 export const MARKER_CONFLICT_SQLSTATE = 'JIT01';
 
@@ -42,7 +50,7 @@ function privilegeList(privileges: string[], allowed: Set<string>, what: string)
  * well start with `jit_`: neither the prefix nor the membership alone says "minted". Not
  * rolcanlogin: a half-revoked login is already NOLOGIN and must still be found.
  */
-const isMinted = (r: string) =>
+export const isMinted = (r: string) =>
   `(pg_catalog.starts_with(${r}.rolname, 'jit_') AND NOT (${r}.rolsuper OR ${r}.rolcreaterole OR ${r}.rolreplication OR ${r}.rolbypassrls) ` +
   `AND ${r}.rolname <> current_user AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles j ON j.oid = m.roleid ` +
   `WHERE m.member = ${r}.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)} AND NOT m.admin_option))`;
@@ -154,8 +162,9 @@ export function mintSql(input: MintSqlInput): string {
     grantLoginToAdminSql(input.login),
     ...grantStatements(input.login, input.database, input.grants, input.memberOf),
     ...sessionLimitsSql(input.login, input.limits),
-    // The moment the login exists (now() is the transaction's start, before any lock wait).
-    'SELECT pg_catalog.clock_timestamp() AS server_now',
+    // The moment the login exists (now() is the transaction's start, before any lock wait), and
+    // whether pg_cron runs for the expiry backstop, in the same round trip.
+    `SELECT pg_catalog.clock_timestamp() AS server_now, ${CRON_LAUNCHER_DATABASE} AS cron_database`,
     'COMMIT',
   ].join(';\n');
 }
@@ -358,7 +367,7 @@ export const ADMIN_PRIVILEGES_SQL =
   `WHERE a.rolname = current_user`;
 
 /** Predefined roles whose rights an owner must not hold: objects handed to it at revoke would run with them. */
-const OWNER_FORBIDDEN_ROLES = ['pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files', 'pg_read_all_data', 'pg_write_all_data'];
+export const OWNER_FORBIDDEN_ROLES = ['pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files', 'pg_read_all_data', 'pg_write_all_data'];
 
 /** The policy's `owner` as the server sees it; no row when the role does not exist. $1 = owner. */
 export const OWNER_CHECK_SQL =
