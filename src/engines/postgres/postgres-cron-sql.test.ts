@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeLiteral } from './postgres-quote.js';
-import { MINT_LOCK_KEY, REVOKE_LOCK_CLASS, dollarQuote, isMinted } from './postgres-sql.js';
+import { MINT_LOCK_KEY, REVOKE_LOCK_CLASS, dollarQuote, isMinted, revokeSequenceGrantsBlock } from './postgres-sql.js';
 import { SCHEDULE_SQL, UNSCHEDULE_SQL, UNSCHEDULE_STALE_SQL, cleanupJobSql, expireJobSql, jobNameSql } from './postgres-cron-sql.js';
 
 const HOSTILE = ['a"b', "o'neil\\", 'x"; DROP TABLE t; --', 'a$jit$b', 'ünïcødé 🐘'] as const;
@@ -24,14 +24,14 @@ describe('the pg_cron expire job', () => {
         'PERFORM pg_catalog.pg_terminate_backend(a.pid, 5000) FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r AND a.pid <> pg_catalog.pg_backend_pid(); ' +
         'PERFORM pg_catalog.pg_stat_clear_snapshot(); IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = r AND a.pid <> pg_catalog.pg_backend_pid()) THEN ' +
         `RAISE WARNING 'jit: % is blocked (NOLOGIN) but a session survived; jit reap finishes it', ${l}; RETURN; END IF; ` +
-        `BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY}); DROP OWNED BY "jit_u"; DROP ROLE "jit_u"; ` +
+        `BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY}); ${revokeSequenceGrantsBlock(['jit_u'])}; DROP OWNED BY "jit_u"; DROP ROLE "jit_u"; ` +
         `EXCEPTION WHEN OTHERS THEN RAISE WARNING 'jit: % is blocked (NOLOGIN) but not dropped: %', ${l}, SQLERRM; END; END $jit$`,
     );
   });
 
   it('hands what the login owns to the policy owner, only while that is an ordinary role', () => {
     const sql = expireJobSql('jit_u', 'app_owner');
-    expect(sql).toContain(`BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY}); REASSIGN OWNED BY "jit_u" TO "app_owner"; DROP OWNED BY "jit_u"; DROP ROLE "jit_u";`);
+    expect(sql).toContain(`BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY}); REASSIGN OWNED BY "jit_u" TO "app_owner"; ${revokeSequenceGrantsBlock(['jit_u'])}; DROP OWNED BY "jit_u"; DROP ROLE "jit_u";`);
     expect(sql).toContain(`IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles o WHERE o.rolname = 'app_owner' AND NOT (o.rolsuper OR o.rolcreaterole`);
     expect(sql.indexOf('IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles o')).toBeLessThan(sql.indexOf('REASSIGN OWNED'));
   });
@@ -43,7 +43,7 @@ describe('the pg_cron expire job', () => {
     expect(body).toContain(`pg_catalog.hashtext(${l})`);
     expect(body).toContain(`WHERE x.rolname = ${l} AND`);
     expect(body).toContain(`ALTER ROLE ${quoted(login)} NOLOGIN;`);
-    expect(body).toContain(`REASSIGN OWNED BY ${quoted(login)} TO ${quoted(name)}; DROP OWNED BY ${quoted(login)}; DROP ROLE ${quoted(login)};`);
+    expect(body).toContain(`REASSIGN OWNED BY ${quoted(login)} TO ${quoted(name)}; ${revokeSequenceGrantsBlock([login])}; DROP OWNED BY ${quoted(login)}; DROP ROLE ${quoted(login)};`);
     expect(body).toContain(`o.rolname = ${escapeLiteral(name)} AND`);
     // The tag cannot occur in the body: nothing a name holds ends the block early.
     expect(expireJobSql(login, name)).toBe(`DO ${dollarQuote(body)}`);

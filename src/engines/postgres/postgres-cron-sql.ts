@@ -14,7 +14,7 @@
  * year later, which both jobs survive unharmed (they check the login first). pg_cron before 1.5
  * has no '[1-59] seconds' form, and minute lines mean the same on every version.
  */
-import { CRON_LAUNCHER_DATABASE, dollarQuote, isMinted, MINT_LOCK_KEY, OWNER_FORBIDDEN_ROLES, REVOKE_LOCK_CLASS } from './postgres-sql.js';
+import { CRON_LAUNCHER_DATABASE, dollarQuote, isMinted, MINT_LOCK_KEY, OWNER_FORBIDDEN_ROLES, REVOKE_LOCK_CLASS, revokeSequenceGrantsBlock } from './postgres-sql.js';
 import { escapeLiteral, ident } from './postgres-quote.js';
 
 export const EXPIRE_JOB_PREFIX = 'jit:expire:';
@@ -90,6 +90,7 @@ export function expireJobSql(login: string, owner?: string): string {
     // DROP OWNED rewrites ACLs: the lock that mints and revokes take for that (XX000 otherwise).
     `BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY});`,
     ...(owner ? [`REASSIGN OWNED BY ${who} TO ${ident(owner)};`] : []),
+    `${revokeSequenceGrantsBlock([login])};`,
     `DROP OWNED BY ${who}; DROP ROLE ${who};`,
     `EXCEPTION WHEN OTHERS THEN RAISE WARNING 'jit: % is blocked (NOLOGIN) but not dropped: %', ${l}, SQLERRM; END;`,
     'END',

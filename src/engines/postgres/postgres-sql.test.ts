@@ -30,6 +30,7 @@ import {
   TERMINATE_MANY_SQL,
   blockLoginsSql,
   dropOwnedManySql,
+  revokeSequenceGrantsSql,
   dropRolesSql,
   CRON_LAUNCHER_DATABASE,
 } from './postgres-sql.js';
@@ -220,9 +221,11 @@ describe('revoke', () => {
     expect(grantLoginToAdminSql(name)).toBe(adminMembership(name));
     expect(blockLoginSql(name)).toBe(`ALTER ROLE ${q} NOLOGIN`);
     const lock = `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`;
-    expect(dropOwnedSql(name)).toBe(`${lock};\nDROP OWNED BY ${q}`);
-    expect(dropOwnedSql(name, name)).toBe(`${lock};\nREASSIGN OWNED BY ${q} TO ${q};\nDROP OWNED BY ${q}`);
+    expect(dropOwnedSql(name)).toBe(`${lock};\n${revokeSequenceGrantsSql([name])};\nDROP OWNED BY ${q}`);
+    expect(dropOwnedSql(name, name)).toBe(`${lock};\nREASSIGN OWNED BY ${q} TO ${q};\n${revokeSequenceGrantsSql([name])};\nDROP OWNED BY ${q}`);
     expect(dropRoleSql(name)).toBe(`DROP ROLE IF EXISTS ${q}`);
+    // The login's name goes in as a literal; the server quotes what it revokes on (format('%I')).
+    expect(revokeSequenceGrantsSql([name])).toContain(`g.rolname = ANY (ARRAY[${pg.escapeLiteral(name)}]::text[])`);
   });
 
   it('finds sessions by usesysid and waits for them to end on PostgreSQL 14+', () => {
@@ -254,8 +257,8 @@ describe('revoking many logins together', () => {
       'COMMIT',
     ]);
     const lock = `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`;
-    expect(dropOwnedManySql(names)).toBe(`${lock};\nDROP OWNED BY ${qs.join(', ')}`);
-    expect(dropOwnedManySql(names, 'o"w')).toBe(`${lock};\nREASSIGN OWNED BY ${qs.join(', ')} TO "o""w";\nDROP OWNED BY ${qs.join(', ')}`);
+    expect(dropOwnedManySql(names)).toBe(`${lock};\n${revokeSequenceGrantsSql(names)};\nDROP OWNED BY ${qs.join(', ')}`);
+    expect(dropOwnedManySql(names, 'o"w')).toBe(`${lock};\nREASSIGN OWNED BY ${qs.join(', ')} TO "o""w";\n${revokeSequenceGrantsSql(names)};\nDROP OWNED BY ${qs.join(', ')}`);
     expect(dropRolesSql(names)).toBe(`DROP ROLE IF EXISTS ${qs.join(', ')}`);
     expect(() => dropRolesSql(['a'.repeat(64)])).toThrow(JitError);
   });

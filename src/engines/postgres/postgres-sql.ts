@@ -314,8 +314,30 @@ export function dropOwnedSql(login: string, owner?: string): string {
     // (and mints) touching one table fail with XX000 "tuple concurrently updated" without this.
     `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`,
     ...(owner ? [`REASSIGN OWNED BY ${ident(login)} TO ${ident(owner)}`] : []),
+    revokeSequenceGrantsSql([login]),
     `DROP OWNED BY ${ident(login)}`,
   ].join(';\n');
+}
+
+/**
+ * Each privilege the logins hold on a sequence, revoked by name. DROP OWNED (and REVOKE ALL)
+ * revokes ALL on a sequence as on a table, column privileges included, and an admin holding only
+ * `USAGE … WITH GRANT OPTION` on it then fails with 42501 "permission denied for column
+ * tableoid": the login could never be dropped. Names are quoted by the server's format('%I').
+ */
+export function revokeSequenceGrantsSql(logins: string[]): string {
+  return `DO ${dollarQuote(` ${revokeSequenceGrantsBlock(logins)} `)}`;
+}
+
+/** The same as a PL/pgSQL block, for a DO body of its own (the pg_cron expire job). */
+export function revokeSequenceGrantsBlock(logins: string[]): string {
+  const names = `ARRAY[${logins.map(escapeLiteral).join(', ')}]::text[]`;
+  return (
+    `DECLARE s record; BEGIN FOR s IN SELECT n.nspname, c.relname, a.privilege_type, g.rolname ` +
+    `FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a ` +
+    `JOIN pg_catalog.pg_roles g ON g.oid = a.grantee WHERE c.relkind = 'S' AND g.rolname = ANY (${names}) LOOP ` +
+    `EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %I.%I FROM %I', s.privilege_type, s.nspname, s.relname, s.rolname); END LOOP; END`
+  );
 }
 
 export const dropRoleSql = (login: string) => `DROP ROLE IF EXISTS ${ident(login)}`;
@@ -435,6 +457,7 @@ export function dropOwnedManySql(logins: string[], owner?: string): string {
   return [
     `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`,
     ...(owner ? [`REASSIGN OWNED BY ${list} TO ${ident(owner)}`] : []),
+    revokeSequenceGrantsSql(logins),
     `DROP OWNED BY ${list}`,
   ].join(';\n');
 }
