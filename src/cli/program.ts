@@ -195,7 +195,7 @@ function commands(): Record<keyof typeof GROUPS, CommandEntry[]> {
       },
       {
         spec: 'admin',
-        about: 'store, check or delete the admin credential in the OS keychain',
+        about: 'create the admin, and store, check or delete its credential in the OS keychain',
         examples: [
           ['jit admin set prod-db', 'asks for the password, logs in with it, stores it'],
           ['jit admin test prod-db', 'logs in as the admin and checks its privileges'],
@@ -219,6 +219,21 @@ function commands(): Record<keyof typeof GROUPS, CommandEntry[]> {
             examples: [
               ['jit admin test prod-db', 'a PostgreSQL database'],
               ['jit admin test shop', 'a MySQL/MariaDB database'],
+            ],
+          },
+          {
+            spec: 'bootstrap <database>',
+            about: 'print (or, with --apply, run as a DBA) the SQL for an admin with exactly what the policy needs',
+            load: () => import('./commands/admin-bootstrap.js'),
+            setup: (c) =>
+              c
+                .option('--apply', 'log in as a DBA and run what the admin lacks')
+                .option('--dba-user <name>', 'the DBA account (default postgres, root for MySQL)')
+                .option('--dba-password <source>', 'env:NAME or command:CMD (default: asked for); never stored'),
+            examples: [
+              ['jit admin bootstrap prod-db', 'print the SQL, for a DBA to review and run'],
+              ['jit admin bootstrap prod-db --apply', 'run it as postgres (asks for its password), store the admin password'],
+              ['jit admin bootstrap prod-db --apply --dba-user rds_admin --dba-password env:DBA_PW', 'on RDS, in a script'],
             ],
           },
           {

@@ -1,3 +1,4 @@
+import type { EngineBootstrap } from './bootstrap.js';
 import type { AdminAuth, DatabaseConfig, EngineName, Grant, SessionLimits, TlsMode } from '../policy/types.js';
 import type { EngineProfile } from './profile.js';
 
@@ -203,6 +204,8 @@ export interface AdminSession {
 export interface Engine {
   readonly name: EngineName;
   readonly profile: EngineProfile;
+  /** `jit admin bootstrap`: the dedicated admin's statements, printed or applied as a DBA. */
+  readonly bootstrap?: EngineBootstrap;
   /** Connect as the admin. Throws JitError (exit 1) with a hint on auth/network failures. */
   connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession>;
   /** `postgresql://user:pass@host:port/db?sslmode=…` / `mysql://…`, userinfo percent-encoded. */

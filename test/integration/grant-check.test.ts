@@ -71,10 +71,10 @@ describe('checkGrants', () => {
         ['analytics_ro'],
       ),
     ).toEqual([
-      'cannot grant SELECT on public.customers (no GRANT OPTION)',
-      'cannot grant UPDATE on public.orders (no GRANT OPTION)',
-      'cannot grant SELECT on reporting.weekly (no GRANT OPTION)',
-      'cannot grant USAGE on schema hidden (no GRANT OPTION)',
+      'cannot grant SELECT on public.customers (no GRANT OPTION); fix: GRANT SELECT ON TABLE "public"."customers" TO "limited_admin" WITH GRANT OPTION',
+      'cannot grant UPDATE on public.orders (no GRANT OPTION); fix: GRANT UPDATE ON TABLE "public"."orders" TO "limited_admin" WITH GRANT OPTION',
+      'cannot grant SELECT on reporting.weekly (no GRANT OPTION); fix: GRANT SELECT ON ALL TABLES IN SCHEMA "reporting" TO "limited_admin" WITH GRANT OPTION',
+      'cannot grant USAGE on schema hidden (no GRANT OPTION); fix: GRANT USAGE ON SCHEMA "hidden" TO "limited_admin" WITH GRANT OPTION',
     ]);
   });
 });

@@ -277,11 +277,17 @@ describe.each([15, 18] as const)('PostgreSQL %i, README non-superuser admin', (v
       },
       {
         line: /ON public\.orders, public\.customers /,
-        problems: () => ['role readonly: cannot grant SELECT on public.orders (no GRANT OPTION)', 'role readonly: cannot grant SELECT on public.customers (no GRANT OPTION)'],
+        problems: (a) => [
+          `role readonly: cannot grant SELECT on public.orders (no GRANT OPTION); fix: GRANT SELECT ON TABLE "public"."orders" TO "${a}" WITH GRANT OPTION`,
+          `role readonly: cannot grant SELECT on public.customers (no GRANT OPTION); fix: GRANT SELECT ON TABLE "public"."customers" TO "${a}" WITH GRANT OPTION`,
+        ],
       },
-      { line: /ON public\.tickets /, problems: () => ['role support: cannot grant SELECT, UPDATE on public.tickets (no GRANT OPTION)'] },
-      { line: /ON SCHEMA reporting /, problems: () => ['role support: cannot grant USAGE on schema reporting (no GRANT OPTION)'] },
-      { line: /ON ALL TABLES IN SCHEMA reporting /, problems: () => ['role support: cannot grant SELECT on reporting.daily, reporting.weekly (no GRANT OPTION)'] },
+      { line: /ON public\.tickets /, problems: (a) => [`role support: cannot grant SELECT, UPDATE on public.tickets (no GRANT OPTION); fix: GRANT SELECT, UPDATE ON TABLE "public"."tickets" TO "${a}" WITH GRANT OPTION`] },
+      { line: /ON SCHEMA reporting /, problems: (a) => [`role support: cannot grant USAGE on schema reporting (no GRANT OPTION); fix: GRANT USAGE ON SCHEMA "reporting" TO "${a}" WITH GRANT OPTION`] },
+      {
+        line: /ON ALL TABLES IN SCHEMA reporting /,
+        problems: (a) => [`role support: cannot grant SELECT on reporting.daily, reporting.weekly (no GRANT OPTION); fix: GRANT SELECT ON ALL TABLES IN SCHEMA "reporting" TO "${a}" WITH GRANT OPTION`],
+      },
       {
         line: /^GRANT analytics_ro TO jit_admin WITH ADMIN OPTION;/,
         // PostgreSQL 15: CREATEROLE may grant any role but a superuser one.

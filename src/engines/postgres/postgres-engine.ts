@@ -8,6 +8,7 @@ import { guardedAdminClient } from './postgres-auth.js';
 import { buildUri, clientEnv } from './postgres-uri.js';
 import { postgresProfile } from './postgres-profile.js';
 import { CHAIN_ONLY, readTlsCa } from '../tls-ca.js';
+import { applyBootstrap, bootstrapSteps, shownStep } from './postgres-bootstrap.js';
 
 /**
  * node-postgres settings for an admin connection; `tls` maps onto libpq's sslmode meanings:
@@ -69,6 +70,23 @@ export const postgresEngine: Engine = {
     registerSecret(adminPassword);
     const client = await openClient(target, adminPassword, target.database);
     return new PostgresSession(client, target, (database) => openClient(target, adminPassword, database));
+  },
+
+  bootstrap: {
+    defaultDba: 'postgres',
+    plan: (db) => bootstrapSteps(db).map(shownStep),
+    async apply(target, dba, db, adminPassword) {
+      registerSecret(dba.password);
+      const asDba = { ...target, adminUser: dba.user };
+      const client = await openClient(asDba, dba.password, target.database);
+      try {
+        return await applyBootstrap(client, db, adminPassword);
+      } catch (err) {
+        throw translatePgError(err, { host: target.host, port: target.port, user: dba.user, database: target.database, phase: 'query', name: target.name });
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
   },
 
   buildUri,

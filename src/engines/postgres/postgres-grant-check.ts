@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import type { Grant } from '../../policy/types.js';
+import { ident, qualified } from './postgres-quote.js';
 
 // Each check binds names as parameters; format('%I') quotes them on the server like the mint
 // does. has_*_privilege with a list is true when ANY is held, so each privilege is asked alone.
@@ -34,28 +35,33 @@ const ROLE_SQL =
  */
 export async function grantProblems(client: Client, grants: Grant[], memberOf: string[]): Promise<string[]> {
   const problems: string[] = [];
+  // Each fix is the statement `jit admin bootstrap` would run for it.
+  const me = ident(String((await client.query('SELECT current_user AS me')).rows[0].me));
+  const fix = (privs: string[], on: string) => `; fix: GRANT ${privs.join(', ')} ON ${on} TO ${me} WITH GRANT OPTION`;
   for (const g of grants) {
     for (const t of g.tables ?? []) {
       const { rows } = await client.query(TABLE_SQL, [t.schema, t.name, g.privileges]);
       if (!rows[0].exists) problems.push(`table ${t.schema}.${t.name} does not exist`);
-      else if (rows[0].missing.length) problems.push(`cannot grant ${rows[0].missing.join(', ')} on ${t.schema}.${t.name} (no GRANT OPTION)`);
+      else if (rows[0].missing.length) problems.push(`cannot grant ${rows[0].missing.join(', ')} on ${t.schema}.${t.name} (no GRANT OPTION)${fix(rows[0].missing, `TABLE ${qualified(t.schema, t.name)}`)}`);
     }
     for (const s of g.sequences ?? []) {
       const { rows } = await client.query(SEQUENCE_SQL, [s.schema, s.name, g.privileges]);
       if (!rows[0].exists) problems.push(`sequence ${s.schema}.${s.name} does not exist`);
-      else if (rows[0].missing.length) problems.push(`cannot grant ${rows[0].missing.join(', ')} on sequence ${s.schema}.${s.name} (no GRANT OPTION)`);
+      else if (rows[0].missing.length) problems.push(`cannot grant ${rows[0].missing.join(', ')} on sequence ${s.schema}.${s.name} (no GRANT OPTION)${fix(rows[0].missing, `SEQUENCE ${qualified(s.schema, s.name)}`)}`);
     }
     if (g.schema) {
       const { rows } = await client.query(SCHEMA_SQL, [g.schema, g.privileges]);
       const r = rows[0];
       if (!r.exists) problems.push(`schema ${g.schema} does not exist`);
-      else if (r.missing.length) problems.push(`cannot grant ${g.privileges.join(', ')} on ${r.missing.map((m: string) => `${g.schema}.${m}`).join(', ')} (no GRANT OPTION)`);
+      else if (r.missing.length) {
+        problems.push(`cannot grant ${g.privileges.join(', ')} on ${r.missing.map((m: string) => `${g.schema}.${m}`).join(', ')} (no GRANT OPTION)${fix(g.privileges, `ALL TABLES IN SCHEMA ${ident(g.schema)}`)}`);
+      }
     }
   }
   const schemas = new Set(grants.flatMap((g) => [...(g.tables ?? []), ...(g.sequences ?? [])].map((t) => t.schema).concat(g.schema ? [g.schema] : [])));
   for (const schema of schemas) {
     const { rows } = await client.query(SCHEMA_USAGE_SQL, [schema]);
-    if (rows[0] && !rows[0].grantable) problems.push(`cannot grant USAGE on schema ${schema} (no GRANT OPTION)`);
+    if (rows[0] && !rows[0].grantable) problems.push(`cannot grant USAGE on schema ${schema} (no GRANT OPTION)${fix(['USAGE'], `SCHEMA ${ident(schema)}`)}`);
   }
   for (const role of memberOf) {
     const { rows } = await client.query(ROLE_SQL, [role]);

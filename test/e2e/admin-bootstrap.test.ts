@@ -1,0 +1,193 @@
+/**
+ * `jit admin bootstrap` on PostgreSQL 15 and 18: the printed SQL, then --apply as the server's
+ * superuser, creating a non-superuser admin with exactly what the policy needs, with which jit's
+ * commands work (a sequence grant's login dropped included); run again after the policy changed,
+ * it adds what is missing and lists what no role needs any more; and doctor names the exact
+ * GRANT once one is taken away.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import pg from 'pg';
+import { usePostgres } from '../helpers/servers.js';
+import { makeWorld, roleExists, type JitWorld } from '../helpers/jit-cli.js';
+import { randomLowerAlnum } from '../../src/core/random.js';
+import { mintUri } from './support.js';
+
+for (const version of [15, 18] as const) {
+  describe(`jit admin bootstrap on PostgreSQL ${version}`, () => {
+    const server = usePostgres(version);
+    const tag = randomLowerAlnum(6);
+    const admin = `bs_admin_${tag}`;
+    const schema = `bs_${tag}`;
+    const group = `bs_grp_${tag}`;
+    const owner = `bs_owner_${tag}`;
+    const adminPw = `bootstrap-admin-pw-${tag}`;
+    const worlds: JitWorld[] = [];
+    const esc = pg.escapeIdentifier;
+
+    const policy = (readonlyTables: string[]) => `version: 1
+databases:
+  testdb:
+    engine: postgres
+    host: 127.0.0.1
+    port: ${server.port}
+    database: ${server.database}
+    tls: disable
+    owner: ${owner}
+    admin:
+      user: ${admin}
+      password: env:BS_ADMIN_PW
+    roles:
+      readonly:
+        grants:
+          - privileges: [SELECT]
+            tables: [${readonlyTables.map((t) => `${schema}.${t}`).join(', ')}]
+      ids:
+        grants:
+          - privileges: [USAGE]
+            sequences: [${schema}.ids]
+      reports:
+        grants:
+          - privileges: [SELECT]
+            schema: ${schema}
+      analyst:
+        member_of: [${group}]
+`;
+
+    afterAll(async () => {
+      for (const w of worlds) await w.cleanup().catch(() => {});
+      const su = await server.admin();
+      try {
+        await su.query(`DROP SCHEMA IF EXISTS ${esc(schema)} CASCADE`);
+        for (const r of [admin, group, owner]) {
+          await su.query(`DROP OWNED BY ${esc(r)}`).catch(() => {});
+          await su.query(`DROP ROLE IF EXISTS ${esc(r)}`).catch(() => {});
+        }
+      } finally {
+        await su.end();
+      }
+    });
+
+    it('prints the SQL, applies it as the superuser, and jit works with that admin; a re-run adds what the policy gained and lists what it dropped', async () => {
+      const su = await server.admin();
+      try {
+        await su.query(
+          `CREATE SCHEMA ${esc(schema)}; CREATE TABLE ${esc(schema)}.orders (id int); INSERT INTO ${esc(schema)}.orders VALUES (1); ` +
+            `CREATE TABLE ${esc(schema)}.customers (id int); CREATE SEQUENCE ${esc(schema)}.ids; CREATE ROLE ${esc(group)} NOLOGIN; CREATE ROLE ${esc(owner)} NOLOGIN`,
+        );
+      } finally {
+        await su.end();
+      }
+      const w = await makeWorld(server, { policy: policy(['orders', 'customers']), env: { BS_ADMIN_PW: adminPw, DBA_PW: server.adminPassword } });
+      worlds.push(w);
+
+      const printed = await w.run(['admin', 'bootstrap', 'testdb']);
+      expect(printed.code, printed.stderr).toBe(0);
+      const a = esc(admin);
+      const lines = printed.stdout.split('\n');
+      expect(lines).toContain(`CREATE ROLE ${a} LOGIN CREATEROLE;  -- the admin; then set its password (psql: \\password ${a}) and store it: jit admin set testdb`);
+      expect(lines).toContain(`GRANT SELECT ON TABLE ${esc(schema)}."orders", ${esc(schema)}."customers" TO ${a} WITH GRANT OPTION;  -- role readonly`);
+      expect(lines).toContain(`GRANT USAGE ON SEQUENCE ${esc(schema)}."ids" TO ${a} WITH GRANT OPTION;  -- role ids`);
+      expect(lines).toContain(`GRANT ${esc(group)} TO ${a} WITH ADMIN OPTION;  -- role analyst: member_of (16+ may add: , INHERIT FALSE, SET FALSE)`);
+      expect(printed.stdout).not.toMatch(/SUPERUSER|pg_signal_backend|pg_read_all/);
+      // Nothing was run: printing needs no server.
+      expect(await roleExists(server, admin)).toBe(false);
+
+      const applied = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(applied.stdout).toMatch(new RegExp(`^PostgreSQL ${version}\\.\\d+ at 127\\.0\\.0\\.1:${server.port}, as postgres:$`, 'm'));
+      expect(applied.stdout).toContain(`added    CREATE ROLE ${a} LOGIN CREATEROLE;`);
+      expect(applied.stdout).toMatch(/^ok: logged in as bs_admin_\w+; it can grant every role in the policy, and revoke$/m);
+      for (const out of [printed.stdout, printed.stderr, applied.stdout, applied.stderr]) {
+        expect(out).not.toContain(adminPw);
+        expect(out).not.toContain(server.adminPassword);
+        expect(out).not.toMatch(/SCRAM-SHA-256\$/);
+      }
+      if (version >= 16) expect(applied.stdout).toContain(`added    GRANT pg_use_reserved_connections TO ${a};`);
+      const su2 = await server.admin();
+      try {
+        const r = (await su2.query('SELECT rolsuper, rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = $1', [admin])).rows[0];
+        expect(r).toEqual({ rolsuper: false, rolcreaterole: true, rolcanlogin: true });
+      } finally {
+        await su2.end();
+      }
+
+      // The admin works: mint each role, use it, and revoke (the sequence login dropped too).
+      const ro = await mintUri(w, ['--role', 'readonly', '--ttl', '5m']);
+      const ids = await mintUri(w, ['--role', 'ids', '--ttl', '5m']);
+      const c = new pg.Client({ connectionString: ids.uri });
+      await c.connect();
+      try {
+        expect((await c.query(`SELECT nextval('${schema}.ids')::int AS n`)).rows[0].n).toBe(1);
+      } finally {
+        await c.end();
+      }
+      expect((await w.run(['revoke', ids.id])).code).toBe(0);
+      expect(await roleExists(server, ids.user)).toBe(false);
+      const all = await w.run(['revoke', '--all', '--yes', '--database', 'testdb']);
+      expect(all.code, all.stdout + all.stderr).toBe(0);
+      expect(await roleExists(server, ro.user)).toBe(false);
+
+      // The policy changed: customers is no longer granted, shipments is.
+      await (async () => {
+        const s = await server.admin();
+        try {
+          await s.query(`CREATE TABLE ${esc(schema)}.shipments (id int)`);
+        } finally {
+          await s.end();
+        }
+      })();
+      await writeFile(w.policyFile, policy(['orders', 'shipments']));
+      const again = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toContain(`added    GRANT SELECT ON TABLE ${esc(schema)}."orders", ${esc(schema)}."shipments" TO ${a} WITH GRANT OPTION;  -- role readonly`);
+      // ALL TABLES IN SCHEMA covers the new table only once run again: it is added with it.
+      expect(again.stdout).toContain(`added    GRANT SELECT ON ALL TABLES IN SCHEMA ${esc(schema)} TO ${a} WITH GRANT OPTION;`);
+      expect(again.stdout).toContain(`present  GRANT USAGE ON SEQUENCE ${esc(schema)}."ids" TO ${a} WITH GRANT OPTION;  -- role ids`);
+      expect(again.stdout).not.toContain('added    CREATE ROLE');
+      // customers is still read by `reports` (schema-wide), so nothing is unneeded yet.
+      expect(again.stdout).not.toMatch(/^unneeded/m);
+
+      // Without the schema-wide role, customers' grant option is no longer needed: listed, kept.
+      await writeFile(w.policyFile, policy(['orders', 'shipments']).replace(/ {6}reports:\n(?: {8}.*\n){3}/, ''));
+      const third = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
+      expect(third.code, third.stderr).toBe(0);
+      expect(third.stdout).toContain(
+        `unneeded SELECT WITH GRANT OPTION on table ${schema}.customers; no role needs it; to remove: REVOKE GRANT OPTION FOR SELECT ON TABLE ${esc(schema)}."customers" FROM ${a};`,
+      );
+      expect(third.stdout).toContain('nothing to add');
+    });
+
+    it('doctor names the exact GRANT once one is taken away', async () => {
+      const w = worlds[0]!;
+      const su = await server.admin();
+      try {
+        await su.query(`REVOKE GRANT OPTION FOR SELECT ON ${esc(schema)}.orders FROM ${esc(admin)}`);
+      } finally {
+        await su.end();
+      }
+      const doctor = await w.run(['doctor', 'testdb']);
+      expect(doctor.code).toBe(1);
+      expect(doctor.stdout + doctor.stderr).toContain(`fix: GRANT SELECT ON TABLE ${esc(schema)}."orders" TO ${esc(admin)} WITH GRANT OPTION`);
+      const fixed = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
+      expect(fixed.code, fixed.stderr).toBe(0);
+      expect(fixed.stdout).toMatch(/^added {4}GRANT SELECT ON TABLE .*"orders"/m);
+      expect((await w.run(['doctor', 'testdb'])).code).toBe(0);
+    });
+
+    it('refuses a policy naming objects the server lacks, changing nothing; never takes a password on the command line', async () => {
+      const w = worlds[0]!;
+      await writeFile(w.policyFile, policy(['orders', 'nope']));
+      const r = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^error: ${server.database} has no table ${schema}\\.nope, which the policy grants; nothing was changed$`, 'm'));
+      const bare = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'hunter2']);
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).not.toContain('hunter2');
+      expect(bare.stderr).toMatch(/^hint: pass env:NAME or command:CMD/m);
+      const noTty = await w.run(['admin', 'bootstrap', 'testdb', '--apply']);
+      expect(noTty.code).toBe(2);
+      expect(noTty.stderr).toMatch(/^error: no terminal to ask for the DBA password$/m);
+    });
+  });
+}
