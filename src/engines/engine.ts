@@ -12,6 +12,9 @@ export interface ServerTarget {
   tls: TlsMode;
   /** Absolute path of the CA certificate (PEM) the server's must chain to (policy `tls_ca`); absent: the system's CAs. */
   tlsCa?: string;
+  /** Absolute paths of the client certificate and key (PEM) presented to the server (policy `tls_cert`/`tls_key`): by the admin connection and by every login handed out. */
+  tlsCert?: string;
+  tlsKey?: string;
   adminUser: string;
   /** Postgres: role that receives what a login owned (REASSIGN OWNED) instead of dropping it. */
   owner?: string;
@@ -30,6 +33,7 @@ export function targetFromConfig(db: DatabaseConfig): ServerTarget {
     database: db.database,
     tls: db.tls,
     ...(db.tlsCa ? { tlsCa: db.tlsCa } : {}),
+    ...(db.tlsCert && db.tlsKey ? { tlsCert: db.tlsCert, tlsKey: db.tlsKey } : {}),
     adminUser: db.admin.user,
     ...(db.owner ? { owner: db.owner } : {}),
     ...(db.admin.auth && db.admin.auth !== 'scram-sha-256' ? { adminAuth: db.admin.auth } : {}),

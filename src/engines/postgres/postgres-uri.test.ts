@@ -145,3 +145,37 @@ describe('tls_ca and application_name in what is handed out', () => {
     );
   });
 });
+
+describe('tls_cert and tls_key in what is handed out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jit cert '));
+  const cert = join(dir, 'client#1.crt');
+  const key = join(dir, "o'neil.key");
+  writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
+  writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+  const withCert: ServerTarget = { ...target, tlsCert: cert, tlsKey: key };
+
+  it('carries them as sslcert and sslkey in the URI and PGSSLCERT/PGSSLKEY in the environment', () => {
+    const uri = postgresEngine.buildUri(withCert, 'jit_u', 'pw');
+    expect(uri).toBe(`postgresql://jit_u:pw@db.internal:5432/app?sslmode=require&sslcert=${dir.replace(/ /g, '%20')}/client%231.crt&sslkey=${dir.replace(/ /g, '%20')}/o%27neil.key`);
+    expect(new URL(uri).searchParams.get('sslcert')).toBe(cert);
+    expect(new URL(uri).searchParams.get('sslkey')).toBe(key);
+    // node-postgres reads both files itself.
+    const cfg = parse(uri) as { ssl: { cert: string; key: string } };
+    expect(cfg.ssl.cert).toContain('BEGIN CERTIFICATE');
+    expect(cfg.ssl.key).toContain('PRIVATE KEY');
+    expect(postgresEngine.clientEnv(withCert, 'u', 'p')).toMatchObject({ PGSSLCERT: cert, PGSSLKEY: key });
+    expect(postgresEngine.clientEnv(target, 'u', 'p')).not.toHaveProperty('PGSSLCERT');
+  });
+
+  it('the admin connection presents them, whatever it checks of the server', () => {
+    expect(adminClientConfig(withCert, 'pw').ssl).toEqual({ rejectUnauthorized: false, cert: expect.stringContaining('BEGIN CERTIFICATE'), key: expect.stringContaining('PRIVATE KEY') });
+    expect(adminClientConfig({ ...withCert, tls: 'verify-full' }, 'pw').ssl).toMatchObject({ rejectUnauthorized: true, cert: expect.any(String), key: expect.any(String) });
+    expect(adminClientConfig({ ...withCert, tls: 'disable' }, 'pw').ssl).toBe(false);
+  });
+
+  it('a key file gone since the policy was checked is a one-line error naming it', () => {
+    expect(() => adminClientConfig({ ...withCert, name: 'prod-db', tlsKey: join(dir, 'gone.key') }, 'pw')).toThrow(
+      `cannot read the client key ${join(dir, 'gone.key')} (tls_key of prod-db): ENOENT`,
+    );
+  });
+});

@@ -20,6 +20,8 @@ export function buildUri(target: ServerTarget, login: string, password: string, 
   const params = [`sslmode=${target.tls}`];
   // libpq, node-postgres (which reads the file itself), psycopg and pgx all take sslrootcert.
   if (target.tlsCa) params.push(`sslrootcert=${queryPath(target.tlsCa)}`);
+  // The same for the client certificate: node-postgres reads both files named here itself.
+  if (target.tlsCert && target.tlsKey) params.push(`sslcert=${queryPath(target.tlsCert)}`, `sslkey=${queryPath(target.tlsKey)}`);
   if (opts.leaseId) params.push(`application_name=${encodeUriPart(applicationName(opts.leaseId))}`);
   if (isSocketDir(target.host)) {
     return `postgresql://${userinfo}@/${path}?host=${queryPath(target.host)}&port=${target.port}&${params.join('&')}`;
@@ -28,7 +30,7 @@ export function buildUri(target: ServerTarget, login: string, password: string, 
 }
 
 /** A file system path as a query value: encoded, but its `/` kept readable (RFC 3986 allows it there). */
-function queryPath(path: string): string {
+export function queryPath(path: string): string {
   return encodeUriPart(path).replace(/%2F/g, '/');
 }
 
@@ -51,6 +53,7 @@ export function clientEnv(target: ServerTarget, login: string, password: string,
     PGPASSWORD: password,
     PGSSLMODE: target.tls,
     ...(target.tlsCa ? { PGSSLROOTCERT: target.tlsCa } : {}),
+    ...(target.tlsCert && target.tlsKey ? { PGSSLCERT: target.tlsCert, PGSSLKEY: target.tlsKey } : {}),
     PGCONNECT_TIMEOUT: '10',
     // The user's own PGAPPNAME is theirs to keep (the child inherits it); else name the lease.
     ...(opts.leaseId && !opts.userEnv?.PGAPPNAME ? { PGAPPNAME: applicationName(opts.leaseId) } : {}),
