@@ -4,9 +4,10 @@ import { registerSecret } from '../../core/redact.js';
 import { dbOf, parseFlavor } from './mysql-db.js';
 import { translateMysqlError, type MysqlErrorContext } from './mysql-errors.js';
 import { mysqlProfile } from './mysql-profile.js';
+import { clientFiles } from './mysql-client-files.js';
 import { MysqlSession } from './mysql-session.js';
 import { SERVER_INFO_SQL, sessionSetupSql } from './mysql-sql.js';
-import { buildUri, clientEnv, clientLaunch } from './mysql-uri.js';
+import { buildJdbcUrl, buildUri, clientEnv, clientLaunch } from './mysql-uri.js';
 import { readClientCert, readTlsCa } from '../tls-ca.js';
 
 /**
@@ -90,6 +91,8 @@ export const mysqlEngine: Engine = {
   },
 
   buildUri,
+  buildJdbcUrl,
   clientEnv,
+  clientFiles,
   clientLaunch,
 };

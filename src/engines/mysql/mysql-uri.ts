@@ -33,6 +33,21 @@ export function buildUri(target: ServerTarget, login: string, password: string):
   return `mysql://${userinfo}@${uriHost(target.host)}:${target.port}/${encodeUriPath(target.database)}${params.length ? `?${params.join('&')}` : ''}`;
 }
 
+/** Connector/J's sslMode (MariaDB Connector/J 3 reads the same names as aliases of its own). */
+const JDBC_SSL_MODE: Readonly<Record<TlsMode, string>> = { disable: 'DISABLED', require: 'REQUIRED', 'verify-full': 'VERIFY_IDENTITY' };
+
+/**
+ * `jdbc:mysql://host:port/database?user=…&password=…&sslMode=…`: MySQL Connector/J's form, which
+ * MariaDB Connector/J also takes (2.x as it is; 3.x as `jdbc:mariadb:` or with
+ * permitMysqlScheme). Every part is fully percent-encoded: both drivers decode values with
+ * URLDecoder, where `+` is a space. Connector/J reads certificates only from Java key stores, so
+ * tls_ca/tls_cert are not carried (see README).
+ */
+export function buildJdbcUrl(target: ServerTarget, login: string, password: string): string {
+  const params = [`user=${encodeUriPart(login)}`, `password=${encodeUriPart(password)}`, `sslMode=${JDBC_SSL_MODE[target.tls]}`];
+  return `jdbc:mysql://${uriHost(target.host)}:${target.port}/${encodeUriPart(target.database)}?${params.join('&')}`;
+}
+
 /**
  * What the mysql/mariadb clients read from the environment: MYSQL_HOST, MYSQL_TCP_PORT and
  * MYSQL_PWD (deprecated by MySQL, still read by both). No variable sets the user on Unix (USER

@@ -5,8 +5,9 @@ import { registerSecret } from '../../core/redact.js';
 import { translatePgError } from './postgres-errors.js';
 import { PostgresSession } from './postgres-session.js';
 import { guardedAdminClient } from './postgres-auth.js';
-import { buildUri, clientEnv } from './postgres-uri.js';
+import { buildJdbcUrl, buildUri, clientEnv } from './postgres-uri.js';
 import { postgresProfile } from './postgres-profile.js';
+import { clientFiles } from './postgres-client-files.js';
 import { CHAIN_ONLY, readClientCert, readTlsCa } from '../tls-ca.js';
 
 /**
@@ -74,7 +75,9 @@ export const postgresEngine: Engine = {
   },
 
   buildUri,
+  buildJdbcUrl,
   clientEnv,
+  clientFiles,
   // psql takes everything from PG* in its environment; users keep their ~/.psqlrc.
   async clientLaunch(target, login, password, _dir, opts) {
     return { args: [], env: clientEnv(target, login, password, opts), files: [] };

@@ -1,5 +1,6 @@
 import type { HandoutOptions, ServerTarget } from '../engine.js';
 import { encodeUriPart, encodeUriPath, uriHost } from '../uri.js';
+import { usageError } from '../../core/errors.js';
 
 /** libpq's rule: a host that starts with `/` is the directory of the server's Unix socket. */
 export function isSocketDir(host: string): boolean {
@@ -58,4 +59,26 @@ export function clientEnv(target: ServerTarget, login: string, password: string,
     // The user's own PGAPPNAME is theirs to keep (the child inherits it); else name the lease.
     ...(opts.leaseId && !opts.userEnv?.PGAPPNAME ? { PGAPPNAME: applicationName(opts.leaseId) } : {}),
   };
+}
+
+/**
+ * `jdbc:postgresql://host:port/database?user=…&password=…&sslmode=…` for pgjdbc (and what is
+ * built on it: DBeaver, DataGrip, IntelliJ, Spark, Flyway). User and password are parameters:
+ * pgjdbc reads no userinfo, and `"jdbc:" + DATABASE_URL` fails. pgjdbc decodes the path and every
+ * value with URLDecoder, which turns `+` into a space: every part is fully percent-encoded.
+ * Certificate paths are carried as pgjdbc names them (sslrootcert, sslcert, sslkey); the
+ * application name is pgjdbc's ApplicationName.
+ */
+export function buildJdbcUrl(target: ServerTarget, login: string, password: string, opts: HandoutOptions = {}): string {
+  if (isSocketDir(target.host)) {
+    throw usageError(
+      `${target.name ?? target.database} is reached through the Unix socket directory ${target.host}, which pgjdbc cannot use`,
+      'use --format uri (libpq and node-postgres read the socket), or give the database a TCP host in the policy',
+    );
+  }
+  const params = [`user=${encodeUriPart(login)}`, `password=${encodeUriPart(password)}`, `sslmode=${target.tls}`];
+  if (target.tlsCa) params.push(`sslrootcert=${encodeUriPart(target.tlsCa)}`);
+  if (target.tlsCert && target.tlsKey) params.push(`sslcert=${encodeUriPart(target.tlsCert)}`, `sslkey=${encodeUriPart(target.tlsKey)}`);
+  if (opts.leaseId) params.push(`ApplicationName=${encodeUriPart(applicationName(opts.leaseId))}`);
+  return `jdbc:postgresql://${uriHost(target.host)}:${target.port}/${encodeUriPart(target.database)}?${params.join('&')}`;
 }
