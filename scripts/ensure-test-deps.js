@@ -20,6 +20,7 @@ const needs = [
   { check: 'fish', apt: 'fish' },
   // The hand-out tests run Debian's psycopg2 under the system python.
   { check: '/usr/lib/python3/dist-packages/psycopg2', apt: 'python3-psycopg2' },
+  { check: '/usr/lib/python3/dist-packages/asyncpg', apt: 'python3-asyncpg' },
   { check: 'openssl', apt: 'openssl' },
   // `jit uri --format jdbc` and the client files are read back by the real JDBC drivers.
   { check: 'java', apt: 'default-jre-headless' },

@@ -2,7 +2,7 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientFileEntry } from '../engines/engine.js';
 import type { Lease } from './lease.js';
-import { ensurePrivateDir, readPrivateFile, TEMP_FILE, writeFileAtomic } from '../core/fs-secure.js';
+import { checkPrivateDir, ensurePrivateDir, readPrivateFile, TEMP_FILE, writeFileAtomic } from '../core/fs-secure.js';
 import { statePaths } from './paths.js';
 
 /** One lease's entries, as kept in `clients/entries/<lease id>.json` (0600, like the files built from it). */
@@ -71,6 +71,9 @@ export class ClientFileStore {
 
   /** Rebuild every client file from the fragments, until the fragments stayed the same throughout. */
   async sync(): Promise<void> {
+    // Both directories must be the user's own, never symlinks, before anything is read or written there.
+    await checkPrivateDir(this.dir);
+    await checkPrivateDir(this.entries);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const before = await this.fragments();
       await this.write(before);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePostgresAndMariadb } from '../helpers/servers.js';
 import { makeWorld, testPolicy, waitFor, type JitWorld } from '../helpers/jit-cli.js';
 import { mysqlDatabaseEntry } from '../helpers/mysql-cli.js';
-import type { UriJson } from './support.js';
+import { reaperPid, type UriJson } from './support.js';
 
 const execFileP = promisify(execFile);
 const CLEAN_ENV = { PATH: process.env.PATH, HOME: '/nonexistent', LANG: 'C.UTF-8' };
@@ -82,6 +82,9 @@ describe('client files and JDBC URLs for GUI clients (PostgreSQL 15 and MariaDB,
     expect(await psql(['service=jit-testdb-readonly'], pgEnv)).toEqual({ ok: true, out: user });
     // pgjdbc reads the same two files (system properties or the same variables).
     expect(await java(['jdbc:postgresql://?service=jit-testdb-readonly', 'SELECT current_user'], pgEnv)).toEqual({ ok: true, out: user });
+    // The same through pgjdbc's system properties, as a GUI's JVM options would set them.
+    const props = [`-Dorg.postgresql.pgservicefile=${pgEnv.PGSERVICEFILE}`, `-Dorg.postgresql.pgpassfile=${pgEnv.PGPASSFILE}`];
+    expect(await settle(execFileP('java', [...props, '-cp', JARS, PROBE, 'jdbc:postgresql://?service=jit-testdb-readonly', 'SELECT current_user'], { env: CLEAN_ENV, timeout: 60_000 }))).toEqual({ ok: true, out: user });
     // Without the pgpass file there is no password anywhere.
     expect((await psql(['service=jit-testdb-readonly'], { PGSERVICEFILE: pgEnv.PGSERVICEFILE! })).ok).toBe(false);
 
@@ -124,6 +127,37 @@ describe('client files and JDBC URLs for GUI clients (PostgreSQL 15 and MariaDB,
     expect(read('pg_service.conf')).not.toContain('[jit-testdb-short]');
   });
 
+  it('jit reap (no reaper running) and a login dropped outside jit (noticed by jit list) take the entries away too', async () => {
+    // No reaper from here on: only `jit reap` can end the expired lease.
+    const noReaper = { env: { JIT_NO_REAPER: '1' } };
+    expect(await waitFor(async () => (await reaperPid(w.home)) === null, 15_000)).toBe(true);
+    const minted: FilesJson[] = [];
+    for (const role of ['short', 'readonly']) {
+      const r = await w.run(['uri', 'testdb', '--role', role, '--format', 'service', '--json'], noReaper);
+      expect(r.code, r.stderr).toBe(0);
+      minted.push(JSON.parse(r.stdout) as FilesJson);
+    }
+    const [expired, dropped] = minted as [FilesJson, FilesJson];
+    expect(read('pgpass')).toContain(expired.user);
+    expect(await waitFor(() => Date.now() > Date.parse(expired.expires_at) + 1_000, 15_000)).toBe(true);
+    const reap = await w.run(['reap', '--database', 'testdb'], noReaper);
+    expect(reap.code, reap.stderr).toBe(0);
+    expect(read('pgpass')).not.toContain(expired.user);
+    expect(read('pgpass')).toContain(dropped.user);
+
+    const a = await pg.admin();
+    try {
+      await a.query(`DROP OWNED BY "${dropped.user}"`);
+      await a.query(`DROP ROLE "${dropped.user}"`);
+    } finally {
+      await a.end();
+    }
+    expect(await reaperPid(w.home)).toBeNull();
+    const list = await w.run(['list'], noReaper);
+    expect(list.code, list.stderr).toBe(0);
+    expect(existsSync(join(clients, 'pgpass'))).toBe(false);
+  });
+
   it('a symlink planted at a client file is replaced, never written through', async () => {
     const victim = join(w.dir, 'victim.txt');
     writeFileSync(victim, 'keep me\n');
@@ -147,6 +181,21 @@ describe('client files and JDBC URLs for GUI clients (PostgreSQL 15 and MariaDB,
     const { buildJdbcUrl } = await import('../../src/engines/postgres/postgres-uri.js');
     const url = buildJdbcUrl({ engine: 'postgres', host: 'db.internal', port: 5432, database: 'my db+1$x', tls: 'require', adminUser: 'a' }, 'jit_u', 'p+w&d=1%');
     expect(await java(['--parse', url])).toEqual({ ok: true, out: 'PGDBNAME=my db+1$x\nuser=jit_u\npassword=p+w&d=1%\nsslmode=require\nApplicationName=null' });
+  });
+
+  it("asyncpg (Debian's) takes jit's URI as it is: sslmode read, application_name sent as a server setting", async () => {
+    const m = await mint(['--role', 'readonly']);
+    const script = [
+      'import asyncio, sys, asyncpg',
+      'async def main():',
+      '    c = await asyncpg.connect(sys.argv[1])',
+      "    print(await c.fetchval(\"SELECT current_user || ' ' || current_setting('application_name')\"))",
+      '    await c.close()',
+      'asyncio.run(main())',
+    ].join('\n');
+    const out = await settle(execFileP('/usr/bin/python3', ['-c', script, m.uri], { env: CLEAN_ENV, timeout: 30_000 }));
+    expect(out).toEqual({ ok: true, out: `${m.user} jit-${m.id}` });
+    expect((await w.run(['revoke', m.id])).code).toBe(0);
   });
 
   it('MariaDB: --format service writes an option file mariadb reads with --defaults-extra-file; --format jdbc works in MariaDB Connector/J; pgpass is refused before minting', async () => {
