@@ -100,7 +100,9 @@ describe('PostgreSQL asking every login for a client certificate: tls_cert and t
     const r = await w.run(['uri', 'testdb', '--role', 'readonly']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^error: .*certificate/m);
+    expect(r.stderr).toBe(
+      `error: admin login to 127.0.0.1:${pg.port} as ${ADMIN} was refused: connection requires a valid client certificate\nhint: the server asks for a client certificate: give the database tls_cert and tls_key in the policy\n`,
+    );
   });
 
   it('with tls_cert and tls_key: the URI carries sslcert and sslkey, psql and node-postgres get in, and revoke goes through the certificate too', async () => {
@@ -119,6 +121,22 @@ describe('PostgreSQL asking every login for a client certificate: tls_cert and t
     const rv = await w.run(['revoke', m.id]);
     expect(rv.code, rv.stderr).toBe(0);
     expect((await psql([m.uri])).ok).toBe(false);
+  });
+
+  it('--format service: the pg_service.conf section carries sslrootcert, sslcert and sslkey, and psql gets in through it alone', async () => {
+    await writeFile(w.policyFile, withCert());
+    const r = await w.run(['uri', 'testdb', '--role', 'readonly', '--format', 'service', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout) as UriJson & { service: string };
+    expect(m.service).toBe('service=jit-testdb-readonly');
+    const clients = join(w.home, 'clients');
+    const section = await readFile(join(clients, 'pg_service.conf'), 'utf8');
+    expect(section).toContain(
+      `sslmode=verify-full\nsslrootcert=${join(w.dir, 'certs', 'ca.pem')}\nsslcert=${join(w.dir, 'certs', 'client.crt')}\nsslkey=${join(w.dir, 'certs', 'client.key')}\n`,
+    );
+    const env = { PGSERVICEFILE: join(clients, 'pg_service.conf'), PGPASSFILE: join(clients, 'pgpass') };
+    expect(await psql([m.service, '-w'], env)).toEqual({ ok: true, out: `${m.user} true /CN=jit laptop` });
+    expect((await w.run(['revoke', m.id])).code).toBe(0);
   });
 
   it('jit env carries PGSSLCERT and PGSSLKEY, which psql reads alone; jit exec hands them to the child', async () => {

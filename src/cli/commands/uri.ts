@@ -68,8 +68,8 @@ export async function run([database]: [string | undefined], flags: MintFlags & {
 async function writeClientFiles(minted: Minted, deps: Deps): Promise<{ service: string; passwordless?: string; paths: string[] }> {
   const { lease, engine, password } = minted;
   const store = deps.leases.clientFiles;
-  const files = engine.clientFiles(lease.target, lease.user, password, { service: serviceName(lease.database, lease.role), dir: store.dir });
   try {
+    const files = engine.clientFiles(lease.target, lease.user, password, { service: serviceName(lease.database, lease.role), dir: store.dir });
     const paths = await store.add(lease, files.entries);
     return { service: files.service, ...(files.passwordless ? { passwordless: files.passwordless } : {}), paths };
   } catch (err) {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ClientFiles, ServerTarget } from '../engine.js';
 import { encodeUriPart, encodeUriPath, uriHost } from '../uri.js';
 import { isSocketDir, queryPath } from './postgres-uri.js';
+import { runtimeError } from '../../core/errors.js';
 
 /** libpq's pgpass escapes: `\` and `:` inside a field; `*` escaped so it is never the wildcard. */
 function pgpassField(value: string): string {
@@ -14,7 +15,9 @@ function pgpassField(value: string): string {
  * control characters); a path with blanks at its ends would not survive either parser.
  */
 function serviceValue(key: string, value: string): string {
-  if (/[\r\n]/.test(value) || value.trim() !== value) throw new Error(`${key} cannot be written to pg_service.conf: ${JSON.stringify(value)}`);
+  if (/[\r\n]/.test(value) || value.trim() !== value) {
+    throw runtimeError(`${key} ${JSON.stringify(value)} cannot be written to pg_service.conf: it starts or ends with a blank`, 'rename the file without blanks at either end of its name, or use --format uri');
+  }
   return `${key}=${value}`;
 }
 
