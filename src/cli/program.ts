@@ -69,7 +69,7 @@ function commands(): Record<keyof typeof GROUPS, CommandEntry[]> {
         load: HOT_COMMANDS.uri,
         setup: (c) =>
           mint(c).addOption(
-            new Option('--format <format>', 'uri; jdbc (a JDBC URL); service or pgpass (entries in the client files GUIs read, removed at revoke)').choices([...URI_FORMATS]).default('uri'),
+            new Option('--format <format>', 'a URI, a JDBC URL, or entries in the client files GUIs read (service, pgpass)').choices([...URI_FORMATS]).default('uri'),
           ),
         examples: [
           ['export DATABASE_URL=$(jit uri prod-db --role readonly --ttl 10m)', 'a URI for the next 10 minutes'],
