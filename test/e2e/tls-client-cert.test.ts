@@ -21,6 +21,8 @@ const CLEAN_ENV = { PATH: process.env.PATH, HOME: '/nonexistent', LANG: 'C.UTF-8
 const PG_MODULE = join(dirname(new URL(import.meta.url).pathname), '..', '..', 'node_modules', 'pg');
 const WHO = "SELECT current_user || ' ' || (SELECT ssl::text || ' ' || client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid())";
 const ADMIN = 'certadmin';
+const PROBE = join(dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'JdbcProbe.java');
+const JARS = ['/usr/share/java/postgresql.jar', '/usr/share/java/mariadb-java-client.jar'].join(':');
 
 const certs = mkdtempSync(join(tmpdir(), 'jit-client-cert-'));
 function openssl(...args: string[]): void {
@@ -136,6 +138,27 @@ describe('PostgreSQL asking every login for a client certificate: tls_cert and t
     );
     const env = { PGSERVICEFILE: join(clients, 'pg_service.conf'), PGPASSFILE: join(clients, 'pgpass') };
     expect(await psql([m.service, '-w'], env)).toEqual({ ok: true, out: `${m.user} true /CN=jit laptop` });
+    expect((await w.run(['revoke', m.id])).code).toBe(0);
+  });
+
+  it('--format jdbc: pgjdbc verifies the server against tls_ca and presents the certificate once its key is PKCS-8 DER, as README says', async () => {
+    const key = join(w.dir, 'certs', 'client.key');
+    const pk8 = join(w.dir, 'certs', 'client.pk8');
+    execFileSync('openssl', ['pkcs8', '-topk8', '-inform', 'PEM', '-outform', 'DER', '-nocrypt', '-in', key, '-out', pk8]);
+    await writeFile(w.policyFile, withCert());
+    const r = await w.run(['uri', 'testdb', '--role', 'readonly', '--format', 'jdbc', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout) as UriJson & { jdbc: string };
+    const enc = (p: string) => encodeURIComponent(p);
+    expect(m.jdbc).toContain(`&sslmode=verify-full&sslrootcert=${enc(join(w.dir, 'certs', 'ca.pem'))}&sslcert=${enc(join(w.dir, 'certs', 'client.crt'))}&sslkey=${enc(key)}&`);
+    const java = (url: string) =>
+      execFileP('java', ['-cp', JARS, PROBE, url, "SELECT current_user || ' ' || (SELECT client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid())"], { env: CLEAN_ENV, timeout: 60_000 }).then(
+        (o) => ({ ok: true, out: o.stdout.trim() }),
+        (e: { stderr?: string }) => ({ ok: false, out: String(e.stderr ?? e) }),
+      );
+    // The PEM key as the policy names it: pgjdbc cannot read it.
+    expect((await java(m.jdbc)).ok).toBe(false);
+    expect(await java(m.jdbc.replace(`sslkey=${enc(key)}`, `sslkey=${enc(pk8)}`))).toEqual({ ok: true, out: `${m.user} /CN=jit laptop` });
     expect((await w.run(['revoke', m.id])).code).toBe(0);
   });
 
