@@ -5,15 +5,15 @@
  * environment (PGSSLCERT, PGSSLKEY), and the real clients, psql and node-postgres, get in with them.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePostgres } from '../helpers/servers.js';
-import { makeWorld, testPolicy, type JitWorld } from '../helpers/jit-cli.js';
-import type { UriJson } from './support.js';
+import { makeWorld, testPolicy, waitFor, type JitWorld } from '../helpers/jit-cli.js';
+import { reaperPid, type UriJson } from './support.js';
 
 const execFileP = promisify(execFile);
 /** No ~/.postgresql/postgresql.crt, no PG* variables: only what jit hands out counts. */
@@ -160,6 +160,35 @@ describe('PostgreSQL asking every login for a client certificate: tls_cert and t
     expect((await java(m.jdbc)).ok).toBe(false);
     expect(await java(m.jdbc.replace(`sslkey=${enc(key)}`, `sslkey=${enc(pk8)}`))).toEqual({ ok: true, out: `${m.user} /CN=jit laptop` });
     expect((await w.run(['revoke', m.id])).code).toBe(0);
+  });
+
+  it('revoke --all (this exclusive server\'s every jit login) takes the client-file entries away too', async () => {
+    await writeFile(w.policyFile, withCert());
+    const r = await w.run(['uri', 'testdb', '--role', 'readonly', '--format', 'service']);
+    expect(r.code, r.stderr).toBe(0);
+    const pgpass = join(w.home, 'clients', 'pgpass');
+    expect(existsSync(pgpass)).toBe(true);
+    const all = await w.run(['revoke', '--all', '--yes']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(existsSync(pgpass)).toBe(false);
+    expect(existsSync(join(w.home, 'clients', 'pg_service.conf'))).toBe(false);
+  });
+
+  it('jit reap with no reaper running takes an expired lease\'s entries away (server-wide, so here on the exclusive server)', async () => {
+    await writeFile(w.policyFile, withCert());
+    const noReaper = { env: { JIT_NO_REAPER: '1' } };
+    expect(await waitFor(async () => (await reaperPid(w.home)) === null, 15_000)).toBe(true);
+    const r = await w.run(['uri', 'testdb', '--role', 'short', '--format', 'service', '--json'], noReaper);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout) as UriJson;
+    const pgpass = join(w.home, 'clients', 'pgpass');
+    expect(await readFile(pgpass, 'utf8')).toContain(m.user);
+    expect(await waitFor(() => Date.now() > Date.parse(m.expires_at) + 1_000, 15_000)).toBe(true);
+    expect(await reaperPid(w.home)).toBeNull();
+    const reap = await w.run(['reap'], noReaper);
+    expect(reap.code, reap.stderr).toBe(0);
+    expect(reap.stderr).toContain(`reaped ${m.user} on testdb`);
+    expect(existsSync(pgpass)).toBe(false);
   });
 
   it('jit env carries PGSSLCERT and PGSSLKEY, which psql reads alone; jit exec hands them to the child', async () => {
