@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes sure the real servers and tools the tests use are installed: PostgreSQL 15 (and pg_cron), MariaDB
 // 10.11, the psql and mariadb clients, gnome-keyring + D-Bus for the Secret Service, tmux for
-// terminal tests, fish and psycopg2 for the hand-out tests. As root on a Debian machine it installs what is missing; otherwise it says
+// terminal tests, fish and psycopg2 for the hand-out tests, Java with pgjdbc and MariaDB Connector/J for the JDBC tests. As root on a Debian machine it installs what is missing; otherwise it says
 // what to install and fails.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,7 +22,12 @@ const needs = [
   { check: 'fish', apt: 'fish' },
   // The hand-out tests run Debian's psycopg2 under the system python.
   { check: '/usr/lib/python3/dist-packages/psycopg2', apt: 'python3-psycopg2' },
+  { check: '/usr/lib/python3/dist-packages/asyncpg', apt: 'python3-asyncpg' },
   { check: 'openssl', apt: 'openssl' },
+  // `jit uri --format jdbc` and the client files are read back by the real JDBC drivers.
+  { check: 'java', apt: 'default-jre-headless' },
+  { check: '/usr/share/java/postgresql.jar', apt: 'libpostgresql-jdbc-java' },
+  { check: '/usr/share/java/mariadb-java-client.jar', apt: 'libmariadb-java' },
 ];
 
 // `npm test` right after a clone: install the npm dependencies first.

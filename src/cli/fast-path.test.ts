@@ -6,8 +6,9 @@ describe('parseFast (uri/env/exec/connect without commander)', () => {
     expect(parseFast(['uri', 'prod-db', '--role', 'readonly', '--ttl', '10m', '--json'])).toEqual({
       command: 'uri',
       args: ['prod-db'],
-      opts: { role: 'readonly', ttl: '10m', json: true, color: true },
+      opts: { role: 'readonly', ttl: '10m', json: true, color: true, format: 'uri' },
     });
+    expect(parseFast(['uri', 'db', '--role', 'r', '--format', 'jdbc'])?.opts.format).toBe('jdbc');
     expect(parseFast(['env', '--no-color', 'db', '--role=r', '-q'])).toEqual({
       command: 'env',
       args: ['db'],
@@ -33,6 +34,7 @@ describe('parseFast (uri/env/exec/connect without commander)', () => {
       ['uri', 'a', 'b'],
       ['uri', 'a', '--', 'b'],
       ['env', 'db', '--format', 'xml'],
+      ['uri', 'db', '--format', 'sh'],
       ['list'],
       ['revoke', '--all'],
       [],

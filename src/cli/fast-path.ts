@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { HOT_COMMANDS, MINT_OPTIONS, ENV_FORMATS, EXEC_OPTIONS } from './hot-commands.js';
+import { HOT_COMMANDS, MINT_OPTIONS, ENV_FORMATS, EXEC_OPTIONS, URI_FORMATS } from './hot-commands.js';
 import { systemIO } from './io.js';
 import { systemDeps } from './deps.js';
 
@@ -26,7 +26,7 @@ export function parseFast(argv: string[]): FastInvocation | null {
     debug: { type: 'boolean' },
   };
   for (const o of MINT_OPTIONS) options[o.name] = { type: 'string' };
-  if (command === 'env') options.format = { type: 'string' };
+  if (command === 'env' || command === 'uri') options.format = { type: 'string' };
   if (command === 'exec') for (const o of EXEC_OPTIONS) options[o.name] = { type: 'string' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -36,6 +36,7 @@ export function parseFast(argv: string[]): FastInvocation | null {
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (command === 'env' && v.format !== undefined && !(ENV_FORMATS as readonly unknown[]).includes(v.format)) return null;
+  if (command === 'uri' && v.format !== undefined && !(URI_FORMATS as readonly unknown[]).includes(v.format)) return null;
   const terminator = parsed.tokens!.findIndex((t) => t.kind === 'option-terminator');
   const beforeTerminator = parsed.tokens!.filter((t, i) => t.kind === 'positional' && (terminator < 0 || i < terminator)).length;
   const positionals = parsed.positionals;
@@ -43,6 +44,7 @@ export function parseFast(argv: string[]): FastInvocation | null {
   for (const [k, val] of Object.entries(v)) if (val !== undefined && k !== 'no-color') opts[k] = val;
   opts.color = v['no-color'] ? false : true;
   if (command === 'env') opts.format ??= 'sh';
+  if (command === 'uri') opts.format ??= 'uri';
   if (command === 'exec' || command === 'connect') {
     if (terminator >= 0) opts.afterDashDash = positionals.slice(beforeTerminator);
     return { command, args: [positionals[0], positionals.slice(1)], opts };

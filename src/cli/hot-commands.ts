@@ -23,5 +23,8 @@ export const MINT_OPTIONS = [
 
 export const ENV_FORMATS = ['sh', 'fish', 'dotenv', 'json'] as const;
 
+/** `jit uri --format`: the URI, a JDBC URL, or entries in the client files GUIs read. */
+export const URI_FORMATS = ['uri', 'jdbc', 'service', 'pgpass'] as const;
+
 /** `exec`'s own options, declared once for commander and the fast parser. */
 export const EXEC_OPTIONS = [{ name: 'var', arg: '<name>', about: 'also put the URI in this variable (DATABASE_URL is always set)' }] as const;

@@ -4,7 +4,7 @@ import { systemIO } from './io.js';
 import { systemDeps, type Deps } from './deps.js';
 import { ensureReaper } from '../reaper/reaper-client.js';
 import { commandPath, usageFromCommander } from './usage-errors.js';
-import { ENV_FORMATS, EXEC_OPTIONS, HOT_COMMANDS, MINT_OPTIONS, type Loader } from './hot-commands.js';
+import { ENV_FORMATS, EXEC_OPTIONS, HOT_COMMANDS, MINT_OPTIONS, URI_FORMATS, type Loader } from './hot-commands.js';
 
 const MINTING = new Set(Object.keys(HOT_COMMANDS));
 const SERVER_COMMANDS = new Set(['list', 'revoke', 'extend', 'reap', 'sessions', 'doctor', 'test']);
@@ -67,11 +67,16 @@ function commands(): Record<keyof typeof GROUPS, CommandEntry[]> {
         spec: 'uri [database]',
         about: 'print a connection URI for a temporary login',
         load: HOT_COMMANDS.uri,
-        setup: mint,
+        setup: (c) =>
+          mint(c).addOption(
+            new Option('--format <format>', 'a URI, a JDBC URL, or entries in the client files GUIs read (service, pgpass)').choices([...URI_FORMATS]).default('uri'),
+          ),
         examples: [
           ['export DATABASE_URL=$(jit uri prod-db --role readonly --ttl 10m)', 'a URI for the next 10 minutes'],
           ['jit uri prod-db --role readonly --only orders', "only some of the role's tables"],
           ['jit uri shop --role readonly --json', 'id, login, URI and expiry as JSON'],
+          ['jit uri prod-db --role readonly --format jdbc', 'a JDBC URL, user and password as parameters'],
+          ['jit uri prod-db --role readonly --format service', 'service jit-prod-db-readonly in $JIT_HOME/clients/pg_service.conf, for a GUI'],
         ],
       },
       {

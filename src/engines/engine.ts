@@ -13,6 +13,9 @@ export interface ServerTarget {
   tls: TlsMode;
   /** Absolute path of the CA certificate (PEM) the server's must chain to (policy `tls_ca`); absent: the system's CAs. */
   tlsCa?: string;
+  /** Absolute paths of the client certificate and key (PEM) presented to the server (policy `tls_cert`/`tls_key`): by the admin connection and by every login handed out. */
+  tlsCert?: string;
+  tlsKey?: string;
   adminUser: string;
   /** Postgres: role that receives what a login owned (REASSIGN OWNED) instead of dropping it. */
   owner?: string;
@@ -31,6 +34,7 @@ export function targetFromConfig(db: DatabaseConfig): ServerTarget {
     database: db.database,
     tls: db.tls,
     ...(db.tlsCa ? { tlsCa: db.tlsCa } : {}),
+    ...(db.tlsCert && db.tlsKey ? { tlsCert: db.tlsCert, tlsKey: db.tlsKey } : {}),
     adminUser: db.admin.user,
     ...(db.owner ? { owner: db.owner } : {}),
     ...(db.admin.auth && db.admin.auth !== 'scram-sha-256' ? { adminAuth: db.admin.auth } : {}),
@@ -142,6 +146,31 @@ export interface ClientLaunch {
   files: string[];
 }
 
+/**
+ * One lease's part of a client file jit keeps for GUI clients under `$JIT_HOME/clients/`
+ * (Engine.clientFiles): a pgpass line, a pg_service.conf section, a MySQL option file.
+ */
+export interface ClientFileEntry {
+  /** The file's name in that directory: `pgpass`, `pg_service.conf`, `jit-shop-readonly.cnf`. */
+  file: string;
+  /** This lease's lines, each ending in a newline. */
+  text: string;
+  /**
+   * Entries of one file with the same slot are alternatives (one service name): only the newest
+   * live lease's is written. Without a slot, every lease's entry is.
+   */
+  slot?: string;
+}
+
+/** What Engine.clientFiles gives `jit uri --format service|pgpass`. */
+export interface ClientFiles {
+  entries: ClientFileEntry[];
+  /** The line `--format service` prints: how a client names these entries (`service=jit-…`, an option file's path). */
+  service: string;
+  /** The URI without its password, which `--format pgpass` prints; absent where no client reads a password file. */
+  passwordless?: string;
+}
+
 /** One line of `jit doctor`, reported by an engine. */
 export interface ServerCheck {
   /** Short name, e.g. `pg_hba.conf`; doctor prefixes the database's name. */
@@ -210,8 +239,18 @@ export interface Engine {
   connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession>;
   /** `postgresql://user:pass@host:port/db?sslmode=…` / `mysql://…`, userinfo percent-encoded. */
   buildUri(target: ServerTarget, login: string, password: string, opts?: HandoutOptions): string;
+  /**
+   * The JDBC URL of a login (`jdbc:postgresql://…` / `jdbc:mysql://…`), user and password as
+   * parameters. Throws a usage error for a target no JDBC driver can reach (a socket directory).
+   */
+  buildJdbcUrl(target: ServerTarget, login: string, password: string, opts?: HandoutOptions): string;
   /** The client's own variables (PGHOST, PGUSER, PGPASSWORD… / MYSQL_*). */
   clientEnv(target: ServerTarget, login: string, password: string, opts?: HandoutOptions): Record<string, string>;
+  /**
+   * This login's entries in the client files under `dir` (absolute), named `service`
+   * (`jit-<database>-<role>`), for GUI clients and tools pointed at those files once.
+   */
+  clientFiles(target: ServerTarget, login: string, password: string, ctx: { service: string; dir: string }): ClientFiles;
   /**
    * Prepare the interactive client's launch; `dir` is a private (0700) directory for any file
    * holding the password.

@@ -52,4 +52,6 @@ export interface EngineCapabilities {
   readonly sequences: boolean;
   /** `host:` may name the directory of the server's Unix socket (libpq: a host starting with `/`). */
   readonly socketHost: boolean;
+  /** Its clients read a password file beside a URI without the password (libpq's pgpass): `jit uri --format pgpass`. */
+  readonly passwordFile: boolean;
 }

@@ -5,6 +5,7 @@ import { checkPrivateDir, ensurePrivateDir, readPrivateFile, TEMP_FILE, writeFil
 import { JitError } from '../core/errors.js';
 import { LeaseKey } from './lease-mac.js';
 import { statePaths } from './paths.js';
+import { ClientFileStore } from './client-files.js';
 
 /**
  * One JSON file per lease under `$JIT_HOME/leases/`: every write is an atomic rename of that
@@ -22,11 +23,15 @@ export const STALE_TEMP_MS = 60_000;
 export class LeaseStore {
   readonly dir: string;
 
+  /** The GUI client files (pgpass, pg_service.conf…): a lease's entries there go when it does. */
+  readonly clientFiles: ClientFileStore;
+
   private readonly key: LeaseKey;
 
   constructor(readonly root: string) {
     this.dir = statePaths(root).leases;
     this.key = new LeaseKey(root);
+    this.clientFiles = new ClientFileStore(root);
   }
 
   async init(): Promise<void> {
@@ -73,7 +78,13 @@ export class LeaseStore {
     }
   }
 
+  /**
+   * Every way a lease ends (revoke, revoke --all, the reaper, reap, revoked elsewhere) comes
+   * through here: its client-file entries go first. Failing that, the lease still goes (its login
+   * is gone, and so is the password's use); the next rebuild drops entries without a lease.
+   */
   async remove(id: string): Promise<void> {
+    await this.clientFiles.remove(id).catch(() => {});
     await unlink(this.file(id)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });

@@ -15,6 +15,10 @@ export interface StatePaths {
   audit: string;
   reaperSocket: string;
   reaperLog: string;
+  /** Client files for GUIs (pgpass, pg_service.conf, option files), at fixed paths. */
+  clients: string;
+  /** Each lease's part of them, from which they are rebuilt. */
+  clientEntries: string;
 }
 
 export function statePaths(root: string): StatePaths {
@@ -24,5 +28,7 @@ export function statePaths(root: string): StatePaths {
     audit: join(root, 'audit.jsonl'),
     reaperSocket: join(root, 'reaper.sock'),
     reaperLog: join(root, 'reaper.log'),
+    clients: join(root, 'clients'),
+    clientEntries: join(root, 'clients', 'entries'),
   };
 }

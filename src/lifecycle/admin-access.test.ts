@@ -15,7 +15,9 @@ const refusing = (kind: 'admin-auth' | 'unreachable'): Engine => ({
     throw new JitError('admin login failed', { hint: 'engine hint', kind });
   },
   buildUri: () => '',
+  buildJdbcUrl: () => '',
   clientEnv: () => ({}),
+  clientFiles: () => ({ entries: [], service: '' }),
   clientLaunch: async () => ({ args: [], env: {}, files: [] }),
 });
 

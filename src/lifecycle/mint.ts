@@ -1,6 +1,6 @@
 import { usageError } from '../core/errors.js';
 import type { MintDeps } from './context.js';
-import type { AdminSession, Engine } from '../engines/engine.js';
+import type { AdminSession, Engine, ServerTarget } from '../engines/engine.js';
 import type { Lease, LeaseOwner } from '../leases/lease.js';
 import { targetFromConfig } from '../engines/engine.js';
 import { isDue, markerOf } from '../leases/lease.js';
@@ -29,8 +29,8 @@ export interface MintOptions {
   owner?: LeaseOwner;
   /** The audit event that records the hand-out, written with the mint in one append. */
   handout: 'handout' | 'exec' | 'connect';
-  /** Checked after validation and before anything touches a server (e.g. the client binary exists). */
-  preflight?: (engine: Engine) => Promise<void>;
+  /** Checked after validation and before anything touches a server (e.g. the client binary exists, the target suits the output format). */
+  preflight?: (engine: Engine, target: ServerTarget) => Promise<void>;
 }
 
 export interface Minted {
@@ -70,7 +70,7 @@ export async function mintLease(opts: MintOptions, deps: MintDeps): Promise<Mint
   const resolved = resolveRequest(policy, { ...chosen, ttl: opts.ttl, only: opts.only });
   const { db, role } = resolved;
   const engine = await deps.engine(db.engine);
-  await opts.preflight?.(engine);
+  await opts.preflight?.(engine, targetFromConfig(db));
   // The request is valid: start a missing reaper now, so its start-up overlaps reading the
   // admin secret and creating the login, and the hand-off finds it listening.
   deps.reaper.prestart();

@@ -24,6 +24,12 @@ export interface DatabaseConfig {
    * checked (libpq's verify-ca); with `verify-full` the host name too.
    */
   tlsCa?: string;
+  /**
+   * Absolute paths of the client certificate (PEM) and its private key that jit, and every login
+   * it hands out, present to the server (policy `tls_cert` / `tls_key`, always both or neither).
+   */
+  tlsCert?: string;
+  tlsKey?: string;
   admin: AdminConfig;
   /** Postgres: objects a login created are REASSIGNed to this role on revoke instead of dropped. */
   owner?: string;

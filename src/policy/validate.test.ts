@@ -134,7 +134,7 @@ describe('parsePolicy refuses bad top-level and database fields', () => {
   it('refuses unknown keys at the top, in a database and in admin, naming the allowed ones', () => {
     expect(refusal(`${db()}extra: 1\n`)).toBe('jit.yaml:14:1: unknown key "extra"; allowed: version, databases');
     expect(refusal(db({ extra: '    hots: x' }))).toBe(
-      'jit.yaml:9:5: databases.prod-db: unknown key "hots"; allowed: engine, host, port, database, tls, tls_ca, admin, owner, roles',
+      'jit.yaml:9:5: databases.prod-db: unknown key "hots"; allowed: engine, host, port, database, tls, tls_ca, tls_cert, tls_key, admin, owner, roles',
     );
     expect(hintOf(db({ extra: '    hots: x' }))).toBe('did you mean "host"?');
     expect(hintOf(db({ extra: '    <<: {port: 1}' }))).toMatch(/^merge keys are not supported/);
@@ -237,5 +237,52 @@ describe('tls_ca', () => {
       chmodSync(join(dir, 'key.pem'), 0);
       expect(refusalAt(withCa('key.pem'))).toMatch(/cannot read .*key\.pem: EACCES/);
     }
+  });
+});
+
+describe('tls_cert and tls_key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jit-policy-cert-'));
+  const CERT = '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n';
+  const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
+  writeFileSync(join(dir, 'client.crt'), CERT);
+  writeFileSync(join(dir, 'client.key'), KEY, { mode: 0o600 });
+  writeFileSync(join(dir, 'open.key'), KEY, { mode: 0o644 });
+  chmodSync(join(dir, 'open.key'), 0o644);
+  writeFileSync(join(dir, 'locked.key'), '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIE\n-----END ENCRYPTED PRIVATE KEY-----\n', { mode: 0o600 });
+  const file = join(dir, 'jit.yaml');
+  const withCert = (cert?: string, key?: string, tls = 'require') =>
+    db({ extra: [`    tls: ${tls}`, ...(cert ? [`    tls_cert: ${cert}`] : []), ...(key ? [`    tls_key: ${key}`] : [])].join('\n') });
+  const refusalAt = (text: string) => {
+    try {
+      parsePolicy(text, file, 'jit.yaml');
+    } catch (e) {
+      expect((e as JitError).exitCode).toBe(2);
+      return `${(e as JitError).message} | ${(e as JitError).hint}`;
+    }
+    throw new Error('policy was accepted');
+  };
+
+  it('are read relative to the policy file and kept as absolute paths', () => {
+    const got = parsePolicy(withCert('client.crt', 'client.key'), file).databases['prod-db']!;
+    expect(got).toMatchObject({ tlsCert: join(dir, 'client.crt'), tlsKey: join(dir, 'client.key') });
+    expect(parsePolicy(db(), file).databases['prod-db']).not.toHaveProperty('tlsCert');
+  });
+
+  it('come in pairs, need TLS, and must hold what they say', () => {
+    expect(refusalAt(withCert('client.crt'))).toBe('jit.yaml:3:3: databases.prod-db: "tls_key" is required | tls_cert needs the private key of that certificate: add tls_key: FILE');
+    expect(refusalAt(withCert(undefined, 'client.key'))).toMatch(/"tls_cert" is required \| tls_key needs the certificate/);
+    expect(refusalAt(withCert('client.crt', 'client.key', 'disable'))).toBe(
+      'jit.yaml:10:15: databases.prod-db.tls_cert: tls: disable sends no certificate, so tls_cert would be ignored | use tls: require (or verify-full) with tls_cert, or remove it',
+    );
+    expect(refusalAt(withCert('client.key', 'client.key'))).toMatch(/tls_cert: .*client\.key holds no PEM certificate/);
+    expect(refusalAt(withCert('client.crt', 'client.crt'))).toMatch(/tls_key: .*client\.crt holds no PEM private key/);
+    expect(refusalAt(withCert('client.crt', 'nope.key'))).toMatch(/tls_key: .*nope\.key does not exist \|/);
+    expect(refusalAt(withCert('client.crt', 'locked.key'))).toMatch(/locked\.key is encrypted; jit cannot ask for its passphrase \| decrypt it/);
+  });
+
+  it('refuse a key others may read, as libpq would after the login was minted', () => {
+    expect(refusalAt(withCert('client.crt', 'open.key'))).toBe(
+      `jit.yaml:11:14: databases.prod-db.tls_key: ${join(dir, 'open.key')} may be read by others (mode 0644), and libpq refuses such a key | chmod 600 ${join(dir, 'open.key')}`,
+    );
   });
 });

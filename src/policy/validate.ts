@@ -10,7 +10,7 @@ import { PolicyReader, type Spot } from './yaml-reader.js';
 import type { AdminAuth, AdminConfig, DatabaseConfig, Policy, RoleConfig, TlsMode } from './types.js';
 
 const TOP_KEYS = ['version', 'databases'];
-const DB_KEYS = ['engine', 'host', 'port', 'database', 'tls', 'tls_ca', 'admin', 'owner', 'roles'];
+const DB_KEYS = ['engine', 'host', 'port', 'database', 'tls', 'tls_ca', 'tls_cert', 'tls_key', 'admin', 'owner', 'roles'];
 const ADMIN_KEYS = ['user', 'password', 'auth'];
 const ADMIN_AUTH: readonly AdminAuth[] = ['scram-sha-256', 'md5', 'password'];
 const TLS: readonly TlsMode[] = ['disable', 'require', 'verify-full'];
@@ -69,6 +69,8 @@ function database(r: PolicyReader, name: string, s: Spot, policyDir: string): Da
   const admin = adminConfig(r, f.get('admin') ?? r.missing(s, 'admin', 'admin: { user: NAME, password: keychain }'));
   const owner = f.get('owner');
   const caSpot = f.get('tls_ca');
+  const certSpot = f.get('tls_cert');
+  const keySpot = f.get('tls_key');
   const rolesSpot = f.get('roles') ?? r.missing(s, 'roles');
   const roleEntries = r.isEmpty(rolesSpot) ? [] : r.entries(rolesSpot);
   if (roleEntries.length === 0) r.fail(rolesSpot, 'no roles are configured', 'add at least one role under roles:');
@@ -83,6 +85,8 @@ function database(r: PolicyReader, name: string, s: Spot, policyDir: string): Da
     database: dbName,
     tls: f.has('tls') ? tls(r, f.get('tls')!) : 'require',
     ...(caSpot ? { tlsCa: caFile(r, caSpot, policyDir) } : {}),
+    ...(certSpot ? { tlsCert: certFile(r, certSpot, policyDir) } : {}),
+    ...(keySpot ? { tlsKey: keyFile(r, keySpot, policyDir) } : {}),
     admin,
     ...(owner ? { owner: ownerRole(r, owner, profile, admin.user) } : {}),
     roles,
@@ -95,7 +99,58 @@ function database(r: PolicyReader, name: string, s: Spot, policyDir: string): Da
   if (caSpot && config.tls === 'disable') {
     r.fail(caSpot, 'tls: disable uses no certificate, so tls_ca would be ignored', 'use tls: verify-full (or require) with tls_ca, or remove tls_ca');
   }
+  if ((certSpot || keySpot) && config.tls === 'disable') {
+    const key = certSpot ? 'tls_cert' : 'tls_key';
+    r.fail((certSpot ?? keySpot)!, `tls: disable sends no certificate, so ${key} would be ignored`, `use tls: require (or verify-full) with ${key}, or remove it`);
+  }
+  if (certSpot && !keySpot) r.missing(s, 'tls_key', 'tls_cert needs the private key of that certificate: add tls_key: FILE');
+  if (keySpot && !certSpot) r.missing(s, 'tls_cert', 'tls_key needs the certificate it belongs to: add tls_cert: FILE');
   return config;
+}
+
+/** Read a file the policy names, relative to the policy's directory unless absolute, as latin1 text; or fail at its spot. */
+function policyFile(r: PolicyReader, s: Spot, policyDir: string, what: string, hint: string): { path: string; text: string } {
+  const written = r.string(s, `the path of ${what}`);
+  if (/\p{Cc}/u.test(written)) r.fail(s, 'must not contain control characters');
+  const path = resolve(policyDir, written);
+  let text: string;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) r.fail(s, `${path} is not a file`, hint);
+    if (st.size > MAX_POLICY_BYTES) r.fail(s, `${path} is ${st.size} bytes; ${what} is far smaller`, hint);
+    text = readFileSync(path, 'latin1');
+  } catch (e) {
+    if (e instanceof Error && 'exitCode' in e) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    r.fail(s, code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${code ?? String(e)}`, hint);
+  }
+  return { path, text };
+}
+
+/** `tls_cert`: the client certificate (PEM) jit and its logins present. */
+function certFile(r: PolicyReader, s: Spot, policyDir: string): string {
+  const hint = 'give the PEM file of the client certificate the server asks for; a relative path is relative to the policy file';
+  const { path, text } = policyFile(r, s, policyDir, 'a client certificate (PEM)', hint);
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) r.fail(s, `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, hint);
+  return path;
+}
+
+/**
+ * `tls_key`: the certificate's private key (PEM, unencrypted: no one is there to type a
+ * passphrase for the reaper). libpq refuses a key file others may read, after the login was
+ * minted; refuse it here instead, with libpq's own rule (0600, or 0640 when root owns it).
+ */
+function keyFile(r: PolicyReader, s: Spot, policyDir: string): string {
+  const hint = 'give the PEM file of the private key of tls_cert; a relative path is relative to the policy file';
+  const { path, text } = policyFile(r, s, policyDir, 'a private key (PEM)', hint);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) r.fail(s, `${path} holds no PEM private key (-----BEGIN PRIVATE KEY-----)`, hint);
+  if (text.includes('ENCRYPTED')) r.fail(s, `${path} is encrypted; jit cannot ask for its passphrase`, `decrypt it into a file only you can read: openssl pkey -in ${path} -out client.key && chmod 600 client.key`);
+  const st = statSync(path);
+  const tooOpen = st.uid === 0 ? (st.mode & 0o037) !== 0 : (st.mode & 0o077) !== 0;
+  if (process.platform !== 'win32' && tooOpen) {
+    r.fail(s, `${path} may be read by others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}), and libpq refuses such a key`, `chmod 600 ${path}`);
+  }
+  return path;
 }
 
 /**
@@ -103,21 +158,8 @@ function database(r: PolicyReader, name: string, s: Spot, policyDir: string): Da
  * path is a policy error rather than a login minted that no client can use.
  */
 function caFile(r: PolicyReader, s: Spot, policyDir: string): string {
-  const written = r.string(s, 'the path of a CA certificate (PEM)');
-  if (/\p{Cc}/u.test(written)) r.fail(s, 'must not contain control characters');
-  const path = resolve(policyDir, written);
   const hint = 'give the PEM file of the CA that signed the server certificate; a relative path is relative to the policy file';
-  let text: string;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) r.fail(s, `${path} is not a file`, hint);
-    if (st.size > MAX_POLICY_BYTES) r.fail(s, `${path} is ${st.size} bytes; a CA bundle is far smaller`, hint);
-    text = readFileSync(path, 'latin1');
-  } catch (e) {
-    if (e instanceof Error && 'exitCode' in e) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    r.fail(s, code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${code ?? String(e)}`, hint);
-  }
+  const { path, text } = policyFile(r, s, policyDir, 'a CA certificate (PEM)', hint);
   if (!text.includes('-----BEGIN CERTIFICATE-----')) r.fail(s, `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, hint);
   return path;
 }

@@ -21,7 +21,7 @@ function connector(c: PgCoords) {
 }
 
 /** The files a test may drop into the data directory (TLS) and the sweep removes. */
-const DATA_DIR_EXTRAS = ['server.crt', 'server.key'];
+const DATA_DIR_EXTRAS = ['server.crt', 'server.key', 'root.crt'];
 
 export const postgresKit: ScopeKit<PgServer> = {
   async open(raw, ctx) {

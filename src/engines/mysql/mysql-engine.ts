@@ -4,25 +4,28 @@ import { registerSecret } from '../../core/redact.js';
 import { dbOf, parseFlavor } from './mysql-db.js';
 import { translateMysqlError, type MysqlErrorContext } from './mysql-errors.js';
 import { mysqlProfile } from './mysql-profile.js';
+import { clientFiles } from './mysql-client-files.js';
 import { MysqlSession } from './mysql-session.js';
 import { SERVER_INFO_SQL, sessionSetupSql } from './mysql-sql.js';
-import { buildUri, clientEnv, clientLaunch } from './mysql-uri.js';
-import { readTlsCa } from '../tls-ca.js';
+import { buildJdbcUrl, buildUri, clientEnv, clientLaunch } from './mysql-uri.js';
+import { readClientCert, readTlsCa } from '../tls-ca.js';
 
 /**
  * mysql2 settings for an admin connection; `tls` maps onto ssl-mode REQUIRED (with a `tls_ca`:
  * VERIFY_CA) / VERIFY_IDENTITY. mysql2 checks the host name only when asked (`verifyIdentity`).
+ * A policy `tls_cert`/`tls_key` is presented as the client certificate (REQUIRE X509 accounts).
  */
 export function adminConnectionOptions(target: ServerTarget, password: string): ConnectionOptions {
   const ca = target.tls === 'disable' ? undefined : readTlsCa(target);
+  const client = target.tls === 'disable' ? {} : readClientCert(target);
   const ssl =
     target.tls === 'disable'
       ? undefined
       : target.tls === 'verify-full'
-        ? { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}) }
+        ? { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}), ...client }
         : ca
-          ? { rejectUnauthorized: true, ca }
-          : { rejectUnauthorized: false };
+          ? { rejectUnauthorized: true, ca, ...client }
+          : { rejectUnauthorized: false, ...client };
   return {
     host: target.host,
     port: target.port,
@@ -88,6 +91,8 @@ export const mysqlEngine: Engine = {
   },
 
   buildUri,
+  buildJdbcUrl,
   clientEnv,
+  clientFiles,
   clientLaunch,
 };

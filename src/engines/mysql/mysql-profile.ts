@@ -51,5 +51,5 @@ export const mysqlProfile: EngineProfile = {
     transaction_timeout: 'the server has no transaction time limit',
   },
   expiryBackstop: 'a one-shot event in the event scheduler',
-  capabilities: { ownerHandover: false, sequences: false, socketHost: false },
+  capabilities: { ownerHandover: false, sequences: false, socketHost: false, passwordFile: false },
 };

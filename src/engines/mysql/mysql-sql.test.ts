@@ -217,6 +217,33 @@ describe('tls_ca on MySQL/MariaDB', () => {
   });
 });
 
+describe('tls_cert and tls_key on MySQL/MariaDB', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jit-mycert-'));
+  const cert = join(dir, 'client cert.pem');
+  const key = join(dir, "o'neil.key");
+  writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
+  writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+  const target = (over: Partial<ServerTarget> = {}): ServerTarget => ({ engine: 'mysql', host: 'db.internal', port: 3306, database: 'app', tls: 'require', tlsCert: cert, tlsKey: key, adminUser: 'a', ...over });
+
+  it('the URI carries ssl-cert and ssl-key (percent-encoded, slashes kept)', () => {
+    const uri = buildUri(target(), 'u', 'p');
+    expect(uri).toBe(`mysql://u:p@db.internal:3306/app?ssl-mode=REQUIRED&ssl-cert=${dir}/client%20cert.pem&ssl-key=${dir}/o%27neil.key`);
+    expect(new URL(uri).searchParams.get('ssl-key')).toBe(key);
+    expect(buildUri(target({ tls: 'disable' }), 'u', 'p')).toBe('mysql://u:p@db.internal:3306/app');
+  });
+
+  it('the option file names them as ssl-cert and ssl-key, which mysql and mariadb both read', () => {
+    expect(optionFileText(target(), 'u', 'p')).toContain(`\nprotocol=TCP\nssl-cert="${cert}"\nssl-key="${key}"\n\n[client-mariadb]\nssl\n`);
+    expect(optionFileText(target({ tls: 'disable' }), 'u', 'p')).not.toContain('ssl-cert');
+  });
+
+  it('mysql2 presents them on the admin connection', () => {
+    expect(adminConnectionOptions(target(), 'pw').ssl).toEqual({ rejectUnauthorized: false, cert: expect.stringContaining('BEGIN CERTIFICATE'), key: expect.stringContaining('PRIVATE KEY') });
+    expect(adminConnectionOptions(target({ tls: 'verify-full' }), 'pw').ssl).toMatchObject({ verifyIdentity: true, cert: expect.any(String), key: expect.any(String) });
+    expect(adminConnectionOptions(target({ tls: 'disable' }), 'pw').ssl).toBeUndefined();
+  });
+});
+
 describe('small facts', () => {
   it('anonymous hosts other than % become extra hosts of the login', () => {
     expect(loginHosts([])).toEqual(['%']);

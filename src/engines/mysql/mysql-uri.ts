@@ -16,13 +16,36 @@ const SSL_MODE: Readonly<Record<TlsMode, string | null>> = { disable: null, requ
 /**
  * `mysql://login:password@host:port/database[?ssl-mode=…[&ssl-ca=…]]`, userinfo percent-encoded,
  * the path where RFC 3986 requires it. `ssl-ca` is the CA file as MySQL Shell and sqlx read it
- * (with it, REQUIRED checks the chain: VERIFY_CA); mysql2 takes a CA only in code (`ssl: { ca }`).
+ * (with it, REQUIRED checks the chain: VERIFY_CA), and `ssl-cert`/`ssl-key` the client certificate
+ * likewise; mysql2 takes them only in code (`ssl: { ca, cert, key }`).
  */
 export function buildUri(target: ServerTarget, login: string, password: string): string {
   const userinfo = `${encodeUriPart(login)}:${encodeUriPart(password)}`;
   const mode = SSL_MODE[target.tls];
-  const params = mode ? [`ssl-mode=${mode}`, ...(target.tlsCa ? [`ssl-ca=${encodeUriPart(target.tlsCa).replace(/%2F/g, '/')}`] : [])] : [];
+  const path = (p: string) => encodeUriPart(p).replace(/%2F/g, '/');
+  const params = mode
+    ? [
+        `ssl-mode=${mode}`,
+        ...(target.tlsCa ? [`ssl-ca=${path(target.tlsCa)}`] : []),
+        ...(target.tlsCert && target.tlsKey ? [`ssl-cert=${path(target.tlsCert)}`, `ssl-key=${path(target.tlsKey)}`] : []),
+      ]
+    : [];
   return `mysql://${userinfo}@${uriHost(target.host)}:${target.port}/${encodeUriPath(target.database)}${params.length ? `?${params.join('&')}` : ''}`;
+}
+
+/** Connector/J's sslMode (MariaDB Connector/J 3 reads the same names as aliases of its own). */
+const JDBC_SSL_MODE: Readonly<Record<TlsMode, string>> = { disable: 'DISABLED', require: 'REQUIRED', 'verify-full': 'VERIFY_IDENTITY' };
+
+/**
+ * `jdbc:mysql://host:port/database?user=…&password=…&sslMode=…`: MySQL Connector/J's form, which
+ * MariaDB Connector/J also takes (2.x as it is; 3.x as `jdbc:mariadb:` or with
+ * permitMysqlScheme). Every part is fully percent-encoded: both drivers decode values with
+ * URLDecoder, where `+` is a space. Connector/J reads certificates only from Java key stores, so
+ * tls_ca/tls_cert are not carried (see README).
+ */
+export function buildJdbcUrl(target: ServerTarget, login: string, password: string): string {
+  const params = [`user=${encodeUriPart(login)}`, `password=${encodeUriPart(password)}`, `sslMode=${JDBC_SSL_MODE[target.tls]}`];
+  return `jdbc:mysql://${uriHost(target.host)}:${target.port}/${encodeUriPart(target.database)}?${params.join('&')}`;
 }
 
 /**
@@ -71,6 +94,8 @@ export function optionFileText(target: ServerTarget, login: string, password: st
   ];
   // ssl-ca: both clients read it; Oracle's mysql then checks the chain (VERIFY_CA).
   if (target.tls !== 'disable' && target.tlsCa) lines.push(`ssl-ca=${optionValue(target.tlsCa)}`);
+  // The client certificate: both clients read ssl-cert/ssl-key (REQUIRE X509 accounts).
+  if (target.tls !== 'disable' && target.tlsCert && target.tlsKey) lines.push(`ssl-cert=${optionValue(target.tlsCert)}`, `ssl-key=${optionValue(target.tlsKey)}`);
   if (target.tls !== 'disable') {
     lines.push('', '[client-mariadb]', 'ssl');
     if (target.tls === 'verify-full') lines.push('ssl-verify-server-cert');

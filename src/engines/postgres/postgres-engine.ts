@@ -5,27 +5,30 @@ import { registerSecret } from '../../core/redact.js';
 import { translatePgError } from './postgres-errors.js';
 import { PostgresSession } from './postgres-session.js';
 import { guardedAdminClient } from './postgres-auth.js';
-import { buildUri, clientEnv } from './postgres-uri.js';
+import { buildJdbcUrl, buildUri, clientEnv } from './postgres-uri.js';
 import { postgresProfile } from './postgres-profile.js';
-import { CHAIN_ONLY, readTlsCa } from '../tls-ca.js';
+import { clientFiles } from './postgres-client-files.js';
+import { CHAIN_ONLY, readClientCert, readTlsCa } from '../tls-ca.js';
 import { applyBootstrap, bootstrapSteps, shownStep } from './postgres-bootstrap.js';
 
 /**
  * node-postgres settings for an admin connection; `tls` maps onto libpq's sslmode meanings:
  * require encrypts only, or with a `tls_ca` also checks the chain (libpq: a root certificate
- * makes require act as verify-ca); verify-full checks the chain and the host name.
+ * makes require act as verify-ca); verify-full checks the chain and the host name. A policy
+ * `tls_cert`/`tls_key` is presented as the client certificate.
  */
 export function adminClientConfig(target: ServerTarget, password: string, database = target.database): ClientConfig & { password: string } {
   const ca = target.tls === 'disable' ? undefined : readTlsCa(target);
+  const client = target.tls === 'disable' ? {} : readClientCert(target);
   const ssl =
     target.tls === 'disable'
       ? false
       : target.tls === 'require'
         ? ca
-          ? { rejectUnauthorized: true, ca, ...CHAIN_ONLY }
-          : { rejectUnauthorized: false }
+          ? { rejectUnauthorized: true, ca, ...client, ...CHAIN_ONLY }
+          : { rejectUnauthorized: false, ...client }
         : // SNI must not carry an IP address (RFC 6066); Node still checks the certificate against the host.
-          { rejectUnauthorized: true, ...(ca ? { ca } : {}), ...(isIP(target.host) ? {} : { servername: target.host }) };
+          { rejectUnauthorized: true, ...(ca ? { ca } : {}), ...client, ...(isIP(target.host) ? {} : { servername: target.host }) };
   return {
     host: target.host,
     port: target.port,
@@ -90,7 +93,9 @@ export const postgresEngine: Engine = {
   },
 
   buildUri,
+  buildJdbcUrl,
   clientEnv,
+  clientFiles,
   // psql takes everything from PG* in its environment; users keep their ~/.psqlrc.
   async clientLaunch(target, login, password, _dir, opts) {
     return { args: [], env: clientEnv(target, login, password, opts), files: [] };

@@ -17,6 +17,13 @@ describe('translatePgError', () => {
     expect(e.exitCode).toBe(1);
   });
 
+  it('28000 for a missing client certificate names the policy keys that fix it', () => {
+    const e = translatePgError(pgError('28000', 'connection requires a valid client certificate'), ctx);
+    expect(e.message).toBe('admin login to db.internal:5432 as jitadm was refused: connection requires a valid client certificate');
+    expect(e.hint).toBe('the server asks for a client certificate: give the database tls_cert and tls_key in the policy');
+    expect(translatePgError(pgError('28000', 'no pg_hba.conf entry for host "10.0.0.9"'), ctx).hint).toBe("check admin.user in the policy and the server's pg_hba.conf");
+  });
+
   it('ECONNREFUSED, also wrapped in an AggregateError', () => {
     const agg = Object.assign(new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:5432'), { code: 'ECONNREFUSED' })], ''), {});
     for (const err of [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), agg]) {

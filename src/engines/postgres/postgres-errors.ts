@@ -47,6 +47,10 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
         'admin-auth',
       );
     case '28000':
+      // pg_hba.conf's clientcert / cert method: "connection requires a valid client certificate".
+      if (/client certificate/i.test(msg)) {
+        return make(`admin login to ${at} as ${ctx.user} was refused: ${msg}`, 'the server asks for a client certificate: give the database tls_cert and tls_key in the policy');
+      }
       return make(`admin login to ${at} as ${ctx.user} was refused: ${msg}`, "check admin.user in the policy and the server's pg_hba.conf");
     case '3D000':
       return make(`database ${ctx.database} does not exist on ${at}`, "check 'database:' in the policy");

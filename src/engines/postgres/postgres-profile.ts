@@ -70,5 +70,5 @@ export const postgresProfile: EngineProfile = {
   // transaction_timeout needs PostgreSQL 17: the mint refuses it on an older server.
   unsupportedLimits: {},
   expiryBackstop: 'VALID UNTIL',
-  capabilities: { ownerHandover: true, sequences: true, socketHost: true },
+  capabilities: { ownerHandover: true, sequences: true, socketHost: true, passwordFile: true },
 };

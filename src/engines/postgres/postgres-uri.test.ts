@@ -145,3 +145,63 @@ describe('tls_ca and application_name in what is handed out', () => {
     );
   });
 });
+
+describe('tls_cert and tls_key in what is handed out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jit cert '));
+  const cert = join(dir, 'client#1.crt');
+  const key = join(dir, "o'neil.key");
+  writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
+  writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+  const withCert: ServerTarget = { ...target, tlsCert: cert, tlsKey: key };
+
+  it('carries them as sslcert and sslkey in the URI and PGSSLCERT/PGSSLKEY in the environment', () => {
+    const uri = postgresEngine.buildUri(withCert, 'jit_u', 'pw');
+    expect(uri).toBe(`postgresql://jit_u:pw@db.internal:5432/app?sslmode=require&sslcert=${dir.replace(/ /g, '%20')}/client%231.crt&sslkey=${dir.replace(/ /g, '%20')}/o%27neil.key`);
+    expect(new URL(uri).searchParams.get('sslcert')).toBe(cert);
+    expect(new URL(uri).searchParams.get('sslkey')).toBe(key);
+    // node-postgres reads both files itself.
+    const cfg = parse(uri) as { ssl: { cert: string; key: string } };
+    expect(cfg.ssl.cert).toContain('BEGIN CERTIFICATE');
+    expect(cfg.ssl.key).toContain('PRIVATE KEY');
+    expect(postgresEngine.clientEnv(withCert, 'u', 'p')).toMatchObject({ PGSSLCERT: cert, PGSSLKEY: key });
+    expect(postgresEngine.clientEnv(target, 'u', 'p')).not.toHaveProperty('PGSSLCERT');
+  });
+
+  it('the admin connection presents them, whatever it checks of the server', () => {
+    expect(adminClientConfig(withCert, 'pw').ssl).toEqual({ rejectUnauthorized: false, cert: expect.stringContaining('BEGIN CERTIFICATE'), key: expect.stringContaining('PRIVATE KEY') });
+    expect(adminClientConfig({ ...withCert, tls: 'verify-full' }, 'pw').ssl).toMatchObject({ rejectUnauthorized: true, cert: expect.any(String), key: expect.any(String) });
+    expect(adminClientConfig({ ...withCert, tls: 'disable' }, 'pw').ssl).toBe(false);
+  });
+
+  it('a key file gone since the policy was checked is a one-line error naming it', () => {
+    expect(() => adminClientConfig({ ...withCert, name: 'prod-db', tlsKey: join(dir, 'gone.key') }, 'pw')).toThrow(
+      `cannot read the client key ${join(dir, 'gone.key')} (tls_key of prod-db): ENOENT`,
+    );
+  });
+});
+
+describe('client files (pgpass, pg_service.conf) and the JDBC URL', () => {
+  it('escapes pgpass fields, keeps the password out of the service, and prints the URI without it', async () => {
+    const { clientFiles } = await import('./postgres-client-files.js');
+    const f = clientFiles({ ...target, database: 'a:b\\c*' }, 'jit_u', 'p:w\\*', { service: 'jit-prod-db-readonly', dir: '/s/clients' });
+    expect(f.entries).toEqual([
+      { file: 'pgpass', text: 'db.internal:5432:a\\:b\\\\c\\*:jit_u:p\\:w\\\\\\*\n' },
+      { file: 'pg_service.conf', slot: 'jit-prod-db-readonly', text: '[jit-prod-db-readonly]\nhost=db.internal\nport=5432\ndbname=a:b\\c*\nuser=jit_u\nsslmode=require\n' },
+    ]);
+    expect(f.service).toBe('service=jit-prod-db-readonly');
+    expect(f.passwordless).toBe('postgresql://jit_u@db.internal:5432/a:b%5Cc*?sslmode=require');
+    // libpq matches a socket connection's pgpass line under localhost.
+    const sock = clientFiles({ ...target, host: '/run/postgresql', tls: 'disable' }, 'u', 'p', { service: 's', dir: '/d' });
+    expect(sock.entries[0]!.text).toBe('localhost:5432:app:u:p\n');
+    expect(sock.passwordless).toBe('postgresql://u@/app?host=/run/postgresql&port=5432&sslmode=disable');
+  });
+
+  it('builds jdbc:postgresql with user and password as fully encoded parameters, and refuses a socket directory', async () => {
+    const { buildJdbcUrl } = await import('./postgres-uri.js');
+    expect(buildJdbcUrl({ ...target, tlsCa: '/c/ca.pem' }, 'jit_u', 'a+b&c', { leaseId: 'k2m9q4x1z8' })).toBe(
+      'jdbc:postgresql://db.internal:5432/app?user=jit_u&password=a%2Bb%26c&sslmode=require&sslrootcert=%2Fc%2Fca.pem&ApplicationName=jit-k2m9q4x1z8',
+    );
+    expect(buildJdbcUrl({ ...target, host: '::1' }, 'u', 'p')).toBe('jdbc:postgresql://[::1]:5432/app?user=u&password=p&sslmode=require');
+    expect(() => buildJdbcUrl({ ...target, name: 'local', host: '/run/postgresql' }, 'u', 'p')).toThrow('local is reached through the Unix socket directory /run/postgresql, which pgjdbc cannot use');
+  });
+});

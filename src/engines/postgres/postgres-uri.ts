@@ -1,5 +1,6 @@
 import type { HandoutOptions, ServerTarget } from '../engine.js';
 import { encodeUriPart, encodeUriPath, uriHost } from '../uri.js';
+import { usageError } from '../../core/errors.js';
 
 /** libpq's rule: a host that starts with `/` is the directory of the server's Unix socket. */
 export function isSocketDir(host: string): boolean {
@@ -20,6 +21,8 @@ export function buildUri(target: ServerTarget, login: string, password: string, 
   const params = [`sslmode=${target.tls}`];
   // libpq, node-postgres (which reads the file itself), psycopg and pgx all take sslrootcert.
   if (target.tlsCa) params.push(`sslrootcert=${queryPath(target.tlsCa)}`);
+  // The same for the client certificate: node-postgres reads both files named here itself.
+  if (target.tlsCert && target.tlsKey) params.push(`sslcert=${queryPath(target.tlsCert)}`, `sslkey=${queryPath(target.tlsKey)}`);
   if (opts.leaseId) params.push(`application_name=${encodeUriPart(applicationName(opts.leaseId))}`);
   if (isSocketDir(target.host)) {
     return `postgresql://${userinfo}@/${path}?host=${queryPath(target.host)}&port=${target.port}&${params.join('&')}`;
@@ -28,7 +31,7 @@ export function buildUri(target: ServerTarget, login: string, password: string, 
 }
 
 /** A file system path as a query value: encoded, but its `/` kept readable (RFC 3986 allows it there). */
-function queryPath(path: string): string {
+export function queryPath(path: string): string {
   return encodeUriPart(path).replace(/%2F/g, '/');
 }
 
@@ -51,8 +54,31 @@ export function clientEnv(target: ServerTarget, login: string, password: string,
     PGPASSWORD: password,
     PGSSLMODE: target.tls,
     ...(target.tlsCa ? { PGSSLROOTCERT: target.tlsCa } : {}),
+    ...(target.tlsCert && target.tlsKey ? { PGSSLCERT: target.tlsCert, PGSSLKEY: target.tlsKey } : {}),
     PGCONNECT_TIMEOUT: '10',
     // The user's own PGAPPNAME is theirs to keep (the child inherits it); else name the lease.
     ...(opts.leaseId && !opts.userEnv?.PGAPPNAME ? { PGAPPNAME: applicationName(opts.leaseId) } : {}),
   };
+}
+
+/**
+ * `jdbc:postgresql://host:port/database?user=…&password=…&sslmode=…` for pgjdbc (and what is
+ * built on it: DBeaver, DataGrip, IntelliJ, Spark, Flyway). User and password are parameters:
+ * pgjdbc reads no userinfo, and `"jdbc:" + DATABASE_URL` fails. pgjdbc decodes the path and every
+ * value with URLDecoder, which turns `+` into a space: every part is fully percent-encoded.
+ * Certificate paths are carried as pgjdbc names them (sslrootcert, sslcert, sslkey); the
+ * application name is pgjdbc's ApplicationName.
+ */
+export function buildJdbcUrl(target: ServerTarget, login: string, password: string, opts: HandoutOptions = {}): string {
+  if (isSocketDir(target.host)) {
+    throw usageError(
+      `${target.name ?? target.database} is reached through the Unix socket directory ${target.host}, which pgjdbc cannot use`,
+      'use --format uri (libpq and node-postgres read the socket), or give the database a TCP host in the policy',
+    );
+  }
+  const params = [`user=${encodeUriPart(login)}`, `password=${encodeUriPart(password)}`, `sslmode=${target.tls}`];
+  if (target.tlsCa) params.push(`sslrootcert=${encodeUriPart(target.tlsCa)}`);
+  if (target.tlsCert && target.tlsKey) params.push(`sslcert=${encodeUriPart(target.tlsCert)}`, `sslkey=${encodeUriPart(target.tlsKey)}`);
+  if (opts.leaseId) params.push(`ApplicationName=${encodeUriPart(applicationName(opts.leaseId))}`);
+  return `jdbc:postgresql://${uriHost(target.host)}:${target.port}/${encodeUriPart(target.database)}?${params.join('&')}`;
 }
