@@ -9,6 +9,7 @@ import { MysqlSession } from './mysql-session.js';
 import { SERVER_INFO_SQL, sessionSetupSql } from './mysql-sql.js';
 import { buildJdbcUrl, buildUri, clientEnv, clientLaunch } from './mysql-uri.js';
 import { readClientCert, readTlsCa } from '../tls-ca.js';
+import { applyBootstrap, bootstrapSteps, shownStep } from './mysql-bootstrap.js';
 
 /**
  * mysql2 settings for an admin connection; `tls` maps onto ssl-mode REQUIRED (with a `tls_ca`:
@@ -88,6 +89,35 @@ export const mysqlEngine: Engine = {
   async connectAdmin(target: ServerTarget, adminPassword: string): Promise<AdminSession> {
     registerSecret(adminPassword);
     return openConnection(target, adminPassword);
+  },
+
+  bootstrap: {
+    defaultDba: 'root',
+    plan: (db) => bootstrapSteps(db).map(shownStep),
+    async apply(target, dba, db, adminPassword) {
+      registerSecret(dba.password);
+      const { default: mysql } = await import('mysql2/promise');
+      const ctx: MysqlErrorContext = { host: target.host, port: target.port, user: dba.user, database: target.database, phase: 'connect', name: target.name };
+      let conn: Connection;
+      try {
+        conn = await mysql.createConnection(adminConnectionOptions({ ...target, adminUser: dba.user }, dba.password));
+      } catch (err) {
+        throw translateMysqlError(err, ctx);
+      }
+      conn.on('error', () => {});
+      try {
+        const q = dbOf(conn);
+        const [info] = await q.rows(SERVER_INFO_SQL);
+        await q.run(sessionSetupSql(String(info?.sql_mode ?? '')));
+        const flavor = parseFlavor(String(info?.version ?? ''), String(info?.comment ?? ''));
+        const server = `${flavor.mariadb ? 'MariaDB' : 'MySQL'} ${flavor.version.join('.')}`;
+        return await applyBootstrap(q, flavor, server, db, adminPassword);
+      } catch (err) {
+        throw translateMysqlError(err, { ...ctx, phase: 'query' });
+      } finally {
+        await conn.end().catch(() => conn.destroy());
+      }
+    },
   },
 
   buildUri,
