@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
-import { usePostgres } from '../helpers/servers.js';
+import { usePgCron, usePostgres } from '../helpers/servers.js';
 import { makeWorld, roleExists, type JitWorld } from '../helpers/jit-cli.js';
 import { randomLowerAlnum } from '../../src/core/random.js';
 import { mintUri } from './support.js';
@@ -89,7 +89,8 @@ databases:
       expect(lines).toContain(`GRANT SELECT ON TABLE ${esc(schema)}."orders", ${esc(schema)}."customers" TO ${a} WITH GRANT OPTION;  -- role readonly`);
       expect(lines).toContain(`GRANT USAGE ON SEQUENCE ${esc(schema)}."ids" TO ${a} WITH GRANT OPTION;  -- role ids`);
       expect(lines).toContain(`GRANT ${esc(group)} TO ${a} WITH ADMIN OPTION;  -- role analyst: member_of (16+ may add: , INHERIT FALSE, SET FALSE)`);
-      expect(printed.stdout).not.toMatch(/SUPERUSER|pg_signal_backend|pg_read_all/);
+      // Nothing more than the policy needs: pg_read_all_stats only as pg_cron's (commented) line.
+      expect(lines.filter((l) => !l.startsWith('--')).join('\n')).not.toMatch(/SUPERUSER|pg_signal_backend|pg_read_all/);
       // Nothing was run: printing needs no server.
       expect(await roleExists(server, admin)).toBe(false);
 
@@ -192,3 +193,62 @@ databases:
     });
   });
 }
+
+describe('jit admin bootstrap where pg_cron runs', () => {
+  const server = usePgCron({ exclusive: true });
+  const tag = randomLowerAlnum(6);
+  const admin = `bs_cron_admin_${tag}`;
+  let w: JitWorld;
+
+  afterAll(async () => {
+    await w?.cleanup().catch(() => {});
+    for (const database of [server.database, 'postgres']) {
+      const su = await server.admin(database);
+      try {
+        await su.query(`DROP OWNED BY ${pg.escapeIdentifier(admin)}`).catch(() => {});
+        if (database === 'postgres') await su.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(admin)}`).catch(() => {});
+      } finally {
+        await su.end();
+      }
+    }
+  });
+
+  it("adds pg_cron's grants in pg_cron's database, and the admin's logins get their expiry job", async () => {
+    const policy = `version: 1
+databases:
+  testdb:
+    engine: postgres
+    host: 127.0.0.1
+    port: ${server.port}
+    database: ${server.database}
+    tls: disable
+    admin:
+      user: ${admin}
+      password: env:BS_ADMIN_PW
+    roles:
+      readonly:
+        grants:
+          - privileges: [SELECT]
+            tables: [public.orders]
+`;
+    w = await makeWorld(server, { policy, env: { BS_ADMIN_PW: `cron-admin-pw-${tag}`, DBA_PW: server.adminPassword } });
+    const a = pg.escapeIdentifier(admin);
+    const printed = await w.run(['admin', 'bootstrap', 'testdb']);
+    expect(printed.stdout).toContain('-- where pg_cron runs, in its database (cron.database_name, usually postgres):');
+    const applied = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toContain(`added    GRANT USAGE ON SCHEMA cron TO ${a};  -- schedule the jobs that end sessions at expiry (in database postgres)`);
+    expect(applied.stdout).toContain(`added    GRANT pg_read_all_stats TO ${a};`);
+    const doctor = await w.run(['doctor', 'testdb']);
+    expect(doctor.stdout).toMatch(/^ok {4}testdb: session backstop: pg_cron /m);
+    const m = await mintUri(w, ['--role', 'readonly', '--ttl', '5m']);
+    const su = await server.admin('postgres');
+    try {
+      const jobs = await su.query('SELECT jobname FROM cron.job WHERE jobname = $1', [`jit:expire:${m.user}`]);
+      expect(jobs.rows).toHaveLength(1);
+    } finally {
+      await su.end();
+    }
+    expect((await w.run(['revoke', m.id])).code).toBe(0);
+  });
+});

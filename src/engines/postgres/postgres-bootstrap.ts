@@ -3,7 +3,7 @@ import type { DatabaseConfig, Grant, QualifiedName } from '../../policy/types.js
 import type { BootstrapReport, BootstrapStep, UnneededGrant } from '../bootstrap.js';
 import { runtimeError } from '../../core/errors.js';
 import { escapeLiteral, ident, qualified } from './postgres-quote.js';
-import { MARKER_ROLE } from './postgres-sql.js';
+import { CRON_LAUNCHER_DATABASE, MARKER_ROLE } from './postgres-sql.js';
 import { scramVerifier } from './postgres-scram.js';
 
 /**
@@ -18,6 +18,8 @@ import { scramVerifier } from './postgres-scram.js';
 /** A step with the query telling whether the admin holds it already: one row, boolean `held`. */
 interface PgStep extends BootstrapStep {
   held: { sql: string; params: unknown[] };
+  /** Run in this database instead of the policy's (pg_cron's grants, in pg_cron's database). */
+  database?: string;
 }
 
 /** What the server says before the plan is made (apply); absent when printing for any server. */
@@ -30,6 +32,8 @@ export interface PgFacts {
   publicUsage: Set<string>;
   /** The marker exists and the admin has no ADMIN OPTION on it. */
   markerNeedsAdmin: boolean;
+  /** The database pg_cron's launcher runs in (its jobs live there), when it runs. */
+  cronDatabase?: string;
 }
 
 const V16 = 160000;
@@ -162,6 +166,32 @@ export function bootstrapSteps(db: DatabaseConfig, facts?: PgFacts, verifier?: s
   };
   if (!facts) steps.push({ ...marker, conditional: `PostgreSQL 16+, where role ${MARKER_ROLE} exists already (else the first mint creates it)` });
   else if (v16 && facts.markerNeedsAdmin) steps.push(marker);
+  // The pg_cron backstop (README, "The pg_cron backstop"): jobs are scheduled in pg_cron's database.
+  const where = facts?.cronDatabase;
+  const cron: PgStep[] = [
+    {
+      sql: `GRANT USAGE ON SCHEMA cron TO ${a}`,
+      why: `schedule the jobs that end sessions at expiry${where ? ` (in database ${where})` : ''}`,
+      held: { sql: "SELECT pg_catalog.has_schema_privilege($1::text, 'cron', 'USAGE') AS held", params: [name] },
+      ...(where ? { database: where } : {}),
+    },
+    {
+      sql: `GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) TO ${a}`,
+      why: `the same${where ? ` (in database ${where})` : ''}`,
+      held: {
+        sql: "SELECT pg_catalog.has_function_privilege($1::text, 'cron.schedule_in_database(text, text, text, text, text, boolean)', 'EXECUTE') AS held",
+        params: [name],
+      },
+      ...(where ? { database: where } : {}),
+    },
+    {
+      sql: `GRANT pg_read_all_stats TO ${a}`,
+      why: "see pg_cron's launcher in pg_stat_activity",
+      held: { sql: roleHeld('MEMBER'), params: [name, 'pg_read_all_stats'] },
+    },
+  ];
+  if (!facts) steps.push(...cron.map((c) => ({ ...c, conditional: "where pg_cron runs, in its database (cron.database_name, usually postgres)" })));
+  else if (where) steps.push(...cron);
   return steps;
 }
 
@@ -172,7 +202,7 @@ const FACTS_SQL =
   `ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($2::text[]) AND pg_catalog.has_schema_privilege('public', n.oid, 'USAGE')) AS public_usage, ` +
   `EXISTS (SELECT 1 FROM pg_catalog.pg_roles j WHERE j.rolname = ${escapeLiteral(MARKER_ROLE)} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles me ` +
   `WHERE me.rolname = $1::text AND pg_catalog.pg_has_role(me.oid, j.oid, 'MEMBER WITH ADMIN OPTION'))) AS marker_needs_admin, ` +
-  `pg_catalog.current_database() AS database`;
+  `pg_catalog.current_database() AS database, ${CRON_LAUNCHER_DATABASE} AS cron_database`;
 
 /** Objects the policy names that the server lacks, as sentences. */
 const MISSING_SQL =
@@ -242,7 +272,7 @@ export function shownStep({ sql, why, conditional }: BootstrapStep): BootstrapSt
  * Bootstrap over a DBA's connection to the policy database: refuse when the policy names objects
  * the server lacks, run what the admin does not hold yet in one transaction, list the rest.
  */
-export async function applyBootstrap(client: Client, db: DatabaseConfig, adminPassword: () => Promise<string>): Promise<BootstrapReport> {
+export async function applyBootstrap(client: Client, db: DatabaseConfig, adminPassword: () => Promise<string>, connectTo: (database: string) => Promise<Client>): Promise<BootstrapReport> {
   const schemas = schemasOf(db);
   const objs: Array<[string, QualifiedName]> = Object.values(db.roles).flatMap((r) =>
     r.grants.flatMap((g) => [...(g.tables ?? []).map((t) => ['table', t] as [string, QualifiedName]), ...(g.sequences ?? []).map((t) => ['sequence', t] as [string, QualifiedName])]),
@@ -262,25 +292,39 @@ export async function applyBootstrap(client: Client, db: DatabaseConfig, adminPa
     publicConnect: f.public_connect === true,
     publicUsage: new Set((f.public_usage as string[]) ?? []),
     markerNeedsAdmin: f.marker_needs_admin === true,
+    ...(f.cron_database ? { cronDatabase: String(f.cron_database) } : {}),
   };
   const verifier = facts.adminExists ? undefined : scramVerifier(await adminPassword());
   const steps = bootstrapSteps(db, facts, verifier);
-  const added: BootstrapStep[] = [];
-  const present: BootstrapStep[] = [];
-  for (const s of steps) {
-    // A new admin holds nothing yet: only the role itself could be there.
-    const held = facts.adminExists ? (await client.query(s.held.sql, s.held.params)).rows[0]?.held === true : false;
-    (held ? present : added).push(s);
-  }
-  if (added.length) {
-    await client.query('BEGIN');
-    try {
-      for (const s of added) await client.query(s.sql);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+  const others = new Map<string, Client>();
+  const inDb = async (s: PgStep) => {
+    if (!s.database || s.database === f.database) return client;
+    if (!others.has(s.database)) others.set(s.database, await connectTo(s.database));
+    return others.get(s.database)!;
+  };
+  const added: PgStep[] = [];
+  const present: PgStep[] = [];
+  try {
+    for (const s of steps) {
+      // A new admin holds nothing yet: only the role itself could be there.
+      const held = facts.adminExists ? (await (await inDb(s)).query(s.held.sql, s.held.params)).rows[0]?.held === true : false;
+      (held ? present : added).push(s);
     }
+    // The policy database's steps in one transaction; pg_cron's database's after it.
+    const here = added.filter((s) => !s.database || s.database === f.database);
+    if (here.length) {
+      await client.query('BEGIN');
+      try {
+        for (const s of here) await client.query(s.sql);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    }
+    for (const s of added.filter((x) => !here.includes(x))) await (await inDb(s)).query(s.sql);
+  } finally {
+    for (const c of others.values()) await c.end().catch(() => {});
   }
   return {
     server: `PostgreSQL ${String(f.version_text).split(' ')[0]}`,

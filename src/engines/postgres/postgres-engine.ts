@@ -83,7 +83,7 @@ export const postgresEngine: Engine = {
       const asDba = { ...target, adminUser: dba.user };
       const client = await openClient(asDba, dba.password, target.database);
       try {
-        return await applyBootstrap(client, db, adminPassword);
+        return await applyBootstrap(client, db, adminPassword, (database) => openClient(asDba, dba.password, database));
       } catch (err) {
         throw translatePgError(err, { host: target.host, port: target.port, user: dba.user, database: target.database, phase: 'query', name: target.name });
       } finally {
