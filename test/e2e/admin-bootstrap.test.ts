@@ -158,6 +158,18 @@ databases:
         `unneeded SELECT WITH GRANT OPTION on table ${schema}.customers; no role needs it; to remove: REVOKE GRANT OPTION FOR SELECT ON TABLE ${esc(schema)}."customers" FROM ${a};`,
       );
       expect(third.stdout).toContain('nothing to add');
+
+      // A table someone else named with terminal escapes: listed escaped, never raw.
+      const s3 = await server.admin();
+      try {
+        await s3.query(`CREATE TABLE ${esc(schema)}.${esc('evil\n\u001b[2J')} (id int); GRANT SELECT ON ${esc(schema)}.${esc('evil\n\u001b[2J')} TO ${a} WITH GRANT OPTION`);
+      } finally {
+        await s3.end();
+      }
+      const fourth = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
+      expect(fourth.code, fourth.stderr).toBe(0);
+      expect(fourth.stdout).not.toContain('\u001b');
+      expect(fourth.stdout).toContain(`on table ${schema}.evil\\n\\e[2J; no role needs it; to remove: REVOKE GRANT OPTION FOR SELECT ON TABLE ${esc(schema)}."evil\\n\\e[2J" FROM ${a};`);
     });
 
     it('doctor names the exact GRANT once one is taken away', async () => {

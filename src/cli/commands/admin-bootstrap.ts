@@ -105,7 +105,8 @@ function appliedReport(db: DatabaseConfig, dba: string, r: BootstrapReport): str
   const out = [`${r.server} at ${escapeControl(db.host)}:${db.port}, as ${escapeControl(dba)}:`];
   for (const s of r.added) out.push(`added    ${line(s)}`);
   for (const s of r.present) out.push(`present  ${line(s)}`);
-  for (const u of r.unneeded) out.push(`unneeded ${escapeControl(u.what)}; no role needs it; to remove: ${u.revoke};`);
+  // Table and role names here are the server's, written by anyone who could create one.
+  for (const u of r.unneeded) out.push(`unneeded ${escapeControl(u.what)}; no role needs it; to remove: ${escapeControl(u.revoke)};`);
   if (r.added.length === 0) out.push('nothing to add');
   return out.join('\n');
 }
