@@ -167,14 +167,16 @@ export async function revokeServerLogins(db: DatabaseConfig, found: ServerLogin[
     });
   } catch (err) {
     const error = redact(err instanceof Error ? err.message : String(err));
-    for (const login of logins) if (!outcomes.some((o) => o.login === login)) outcomes.push({ database: db.name, login, ok: false, terminated: 0, error });
+    const reported = new Set(outcomes.map((o) => o.login));
+    for (const login of logins) if (!reported.has(login)) outcomes.push({ database: db.name, login, ok: false, terminated: 0, error });
   }
-  const local = await deps.leases.list();
+  const local = new Map((await deps.leases.list()).filter((l) => l.database === db.name).map((l) => [l.user, l]));
+  const markers = new Map(found.map((l) => [l.login, l.marker]));
   const entries: Parameters<LeaseDeps['audit']['append']> = [];
   for (const o of outcomes) {
-    const lease = local.find((l) => l.user === o.login && l.database === db.name);
+    const lease = local.get(o.login);
     if (o.ok && lease) await deps.leases.remove(lease.id);
-    const marker = found.find((l) => l.login === o.login)?.marker;
+    const marker = markers.get(o.login);
     entries.push({
       event: o.ok ? 'revoke' : 'revoke-failed',
       cause,
