@@ -23,6 +23,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: 
     return { error: chalk.red.bold('error:'), hint: chalk.yellow('hint:') };
   };
   try {
+    // What a shell runs on Tab: no reaper revived, nothing on stderr, exit 0 whatever happens.
+    if (argv[0] === '__complete') {
+      const { runComplete } = await import('./cli/complete.js');
+      return await runComplete(argv.slice(1), env, process.cwd());
+    }
     if (argv[0] === '__reaper') {
       const { runReaper } = await import('./reaper/reaper-main.js');
       return await runReaper(env);

@@ -1,61 +1,96 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { HOT_COMMANDS, MINT_OPTIONS, ENV_FORMATS, EXEC_OPTIONS, URI_FORMATS } from './hot-commands.js';
+import { findCommand, GLOBAL_OPTIONS, parseFlags, type CommandSpec, type OptionSpec } from './command-table.js';
 import { systemIO } from './io.js';
 import { systemDeps } from './deps.js';
+import { runCommand } from './run-command.js';
 
 export interface FastInvocation {
-  command: keyof typeof HOT_COMMANDS;
-  /** Positionals as commander would hand them over: [database, rest…]. */
+  /** The command's names below `jit`, e.g. ['admin', 'set'] (an alias as its command's name). */
+  path: string[];
+  spec: CommandSpec;
+  /** Operands as commander hands them over: one per declared operand, a variadic one an array. */
   args: unknown[];
   opts: Record<string, unknown>;
 }
 
 /**
- * Parse `jit uri|env|exec|connect …` with node's parseArgs instead of loading commander, which
- * is a tenth of `jit uri`'s start-up. Returns null for anything it does not fully understand
- * (help, an unknown or malformed flag, extra arguments): commander then parses it and explains.
+ * Parse argv with node's parseArgs from the command table instead of loading commander (a third
+ * of a short command's start-up). Returns null for anything it does not fully understand (help,
+ * no command, an unknown or malformed flag, a missing or extra operand, a value outside a flag's
+ * choices): commander then parses it and explains. Where it answers, it answers as commander
+ * would (fast-path.test.ts holds the two to a corpus of command lines).
  */
 export function parseFast(argv: string[]): FastInvocation | null {
-  const command = argv[0] as keyof typeof HOT_COMMANDS;
-  if (!Object.hasOwn(HOT_COMMANDS, command)) return null;
-  const options: NonNullable<ParseArgsConfig['options']> = {
-    policy: { type: 'string' },
-    json: { type: 'boolean' },
-    'no-color': { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
-    debug: { type: 'boolean' },
-  };
-  for (const o of MINT_OPTIONS) options[o.name] = { type: 'string' };
-  if (command === 'env' || command === 'uri') options.format = { type: 'string' };
-  if (command === 'exec') for (const o of EXEC_OPTIONS) options[o.name] = { type: 'string' };
+  const path: string[] = [];
+  // Global flags may come before the command (`jit --json list`): they are parsed with the rest.
+  let at = 0;
+  for (let f; (f = GLOBAL_FLAGS.find((g) => argv[at] === `--${g.long}` || (g.short && argv[at] === `-${g.short}`) || argv[at]?.startsWith(`--${g.long}=`))); ) {
+    at += f.takesValue && argv[at] === `--${f.long}` ? 2 : 1;
+  }
+  let spec = findCommand(argv[at]);
+  let rest = argv.slice(at + 1);
+  if (spec) path.push(spec.name);
+  if (spec?.subcommands) {
+    spec = findCommand(rest[0], spec.subcommands);
+    rest = rest.slice(1);
+    if (spec) path.push(spec.name);
+  }
+  const words = [...argv.slice(0, at), ...rest];
+  if (!spec?.load) return null;
+  const declared = [...GLOBAL_OPTIONS, ...spec.options];
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const o of declared) {
+    const f = parseFlags(o.flags);
+    options[f.long] = { type: f.takesValue ? 'string' : 'boolean', ...(f.short ? { short: f.short } : {}) };
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv.slice(1), options, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: words, options, allowPositionals: true, strict: true, tokens: true });
   } catch {
     return null;
   }
-  const v = parsed.values as Record<string, string | boolean | undefined>;
-  if (command === 'env' && v.format !== undefined && !(ENV_FORMATS as readonly unknown[]).includes(v.format)) return null;
-  if (command === 'uri' && v.format !== undefined && !(URI_FORMATS as readonly unknown[]).includes(v.format)) return null;
-  const terminator = parsed.tokens!.findIndex((t) => t.kind === 'option-terminator');
-  const beforeTerminator = parsed.tokens!.filter((t, i) => t.kind === 'positional' && (terminator < 0 || i < terminator)).length;
+  // `-qy`: commander reads a group's letters as the program's and the command's flags in turn,
+  // refusing some orders parseArgs accepts; it decides.
+  if (parsed.tokens!.some((t) => t.kind === 'option' && t.rawName.length === 2 && words[t.index] !== t.rawName)) return null;
+  const opts = optionValues(declared, parsed.values as Record<string, string | boolean | undefined>);
+  if (!opts) return null;
   const positionals = parsed.positionals;
-  const opts: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) if (val !== undefined && k !== 'no-color') opts[k] = val;
-  opts.color = v['no-color'] ? false : true;
-  if (command === 'env') opts.format ??= 'sh';
-  if (command === 'uri') opts.format ??= 'uri';
-  if (command === 'exec' || command === 'connect') {
-    if (terminator >= 0) opts.afterDashDash = positionals.slice(beforeTerminator);
-    return { command, args: [positionals[0], positionals.slice(1)], opts };
+  const args: unknown[] = [];
+  for (const [i, operand] of spec.operands.entries()) {
+    if (operand.required && positionals[i] === undefined) return null;
+    args.push(operand.variadic ? positionals.slice(i) : positionals[i]);
   }
-  if (positionals.length > 1 || (terminator >= 0 && beforeTerminator !== positionals.length)) return null;
-  return { command, args: [positionals[0]], opts };
+  if (!spec.operands.at(-1)?.variadic && positionals.length > spec.operands.length) return null;
+  if (spec.dashDash) {
+    const at = parsed.tokens!.findIndex((t) => t.kind === 'option-terminator');
+    if (at >= 0) opts.afterDashDash = positionals.slice(parsed.tokens!.slice(0, at).filter((t) => t.kind === 'positional').length);
+  }
+  return { path, spec, args, opts };
+}
+
+const GLOBAL_FLAGS = GLOBAL_OPTIONS.map((o) => parseFlags(o.flags));
+
+/** Values under commander's keys, with its defaults; null where commander would refuse them. */
+function optionValues(declared: readonly OptionSpec[], values: Record<string, string | boolean | undefined>): Record<string, unknown> | null {
+  const opts: Record<string, unknown> = {};
+  for (const o of declared) {
+    const f = parseFlags(o.flags);
+    const value = values[f.long];
+    if (value === undefined) {
+      if (o.required) return null;
+      if (f.negate) opts[f.key] = true;
+      else if (o.default !== undefined) opts[f.key] = o.default;
+      continue;
+    }
+    if (o.choices && !o.choices.includes(value as string)) return null;
+    opts[f.key] = f.negate ? false : value;
+  }
+  return opts;
 }
 
 /** Run a command parsed by parseFast, with the system's deps. */
 export async function runFast(inv: FastInvocation, env: NodeJS.ProcessEnv, ctx: { entryScript: string; cwd: string }): Promise<number> {
-  const { run } = await HOT_COMMANDS[inv.command]();
   const io = systemIO(inv.opts, env);
-  return run(inv.args, inv.opts, systemDeps({ io, env, cwd: ctx.cwd, policyFlag: inv.opts.policy as string | undefined, entryScript: ctx.entryScript }));
+  const deps = systemDeps({ io, env, cwd: ctx.cwd, policyFlag: inv.opts.policy as string | undefined, entryScript: ctx.entryScript });
+  return runCommand(inv.spec, inv.args, inv.opts, deps);
 }

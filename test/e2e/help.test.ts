@@ -28,7 +28,7 @@ function jit(args: string[]) {
 const COMMANDS = [
   'connect', 'uri', 'env', 'exec', 'ls', 'list', 'extend',
   'revoke', 'sessions', 'reap', 'audit',
-  'init', 'doctor', 'admin', 'admin set', 'admin test', 'admin forget', 'policy', 'policy check',
+  'init', 'doctor', 'admin', 'admin set', 'admin test', 'admin forget', 'policy', 'policy check', 'completion',
 ];
 
 /** The examples of a help screen: the `$ jit …` lines after "Examples:", each with its comment. */
@@ -57,7 +57,7 @@ describe('help', () => {
     const names = (text: string) => [...text.matchAll(/^ {2}([a-z]+)/gm)].map((m) => m[1]);
     expect(names(group('Access'))).toEqual(['connect', 'uri', 'env', 'exec', 'ls', 'list', 'extend']);
     expect(names(group('On-call'))).toEqual(['revoke', 'sessions', 'reap', 'audit']);
-    expect(names(group('Setup'))).toEqual(['init', 'doctor', 'admin', 'policy']);
+    expect(names(group('Setup'))).toEqual(['init', 'doctor', 'admin', 'policy', 'completion']);
     expect(r.stdout).not.toMatch(/^Commands:$/m);
     expect(examples(r.stdout)).toContain('jit connect prod-db --role readonly');
   });

@@ -5,7 +5,7 @@ import { leaseJson, notice, printData, printJson } from '../output.js';
 import { untilText } from '../../core/time-text.js';
 import { serverNow } from '../../leases/lease.js';
 import { usageError } from '../../core/errors.js';
-import type { URI_FORMATS } from '../hot-commands.js';
+import type { URI_FORMATS } from '../command-table.js';
 
 export interface MintFlags {
   role?: string;
