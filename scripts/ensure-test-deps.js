@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes sure the real servers and tools the tests use are installed: PostgreSQL 15 (and pg_cron), MariaDB
 // 10.11, the psql and mariadb clients, gnome-keyring + D-Bus for the Secret Service, tmux for
-// terminal tests, fish and psycopg2 for the hand-out tests, Java with pgjdbc and MariaDB Connector/J for the JDBC tests. As root on a Debian machine it installs what is missing; otherwise it says
+// terminal tests, fish and psycopg2 for the hand-out tests, Java with pgjdbc and MariaDB Connector/J for the JDBC tests,
+// zsh (and fish) for completion. As root on a Debian machine it installs what is missing; otherwise it says
 // what to install and fails.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +21,8 @@ const needs = [
   { check: 'tmux', apt: 'tmux' },
   // `jit env --format fish` is read back by a real fish.
   { check: 'fish', apt: 'fish' },
+  // `jit completion zsh` is loaded into a real zsh.
+  { check: 'zsh', apt: 'zsh' },
   // The hand-out tests run Debian's psycopg2 under the system python.
   { check: '/usr/lib/python3/dist-packages/psycopg2', apt: 'python3-psycopg2' },
   { check: '/usr/lib/python3/dist-packages/asyncpg', apt: 'python3-asyncpg' },
