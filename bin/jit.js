@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { fileURLToPath } from 'node:url';
-import { main } from '../dist/bundle/main.js';
+// CommonJS (bin/package.json), as is the bundle: see rolldown.config.mjs.
+const { main } = require('../dist/bundle/main.cjs');
 
-process.exitCode = await main(process.argv.slice(2), process.env, fileURLToPath(import.meta.url));
+main(process.argv.slice(2), process.env, __filename).then((code) => {
+  process.exitCode = code;
+});

@@ -33,6 +33,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, entryScript: 
       return await runReaper(env);
     }
     try {
+      const { isRootHelp, rootHelp } = await import('./cli/root-help.js');
+      if (isRootHelp(argv)) {
+        // The width commander would take: the terminal's, else 80.
+        process.stdout.write(rootHelp((process.stdout.isTTY ? process.stdout.columns : undefined) ?? 80));
+        return 0;
+      }
       const { parseFast, runFast } = await import('./cli/fast-path.js');
       const fast = parseFast(argv);
       if (fast) return await runFast(fast, env, { entryScript, cwd: process.cwd() });

@@ -367,11 +367,22 @@ export const GROUPS: ReadonlyArray<{ title: string; commands: readonly CommandSp
   },
 ];
 
+export const VERSION = '0.1.0';
+export const DESCRIPTION = 'Just-in-time database logins: least privilege, hard expiry, revoked when you are done.';
+
 export const ROOT_EXAMPLES: readonly Example[] = [
   ['jit connect prod-db --role readonly', 'psql as a readonly login, dropped when you quit'],
   ['export DATABASE_URL=$(jit uri prod-db --role readonly --ttl 10m)', 'a URI for a script'],
   ['jit revoke --all --yes', "on-call: every jit login, everyone's, gone now"],
 ];
+
+/** Examples after a command's help. */
+export function examplesText(examples: readonly Example[]): string {
+  return `\nExamples:\n${examples.map(([line, what]) => `  # ${what}\n  $ ${line}\n`).join('')}`;
+}
+
+/** What `jit --help` shows after commander's own part. */
+export const ROOT_HELP_AFTER = examplesText(ROOT_EXAMPLES) + "\nRun 'jit COMMAND --help' for a command's options and examples.\n";
 
 /** Every top-level command, in help order. */
 export const COMMANDS: readonly CommandSpec[] = GROUPS.flatMap((g) => g.commands);

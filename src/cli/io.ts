@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import type { Readable } from 'node:stream';
 
 export interface Output {
@@ -38,8 +39,12 @@ export function systemIO(flags: { json?: boolean; quiet?: boolean; debug?: boole
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
-    stdinIsTTY: Boolean(process.stdin.isTTY),
+    // process.stdin is built on first use (a stream over a pipe or a terminal, ~1 ms): most
+    // commands never read it, and isatty(0) says what they need to know.
+    get stdin() {
+      return process.stdin;
+    },
+    stdinIsTTY: isatty(0),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY,
     color,

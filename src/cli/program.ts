@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { systemIO } from './io.js';
 import { systemDeps, type Deps } from './deps.js';
 import { commandPath, usageFromCommander } from './usage-errors.js';
-import { COMMANDS, GLOBAL_OPTIONS, GROUPS, operandSpec, ROOT_EXAMPLES, type CommandSpec, type Example, type OptionSpec } from './command-table.js';
+import { COMMANDS, DESCRIPTION, examplesText, GLOBAL_OPTIONS, GROUPS, operandSpec, ROOT_EXAMPLES, ROOT_HELP_AFTER, VERSION, type CommandSpec, type OptionSpec } from './command-table.js';
 import { runCommand } from './run-command.js';
 
 /** Options every command sees (global flags merged with the command's own). */
@@ -20,6 +20,8 @@ export interface ProgramContext {
   cwd: string;
   /** Tests inject their own deps; otherwise the system's. */
   deps?: (opts: GlobalOptions) => Deps;
+  /** Tests: the help width commander would take from the terminal. */
+  helpWidth?: number;
   /** Tests of the parsing alone: called instead of the command's implementation. */
   run?: (path: string[], args: unknown[], opts: Record<string, unknown>) => Promise<number>;
 }
@@ -45,11 +47,6 @@ function toOption(o: OptionSpec): Option {
   return option;
 }
 
-/** Examples after a command's help. */
-function examplesText(examples: readonly Example[]): string {
-  return `\nExamples:\n${examples.map(([line, what]) => `  # ${what}\n  $ ${line}\n`).join('')}`;
-}
-
 /**
  * Commander drops `--`; `exec` needs to know where the child's argv starts. The terminator is
  * the first `--` whose remaining argv is the tail of the operands commander collected (an
@@ -67,14 +64,13 @@ function argsAfterDashDash(argv: string[], operands: unknown[]): string[] | unde
 export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: ProgramContext): Promise<number> {
   let exitCode = 0;
   const program = new Command('jit')
-    .description('Just-in-time database logins: least privilege, hard expiry, revoked when you are done.')
-    .version('0.1.0', '-V, --version')
+    .description(DESCRIPTION)
+    .version(VERSION, '-V, --version')
     // Usage errors are thrown as JitErrors for main to print; commander itself prints only help.
     .configureOutput({ writeErr: (s) => process.stderr.write(escapeControl(s, '\n')), writeOut: (s) => process.stdout.write(s), outputError: () => {} })
-    .addHelpText(
-      'after',
-      examplesText(ROOT_EXAMPLES) + "\nRun 'jit COMMAND --help' for a command's options and examples.\n",
-    );
+    .addHelpText('after', ROOT_HELP_AFTER);
+  const helpWidth = ctx.helpWidth;
+  if (helpWidth !== undefined) program.configureOutput({ getOutHelpWidth: () => helpWidth });
   for (const o of GLOBAL_OPTIONS) program.addOption(toOption(o));
 
   const makeDeps = (opts: GlobalOptions): Deps =>

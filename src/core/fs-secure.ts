@@ -1,8 +1,8 @@
 import { mkdir, chmod, link, lstat, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { constants, type Stats } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { JitError } from './errors.js';
+import { crypto } from './builtins.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW } = constants;
 /** Windows has no O_NOFOLLOW (and no uid): the checks below are POSIX-only. */
@@ -126,7 +126,7 @@ export const TEMP_FILE = /^\.[0-9a-f]+\.tmp$/;
  * is flushed to disk before the rename, so it survives a power loss too.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, durable = true): Promise<void> {
-  const tmp = join(dirname(file), `.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dirname(file), `.${crypto().randomBytes(6).toString('hex')}.tmp`);
   try {
     // O_EXCL|O_NOFOLLOW: a name planted in advance (file or symlink) fails instead of being written through.
     const fh = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | NOFOLLOW, 0o600);
@@ -160,7 +160,7 @@ export async function appendLine(file: string, line: string): Promise<void> {
 export async function createOrReadPrivateFile(file: string, data: Buffer): Promise<Buffer> {
   // Written in full under a temp name, then link()ed into place: link fails with EEXIST when
   // another process won, and nobody ever sees the file half-written (an empty key).
-  const tmp = join(dirname(file), `.${randomBytes(8).toString('hex')}.tmp`);
+  const tmp = join(dirname(file), `.${crypto().randomBytes(8).toString('hex')}.tmp`);
   const out = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | NOFOLLOW, 0o600);
   try {
     await out.writeFile(data);

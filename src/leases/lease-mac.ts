@@ -1,8 +1,8 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { createOrReadPrivateFile, ensurePrivateDir } from '../core/fs-secure.js';
 import { JitError } from '../core/errors.js';
 import type { Lease } from './lease.js';
+import { crypto } from '../core/builtins.js';
 
 /**
  * A lease proves it is the user's own with an HMAC-SHA256 over its canonical JSON, keyed by
@@ -33,7 +33,7 @@ export class LeaseKey {
     return (this.key ??= (async () => {
       await ensurePrivateDir(this.root);
       const file = join(this.root, LEASE_KEY_FILE);
-      const key = await createOrReadPrivateFile(file, randomBytes(32));
+      const key = await createOrReadPrivateFile(file, crypto().randomBytes(32));
       if (key.length !== 32) {
         throw new JitError(`refusing to use ${file}: it holds ${key.length} bytes, not a 32-byte key`, {
           hint: `remove ${file} only when no lease is live (leases signed with it become untrusted)`,
@@ -48,7 +48,7 @@ export class LeaseKey {
 
   async sign(lease: Lease): Promise<Lease> {
     const { mac: _drop, ...body } = lease;
-    return { ...body, mac: createHmac('sha256', await this.load()).update(canonical(body)).digest('hex') };
+    return { ...body, mac: crypto().createHmac('sha256', await this.load()).update(canonical(body)).digest('hex') };
   }
 
   /** Null when the lease is the user's own, else why it is not trusted. */
@@ -56,9 +56,9 @@ export class LeaseKey {
     if (!lease || typeof lease !== 'object') return 'not a lease object';
     const { mac, ...body } = lease;
     if (typeof mac !== 'string') return 'no MAC (written by an older jit, or not by this user)';
-    const want = createHmac('sha256', await this.load()).update(canonical(body)).digest();
+    const want = crypto().createHmac('sha256', await this.load()).update(canonical(body)).digest();
     const got = Buffer.from(mac, 'hex');
-    if (got.length !== want.length || !timingSafeEqual(got, want)) return 'MAC does not match: the file was edited or forged';
+    if (got.length !== want.length || !crypto().timingSafeEqual(got, want)) return 'MAC does not match: the file was edited or forged';
     return null;
   }
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { accessSync, constants as fsc } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -8,6 +7,7 @@ import type { LeaseStore } from '../leases/lease-store.js';
 import type { Policy } from '../policy/types.js';
 import { isDue } from '../leases/lease.js';
 import { inTerminalForeground } from './signals.js';
+import { childProcess } from '../core/builtins.js';
 
 /** Variables that would point a child at another database or another lease. */
 const ALWAYS_STALE = ['DATABASE_URL', 'JIT_LEASE_ID', 'JIT_LEASE_EXPIRES_AT', 'JIT_DATABASE', 'JIT_ROLE'];
@@ -92,7 +92,7 @@ export interface ChildOptions {
  */
 export function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: ChildOptions): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    const child = childProcess().spawn(cmd, args, { stdio: 'inherit', env });
     const handlers: Array<[NodeJS.Signals, () => void]> = [];
     const on = (sig: NodeJS.Signals, fn: () => void) => {
       handlers.push([sig, fn]);

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Policy } from './types.js';
 import { ensurePrivateDir, readPrivateFile, writeFileAtomic } from '../core/fs-secure.js';
+import { crypto } from '../core/builtins.js';
 
 /**
  * Validated policies, cached in $JIT_HOME keyed on the file's path and exact text and on this
@@ -22,7 +22,7 @@ function buildId(): Promise<string> {
 }
 
 async function keyOf(path: string, text: string): Promise<string> {
-  return createHash('sha256').update(`${await buildId()}\u0000${path}\u0000${text}`).digest('hex');
+  return crypto().createHash('sha256').update(`${await buildId()}\u0000${path}\u0000${text}`).digest('hex');
 }
 
 /** Databases and roles are looked up by user-typed names: keep them free of Object.prototype. */

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { statePaths } from '../leases/paths.js';
+import { crypto } from '../core/builtins.js';
 
 /** Messages on the reaper's unix socket: one JSON object per line. */
 export type ReaperRequest =
@@ -42,7 +41,7 @@ const uid = () => (typeof process.getuid === 'function' ? process.getuid() : -1)
 export function reaperSocketPath(root: string): string {
   const p = statePaths(root).reaperSocket;
   if (Buffer.byteLength(p) <= MAX_SOCKET_PATH) return p;
-  const digest = createHash('sha256').update(root).digest('hex').slice(0, 16);
+  const digest = crypto().createHash('sha256').update(root).digest('hex').slice(0, 16);
   const name = `jit-${digest}.sock`;
   const recorded = recordedSocketDir(root);
   if (recorded && privateDirProblem(recorded) === null) return join(recorded, name);
@@ -80,7 +79,7 @@ function recordedSocketDir(root: string): string | null {
 
 function recordSocketDir(root: string, dir: string): void {
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  const tmp = join(root, `.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(root, `.${crypto().randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
   try {
     writeSync(fd, `${dir}\n`);

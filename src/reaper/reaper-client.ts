@@ -1,6 +1,5 @@
 import { connect } from 'node:net';
 import { lstatSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import type { Lease } from '../leases/lease.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import type { AdminAccessDeps, ReaperHandOff } from '../lifecycle/context.js';
@@ -8,6 +7,7 @@ import { adminSecret } from '../lifecycle/admin-access.js';
 import { adminRefOf } from '../lifecycle/lease-ref.js';
 import { reaperEnv } from './reaper-env.js';
 import { assertOwnSocket, credentialKey, reaperSocketPath, type ReaperReply, type ReaperRequest } from './protocol.js';
+import { childProcess } from '../core/builtins.js';
 
 /** What the reaper of each state directory said it holds, and when it answered this process. */
 const heard = new Map<string, { reply: Extract<ReaperReply, { ok: true }>; at: number }>();
@@ -75,7 +75,7 @@ export function spawnReaper(deps: ReaperPlace): void {
   spawnedAt = Date.now();
   // No admin or lease secret in the long-lived reaper's environment (see reaperEnv).
   const env = reaperEnv(deps.env, deps.stateDir);
-  const child = spawn(process.execPath, [deps.entryScript, '__reaper'], { detached: true, stdio: 'ignore', env });
+  const child = childProcess().spawn(process.execPath, [deps.entryScript, '__reaper'], { detached: true, stdio: 'ignore', env });
   child.unref();
 }
 

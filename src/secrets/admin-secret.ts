@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { runtimeError, usageError } from '../core/errors.js';
 import { redact, registerSecret } from '../core/redact.js';
 import { KEYCHAIN_SERVICE, type Keychain } from './keychain.js';
+import { childProcess } from '../core/builtins.js';
 
 /** What resolving an admin secret may touch; tests pass a fixed env and a memory keychain. */
 export interface SecretDeps {
@@ -113,7 +113,7 @@ export function endSecretCommands(): number {
 function run(file: string, args: string[], env: NodeJS.ProcessEnv, windows: boolean, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
     // Own process group (POSIX) so a timeout kills the shell's children too, not only the shell.
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'ignore'], detached: !windows, windowsHide: true, windowsVerbatimArguments: windows });
+    const child = childProcess().spawn(file, args, { env, stdio: ['ignore', 'pipe', 'ignore'], detached: !windows, windowsHide: true, windowsVerbatimArguments: windows });
     const out: Buffer[] = [];
     let size = 0;
     let timedOut = false;

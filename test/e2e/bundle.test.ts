@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 // that its path loads one chunk of jit's own code and nothing it does not use.
 
 const dir = fileURLToPath(new URL('../../dist/bundle/', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.js'));
-const staticImports = (file: string) => [...readFileSync(join(dir, file), 'utf8').matchAll(/^(?:import|export) .* from "\.\/([^"]+)";$/gm)].map((m) => m[1]!);
+const files = readdirSync(dir).filter((f) => f.endsWith('.cjs'));
+const staticImports = (file: string) => [...readFileSync(join(dir, file), 'utf8').matchAll(/^const \w+ = require\("\.\/([^"]+)"\);$/gm)].map((m) => m[1]!);
 
 function closure(entry: string): Set<string> {
   const seen = new Set<string>();
@@ -23,7 +23,7 @@ function closure(entry: string): Set<string> {
 
 describe('the shipped bundle', () => {
   it('starts with jit code only: no commander, YAML parser, prompts or spinner until a command needs them', () => {
-    const loaded = [...closure('main.js')];
+    const loaded = [...closure('main.cjs')];
     expect(loaded.some((f) => f.startsWith('jit-'))).toBe(true);
     for (const f of loaded) {
       const text = readFileSync(join(dir, f), 'utf8');

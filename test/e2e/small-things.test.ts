@@ -82,7 +82,7 @@ describe('small things', () => {
     expect(pack.status).toBe(0);
     const files: string[] = JSON.parse(pack.stdout)[0].files.map((f: { path: string }) => f.path);
     expect(files).toContain('bin/jit.js');
-    expect(files).toContain('dist/bundle/main.js');
+    expect(files).toContain('dist/bundle/main.cjs');
     expect(files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/') || (f.startsWith('dist/') && !f.startsWith('dist/bundle/')))).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../../core/builtins.js';
 
 /**
  * mysql_native_password's stored form, `*` + upper-case hex SHA1(SHA1(password)): what
@@ -6,6 +6,6 @@ import { createHash } from 'node:crypto';
  * its binary log (DESIGN §5).
  */
 export function nativePasswordHash(password: string): string {
-  const once = createHash('sha1').update(password, 'utf8').digest();
-  return '*' + createHash('sha1').update(once).digest('hex').toUpperCase();
+  const once = crypto().createHash('sha1').update(password, 'utf8').digest();
+  return '*' + crypto().createHash('sha1').update(once).digest('hex').toUpperCase();
 }

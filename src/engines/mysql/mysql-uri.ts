@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { ClientLaunch, ServerTarget } from '../engine.js';
 import type { TlsMode } from '../../policy/types.js';
 import { encodeUriPart, encodeUriPath, uriHost } from '../uri.js';
+import { crypto } from '../../core/builtins.js';
 
 /**
  * `ssl-mode` as MySQL Shell, Connector/J-style URIs, Rust sqlx and Go/Python wrappers that take
@@ -111,7 +111,7 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
  * because --defaults-extra-file must come before any other option. No MYSQL_PWD.
  */
 export async function clientLaunch(target: ServerTarget, login: string, password: string, dir: string): Promise<ClientLaunch> {
-  const file = join(dir, `client-${randomBytes(8).toString('hex')}.cnf`);
+  const file = join(dir, `client-${crypto().randomBytes(8).toString('hex')}.cnf`);
   const fh = await open(file, O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0), 0o600);
   try {
     await fh.writeFile(optionFileText(target, login, password));

@@ -1,4 +1,4 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { crypto } from '../../core/builtins.js';
 
 /** PostgreSQL's default and the RFC 7677 minimum. */
 export const SCRAM_ITERATIONS = 4096;
@@ -9,7 +9,7 @@ export const SCRAM_ITERATIONS = 4096;
  * that CREATE ROLE … PASSWORD carries a hash: statement logs and pg_stat_statements never see
  * the plaintext. The server stores a string of this shape as is.
  */
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = SCRAM_ITERATIONS): string {
+export function scramVerifier(password: string, salt: Buffer = crypto().randomBytes(16), iterations = SCRAM_ITERATIONS): string {
   const { storedKey, serverKey } = scramKeys(password, salt, iterations);
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
@@ -24,10 +24,10 @@ export function scramKeys(password: string, salt: Buffer, iterations = SCRAM_ITE
   // jit's passwords are base64url, so refuse anything else rather than compute a verifier that
   // would not match what the server derives from the same password.
   if (!/^[\x20-\x7e]*$/.test(password)) throw new Error('SCRAM verifiers are only computed for printable-ASCII passwords');
-  const salted = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
-  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const salted = crypto().pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
+  const clientKey = crypto().createHmac('sha256', salted).update('Client Key').digest();
   return {
-    storedKey: createHash('sha256').update(clientKey).digest(),
-    serverKey: createHmac('sha256', salted).update('Server Key').digest(),
+    storedKey: crypto().createHash('sha256').update(clientKey).digest(),
+    serverKey: crypto().createHmac('sha256', salted).update('Server Key').digest(),
   };
 }
