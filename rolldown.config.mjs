@@ -1,7 +1,7 @@
 // The shipped CLI is one bundle with code splitting, so `jit uri` loads a handful of files
 // instead of ~150 (node's per-module cost dominates a short-lived CLI), while the commands'
 // lazy imports stay lazy. CommonJS, like bin/jit.js: node starts a CommonJS program ~5 ms (a
-// sixth of its own start-up) sooner than an ES module, as its ESM loader is never set up.
+// fifth of its own start-up) sooner than an ES module, as its ESM loader is never set up.
 import { defineConfig } from 'rolldown';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';

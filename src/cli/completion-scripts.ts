@@ -7,9 +7,8 @@ import type { SHELLS } from './command-table.js';
 
 const BASH = String.raw`# bash completion for jit. Load it with: source <(jit completion bash)
 _jit() {
-    local IFS=$'\n' cur raw line keep files=0
-    local -a words=() cands=()
-    local i w n
+    local cur raw line keep files=0 i w n
+    local -a words=()
     # Bash splits "--role=x" at the "=" of COMP_WORDBREAKS: put such words back together.
     for ((i = 1; i <= COMP_CWORD; i++)); do
         w=%{COMP_WORDS[i]}
@@ -25,21 +24,22 @@ _jit() {
     # Bash replaces only the raw current word: drop what it keeps in front of it.
     keep=$((%{#cur} - %{#raw}))
     COMPREPLY=()
-    for line in $(command jit __complete "%{words[@]}" 2>/dev/null); do
+    # Read line by line: no word splitting or globbing of what jit prints.
+    while IFS= read -r line; do
         if [[ $line == :files ]]; then
             files=1
         else
-            cands+=("%{line%%$'\t'*}")
+            line=%{line%%$'	'*}
+            COMPREPLY+=("%{line:keep}")
         fi
-    done
+    done < <(command jit __complete "%{words[@]}" 2>/dev/null)
     if ((files)); then
         compopt -o filenames 2>/dev/null
-        COMPREPLY=($(compgen -f -- "$cur"))
-        return 0
+        COMPREPLY=()
+        while IFS= read -r line; do
+            COMPREPLY+=("$line")
+        done < <(compgen -f -- "$cur")
     fi
-    for line in "%{cands[@]}"; do
-        COMPREPLY+=("%{line:keep}")
-    done
     return 0
 }
 complete -F _jit jit

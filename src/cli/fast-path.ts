@@ -14,8 +14,8 @@ export interface FastInvocation {
 }
 
 /**
- * Parse argv with node's parseArgs from the command table instead of loading commander (a third
- * of a short command's start-up). Returns null for anything it does not fully understand (help,
+ * Parse argv with node's parseArgs from the command table instead of loading commander (~10 ms
+ * of CPU, a fifth of `jit list`'s start-up). Returns null for anything it does not fully understand (help,
  * no command, an unknown or malformed flag, a missing or extra operand, a value outside a flag's
  * choices): commander then parses it and explains. Where it answers, it answers as commander
  * would (fast-path.test.ts holds the two to a corpus of command lines).

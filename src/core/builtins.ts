@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 
-// node:crypto and node:child_process take ~5 ms to load, an eighth of a short command's whole
+// node:crypto and node:child_process take ~5 ms to load, a tenth of a short command's whole
 // start-up (`jit list`, `jit __complete` on Tab), which needs neither: they are loaded on first use.
 const load = createRequire(import.meta.url);
 
