@@ -54,6 +54,9 @@ export default defineConfig({
   output: {
     dir: 'dist/bundle',
     format: 'cjs',
+    // Without comments and indentation node reads ~30% less before jit can start (~3 ms of CPU
+    // for `jit list`); names are kept, so a --debug stack trace still reads.
+    minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
     sourcemap: true,
     entryFileNames: '[name].cjs',
     chunkFileNames: '[name]-[hash].cjs',

@@ -21,7 +21,7 @@ const TARGET = 1.6;
 const RUNS = Number(process.env.BENCH_RUNS) || 40;
 
 async function main() {
-  if (!existsSync(join(ROOT, 'dist', 'bundle', 'main.js'))) throw new Error('dist/bundle is missing: run `npm run build` first');
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'main.cjs'))) throw new Error('dist/bundle is missing: run `npm run build` first');
   const work = await mkdtemp(join(tmpdir(), 'jit-bench-start-'));
   // An empty state directory and no policy anywhere: what `jit list` sees on a fresh machine.
   const env = { PATH: process.env.PATH, HOME: work, JIT_HOME: join(work, 'state'), XDG_CONFIG_HOME: join(work, 'config'), NO_COLOR: '1' };
