@@ -42,7 +42,7 @@ function closure(entries) {
 // Tab press (`jit __complete`) need: bench/cli-start.js keeps them near a bare `node -e ''`.
 // The rest of jit (engines, minting, the reaper's own code) is a second chunk, loaded by the
 // commands that use it.
-const start = closure(['main.js', 'cli/root-help.js', 'cli/fast-path.js', 'cli/complete.js', 'cli/commands/list.js', 'cli/commands/completion.js', 'reaper/reaper-revive.js']);
+const start = closure(['main.js', 'cli/root-help.js', 'cli/fast-path.js', 'cli/complete.js', 'policy/load.js', 'cli/commands/list.js', 'cli/commands/completion.js', 'reaper/reaper-revive.js']);
 const coldPolicy = /[\\/]policy[\\/](parse|validate|validate-role|yaml-reader)\.js$/;
 const commander = /node_modules[\\/]commander[\\/]|[\\/]cli[\\/]program\.js$/;
 
