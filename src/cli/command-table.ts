@@ -384,6 +384,9 @@ export function examplesText(examples: readonly Example[]): string {
 /** What `jit --help` shows after commander's own part. */
 export const ROOT_HELP_AFTER = examplesText(ROOT_EXAMPLES) + "\nRun 'jit COMMAND --help' for a command's options and examples.\n";
 
+/** `jit help [command]`, commander's own, listed last in `jit --help`. */
+export const HELP_COMMAND = { spec: 'help [command]', about: 'show help for a command' } as const;
+
 /** Every top-level command, in help order. */
 export const COMMANDS: readonly CommandSpec[] = GROUPS.flatMap((g) => g.commands);
 

@@ -1,4 +1,4 @@
-import { COMMANDS, findCommand, GLOBAL_OPTIONS, parseFlags, type CommandSpec, type Completion, type OptionSpec } from './command-table.js';
+import { COMMANDS, findCommand, GLOBAL_OPTIONS, HELP_COMMAND, parseFlags, type CommandSpec, type Completion, type OptionSpec } from './command-table.js';
 import { hasControl, escapeControl } from '../core/terminal-text.js';
 import { stateDir } from '../leases/paths.js';
 import { LeaseStore } from '../leases/lease-store.js';
@@ -107,7 +107,7 @@ export async function complete(words: string[], sources: CompletionSources): Pro
     const flags = optionsOf(w.spec).map((o) => ({ name: `--${parseFlags(o.flags).long}`, about: o.about }));
     return { candidates: [...flags, { name: '--help', about: 'show help for this command' }], files: false };
   }
-  if (!w.spec) return { candidates: [...COMMANDS.map((c) => ({ name: c.name, about: c.about })), { name: 'help', about: 'show help for a command' }], files: false };
+  if (!w.spec) return { candidates: [...COMMANDS.map((c) => ({ name: c.name, about: c.about })), { name: 'help', about: HELP_COMMAND.about }], files: false };
   if (w.spec.subcommands) return w.operands.length === 0 ? { candidates: w.spec.subcommands.map((c) => ({ name: c.name, about: c.about })), files: false } : none;
   const operand = w.spec.operands[w.operands.length] ?? (w.spec.operands.at(-1)?.variadic ? w.spec.operands.at(-1) : undefined);
   return values(operand?.complete);

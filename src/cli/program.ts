@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { systemIO } from './io.js';
 import { systemDeps, type Deps } from './deps.js';
 import { commandPath, usageFromCommander } from './usage-errors.js';
-import { COMMANDS, DESCRIPTION, examplesText, GLOBAL_OPTIONS, GROUPS, operandSpec, ROOT_EXAMPLES, ROOT_HELP_AFTER, VERSION, type CommandSpec, type OptionSpec } from './command-table.js';
+import { COMMANDS, DESCRIPTION, examplesText, GLOBAL_OPTIONS, GROUPS, HELP_COMMAND, operandSpec, ROOT_EXAMPLES, ROOT_HELP_AFTER, VERSION, type CommandSpec, type OptionSpec } from './command-table.js';
 import { runCommand } from './run-command.js';
 
 /** Options every command sees (global flags merged with the command's own). */
@@ -105,7 +105,7 @@ export async function runProgram(argv: string[], env: NodeJS.ProcessEnv, ctx: Pr
 
   usage(program);
   for (const group of GROUPS) for (const spec of group.commands) attach(program, spec, group.title);
-  program.commandsGroup('Help:').helpCommand('help [command]', 'show help for a command');
+  program.commandsGroup('Help:').helpCommand(HELP_COMMAND.spec, HELP_COMMAND.about);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,4 +1,4 @@
-import { DESCRIPTION, GLOBAL_OPTIONS, GROUPS, operandSpec, ROOT_HELP_AFTER, type CommandSpec } from './command-table.js';
+import { DESCRIPTION, GLOBAL_OPTIONS, GROUPS, HELP_COMMAND, operandSpec, ROOT_HELP_AFTER, type CommandSpec } from './command-table.js';
 
 // `jit --help` without loading commander (~10 ms of CPU, a sixth of its start-up), rendered from the command
 // table as commander's Help renders the same program: root-help.test.ts holds the two to be
@@ -44,7 +44,7 @@ export function rootHelp(width = 80): string {
   const groups: Array<[string, Array<[string, string]>]> = [
     ['Options:', options],
     ...GROUPS.map((g): [string, Array<[string, string]>] => [g.title, g.commands.map((c): [string, string] => [term(c), c.about])]),
-    ['Help:', [['help [command]', 'show help for a command']]],
+    ['Help:', [[HELP_COMMAND.spec, HELP_COMMAND.about]]],
   ];
   const termWidth = Math.max(...groups.flatMap(([, items]) => items.map(([t]) => t.length)));
   const remaining = width - termWidth - 4;
