@@ -5,12 +5,13 @@ import { LeaseStore } from '../leases/lease-store.js';
 import { formatDuration } from '../core/duration.js';
 import { relative } from '../core/time-text.js';
 
-/**
- * `jit __complete WORD… CURRENT`: what a shell's completion script asks for on Tab (as cobra's
- * `__complete` does for `gh`, `kubectl`): the words after `jit`, the last one the word being
- * completed (empty for a new one). Answers one candidate per line, `name<TAB>description` where
- * there is one, and a last line `:files` when the shell should complete file names instead.
- */
+// `jit __complete WORD… CURRENT`: what a shell's completion script asks for on Tab, the words
+// after `jit`, the last one the word being completed (empty for a new one). The protocol is
+// cobra's (spf13/cobra, shell_completions.md; what `gh` and `kubectl` use): one candidate per
+// line, `name<TAB>description` where there is one, and a last directive line; jit has a single
+// directive, `:files` (complete file names instead), where cobra has bit flags (`:4` no files).
+
+/** One thing Tab may insert, and what it is (zsh and fish show it). */
 export interface Candidate {
   name: string;
   about?: string;
