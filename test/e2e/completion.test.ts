@@ -110,7 +110,7 @@ describe('bash', () => {
 
   it('loads, and completes a command', () => {
     expect(complete(['jit', 'rev'])).toEqual(['revoke']);
-    expect(complete(['jit', 'admin', ''])).toEqual(['set', 'test', 'forget']);
+    expect(complete(['jit', 'admin', ''])).toEqual(['set', 'test', 'bootstrap', 'forget']);
   });
 
   it('completes a database name from the policy', () => {
