@@ -307,7 +307,7 @@ export const GROUPS: ReadonlyArray<{ title: string; commands: readonly CommandSp
           {
             name: 'bootstrap',
             operands: [database(true)],
-            about: 'print (or, with --apply, run as a DBA) the SQL for an admin with exactly what the policy needs',
+            about: 'the SQL for an admin with just what the policy needs (--apply: run it)',
             load: () => import('./commands/admin-bootstrap.js'),
             options: [
               { flags: '--apply', about: 'log in as a DBA and run what the admin lacks' },

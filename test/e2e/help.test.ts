@@ -28,7 +28,7 @@ function jit(args: string[]) {
 const COMMANDS = [
   'connect', 'uri', 'env', 'exec', 'ls', 'list', 'extend',
   'revoke', 'sessions', 'reap', 'audit',
-  'init', 'doctor', 'admin', 'admin set', 'admin test', 'admin forget', 'policy', 'policy check', 'completion',
+  'init', 'doctor', 'admin', 'admin set', 'admin test', 'admin forget', 'admin bootstrap', 'policy', 'policy check', 'completion',
 ];
 
 /** The examples of a help screen: the `$ jit …` lines after "Examples:", each with its comment. */
