@@ -17,6 +17,10 @@ let admin: pg.Client;
 const clients: pg.Client[] = [];
 
 function request(overrides: Partial<MintRequest> = {}): MintRequest {
+  return requestFor(overrides);
+}
+
+function requestFor(overrides: Partial<MintRequest> = {}): MintRequest {
   const login = overrides.login ?? `jit_test_${randomLowerAlnum(12)}`;
   const now = Date.now();
   const marker: LeaseMarker = {
@@ -336,6 +340,11 @@ describe('admin connection and privileges', () => {
     await admin.query('GRANT SELECT ON public.orders TO crole_adm WITH GRANT OPTION');
     await admin.query('GRANT SELECT ON public.customers TO crole_adm');
     const limited = await connectAdmin(server.target({ adminUser: 'crole_adm' }), 'crole-pw');
+    // A role of its own: the superuser built readonly's group role (see below).
+    const request = (o: Partial<MintRequest>) => {
+      const r = requestFor(o);
+      return { ...r, marker: { ...r.marker, role: 'limited' } };
+    };
     try {
       expect(await limited.checkPrivileges()).toEqual([]);
       const req = request({ grants: [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'orders' }] }] });
@@ -351,6 +360,16 @@ describe('admin connection and privileges', () => {
       await expect(limited.mint(denied)).rejects.toThrow(/crole_adm lacks a privilege .*permission denied for table secrets/);
       const left = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1)', [[warned.login, denied.login]]);
       expect(left.rowCount).toBe(0);
+
+      // readonly's group holds grants the superuser made: this admin cannot rebuild it to a changed policy.
+      const other = requestFor({ grants: [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'orders' }] }], marker: { ...requestFor().marker, role: 'readonly' } });
+      await session.mint(requestFor({ marker: other.marker })); // built by the superuser with the default grants
+      const foreign = await limited.mint(other).catch((e: unknown) => e);
+      expect(foreign).toBeInstanceOf(JitError);
+      expect((foreign as JitError).message).toMatch(
+        new RegExp(`^on 127\\.0\\.0\\.1:${server.port}, role jitgroup_readonly_[0-9a-f]{10} holds grants made by postgres, which crole_adm cannot revoke, and the policy of its role changed; no login was minted$`),
+      );
+      expect((foreign as JitError).hint).toMatch(/credential of the admin that built the group/);
     } finally {
       await limited.close();
     }
