@@ -25,7 +25,7 @@ describe.each([15, 18] as const)('PostgreSQL %i: group roles', (version) => {
   const clients: pg.Client[] = [];
   const minted: string[] = [];
 
-  const group = (role: string) => groupName({ policyDatabase: 'grp-db', database: server.database, role });
+  const group = (role: string) => groupName({ policyDatabase: 'grp-db', database: server.database, role, admin: 'postgres' });
 
   function request(role: string, grants: Grant[], overrides: Partial<MintRequest> = {}): MintRequest {
     const login = `jit_${server.requester}_${randomLowerAlnum(12)}`;

@@ -8,18 +8,19 @@ const spec = (over: Partial<GroupSpec> = {}): GroupSpec => ({
   policyDatabase: 'prod-db',
   database: 'app',
   role: 'readonly',
+  admin: 'jit_admin',
   grants: [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'orders' }] }],
   memberOf: [],
   ...over,
 });
 
 describe('group name', () => {
-  it('is jitgroup_<role>_<hash>: never jit_, unique per policy database, server database and role', () => {
+  it('is jitgroup_<role>_<hash>: never jit_, unique per policy database, server database, role and admin', () => {
     const name = groupName(spec());
     expect(name).toMatch(/^jitgroup_readonly_[0-9a-f]{10}$/);
     expect(name.startsWith('jit_')).toBe(false);
-    const others = [spec({ policyDatabase: 'other' }), spec({ database: 'app2' }), spec({ role: 'readonly2' })].map(groupName);
-    expect(new Set([name, ...others]).size).toBe(4);
+    const others = [spec({ policyDatabase: 'other' }), spec({ database: 'app2' }), spec({ role: 'readonly2' }), spec({ admin: 'other_admin' })].map(groupName);
+    expect(new Set([name, ...others]).size).toBe(5);
     // The grants are what the group holds, not who it is.
     expect(groupName(spec({ grants: [] }))).toBe(name);
   });

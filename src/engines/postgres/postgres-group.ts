@@ -27,6 +27,13 @@ export interface GroupSpec {
   /** The database on the server: the group's grants live in that database's catalogs. */
   database: string;
   role: string;
+  /**
+   * The admin role that mints: each admin has groups of its own. PostgreSQL 16+ lets only a role
+   * with ADMIN OPTION on a group add members (its creator has it), and a REVOKE removes only the
+   * revoking role's own grants: a group shared by two admins could be neither joined nor rebuilt
+   * by the one that did not build it.
+   */
+  admin: string;
   grants: Grant[];
   memberOf: string[];
 }
@@ -43,10 +50,10 @@ function fitBytes(s: string, bytes: number): string {
 
 /**
  * `jitgroup_<role>_<hash>`: readable for a DBA in pg_roles, and unique per policy database,
- * server database and role through the hash, whatever the role's name was truncated to.
+ * server database, role and admin through the hash, whatever the role's name was truncated to.
  */
-export function groupName(spec: Pick<GroupSpec, 'policyDatabase' | 'database' | 'role'>): string {
-  const hash = createHash('sha256').update(JSON.stringify([spec.policyDatabase, spec.database, spec.role])).digest('hex').slice(0, 10);
+export function groupName(spec: Pick<GroupSpec, 'policyDatabase' | 'database' | 'role' | 'admin'>): string {
+  const hash = createHash('sha256').update(JSON.stringify([spec.policyDatabase, spec.database, spec.role, spec.admin])).digest('hex').slice(0, 10);
   const room = MAX_IDENTIFIER_BYTES - GROUP_PREFIX.length - 1 - hash.length;
   return `${GROUP_PREFIX}${fitBytes(spec.role, room)}_${hash}`;
 }

@@ -54,7 +54,7 @@ export class PostgresSession implements AdminSession {
     }
     const group: GroupSpec | undefined = req.narrowed
       ? undefined
-      : { policyDatabase: req.marker.database, database: this.target.database, role: req.marker.role, grants: req.grants, memberOf: req.memberOf };
+      : { policyDatabase: req.marker.database, database: this.target.database, role: req.marker.role, admin: this.target.adminUser, grants: req.grants, memberOf: req.memberOf };
     const sql = mintSql({
       login: req.login,
       verifier: scramVerifier(req.password),

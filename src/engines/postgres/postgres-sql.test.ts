@@ -170,7 +170,7 @@ describe('mint', () => {
   });
 
   it("through the role's group: no lock and no grant of its own, the group ensured first, then the membership", () => {
-    const group = { policyDatabase: 'prod"db', database: 'app', role: "o'neil\\", grants: [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'a"b' }] }], memberOf: [] };
+    const group = { policyDatabase: 'prod"db', database: 'app', admin: 'jit_admin', role: "o'neil\\", grants: [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'a"b' }] }], memberOf: [] };
     const sql = mintSql({
       login: 'x"; DROP TABLE t; --',
       verifier: 'v',
