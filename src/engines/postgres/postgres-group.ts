@@ -12,6 +12,11 @@ import { dollarQuote, MINT_LOCK_KEY, privilegeList, SEQUENCE_PRIVILEGES, TABLE_P
 /** Group names start with this, never with `jit_`, which stays reserved for logins (DESIGN §3). */
 export const GROUP_PREFIX = 'jitgroup_';
 
+/** A group role jit built (SQL over pg_roles alias `r`): its prefix, and the comment only a build writes. */
+export const isJitGroup = (r: string) =>
+  `(pg_catalog.starts_with(${r}.rolname, ${escapeLiteral(GROUP_PREFIX)}) ` +
+  `AND pg_catalog.starts_with(coalesce(pg_catalog.shobj_description(${r}.oid, 'pg_authid'), ''), '{"jit_group":'))`;
+
 /** Raised when a group must be rebuilt and the admin cannot revoke what another role granted it. */
 export const GROUP_FOREIGN_GRANTS_SQLSTATE = 'JIT05';
 
@@ -214,9 +219,7 @@ export function ensureGroupSql(spec: GroupSpec): string {
   const g = groupName(spec);
   const [gl, gi] = [escapeLiteral(g), ident(g)];
   const upToDate = upToDateSql(g, spec);
-  const conflict =
-    `EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = ${gl} AND (r.rolcanlogin OR r.rolsuper ` +
-    `OR NOT pg_catalog.starts_with(coalesce(pg_catalog.shobj_description(r.oid, 'pg_authid'), ''), '{"jit_group":')))`;
+  const conflict = `EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = ${gl} AND (r.rolcanlogin OR r.rolsuper OR NOT ${isJitGroup('r')}))`;
   const body =
     `DECLARE h record; BEGIN IF ${upToDate} THEN RETURN; END IF; ` +
     `PERFORM pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY}); ` +
