@@ -104,7 +104,7 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
     case GROUP_FOREIGN_GRANTS_SQLSTATE:
       return make(
         `on ${at}, ${msg}; no login was minted`,
-        `mint once with the credential of the admin that built the group (or a superuser's), so jit rebuilds it to the new policy`,
+        'have that role revoke what it granted there (or drop the group role: DROP OWNED BY it, then DROP ROLE it), then retry: jit rebuilds it',
       );
     case GROUP_CONFLICT_SQLSTATE:
       return make(`on ${at}, ${msg}; no login was minted`, 'rename or drop that role: jit keeps each policy role\'s grants in a NOLOGIN role of that name');

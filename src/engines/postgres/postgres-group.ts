@@ -164,7 +164,7 @@ function revokeHeldBlock(g: string): string {
     `AND pg_catalog.current_setting('server_version_num')::int >= 160000 AND NOT pg_catalog.pg_has_role(current_user, m.grantor, 'USAGE')) w ` +
     `JOIN pg_catalog.pg_roles x ON x.oid = w.grantor LIMIT 1`;
   return (
-    `FOR h IN ${foreign} LOOP RAISE EXCEPTION 'role % holds grants made by %, which % cannot revoke, and the policy of its role changed', ${gl}, h.grantor, current_user ` +
+    `FOR h IN ${foreign} LOOP RAISE EXCEPTION 'role % must be rebuilt to the policy, but holds grants made by %, which % cannot revoke', ${gl}, h.grantor, current_user ` +
     `USING ERRCODE = '${GROUP_FOREIGN_GRANTS_SQLSTATE}'; END LOOP; ` +
     `FOR h IN ${acl} LOOP EXECUTE pg_catalog.format('REVOKE %s ON %s %s FROM %I', h.priv, h.kind, h.obj, ${gl}); END LOOP; ` +
     // 16+ keeps a membership per grantor; 15 one per pair, and takes GRANTED BY only as the current role.
