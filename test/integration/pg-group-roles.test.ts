@@ -211,6 +211,28 @@ describe.each([15, 18] as const)('PostgreSQL %i: group roles', (version) => {
     expect(revoked.filter((r) => !r.gone || r.errors.length > 0)).toEqual([]);
   }, 180_000);
 
+  it('a build that granted less than asked fails that mint; once the admin may grant it, the next mint completes the group', async () => {
+    const adm = `grp_adm_${server.requester}`;
+    await admin.query(`CREATE ROLE ${adm} LOGIN CREATEROLE PASSWORD 'grp-adm-pw'`);
+    await admin.query(`GRANT SELECT ON public.orders TO ${adm} WITH GRANT OPTION`);
+    await admin.query(`GRANT SELECT ON public.customers TO ${adm}`);
+    if (version >= 16) await admin.query(`GRANT jit TO ${adm} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`);
+    const limited = await postgresEngine.connectAdmin(server.target({ adminUser: adm }), 'grp-adm-pw');
+    try {
+      const first = request('partial', BOTH);
+      await expect(limited.mint(first)).rejects.toThrow(/could not grant everything the role asks for: no privileges were granted for "customers"/);
+      expect((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [first.login])).rowCount).toBe(0);
+      await admin.query(`GRANT SELECT ON public.customers TO ${adm} WITH GRANT OPTION`);
+      const next = request('partial', BOTH);
+      await limited.mint(next);
+      const c = await connectAs(next);
+      expect((await c.query('SELECT count(*)::int AS n FROM public.customers')).rows[0].n).toBe(2);
+      await limited.revoke({ login: next.login });
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('refuses a role of the group name that jit did not create, and touches nothing of it', async () => {
     const g = group('taken');
     await admin.query(`CREATE ROLE ${g} LOGIN`);

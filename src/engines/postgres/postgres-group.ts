@@ -88,15 +88,11 @@ export function groupComment(spec: GroupSpec): string {
   return JSON.stringify({ jit_group: { database: spec.policyDatabase, role: spec.role, digest: groupDigest(spec) } });
 }
 
-/** The same comment with no digest: the next mint rebuilds the group (a build that granted less than asked). */
-export function staleGroupComment(spec: GroupSpec): string {
-  return JSON.stringify({ jit_group: { database: spec.policyDatabase, role: spec.role, digest: null } });
-}
-
 /**
  * True when the group holds everything the policy asks for right now: its comment carries the
  * policy's digest, and each privilege is still there (a table dropped and re-created, or one
- * added to a `schema:` grant's schema since the build, lacks it). Reads only; no lock.
+ * added to a `schema:` grant's schema since the build, lacks it; so does a build that granted
+ * less than asked, 01007, which fails that mint). Reads only; no lock.
  */
 function upToDateSql(g: string, spec: GroupSpec): string {
   const gl = escapeLiteral(g);
@@ -132,7 +128,10 @@ function upToDateSql(g: string, spec: GroupSpec): string {
   }
   for (const s of schemas) checks.push(`pg_catalog.has_schema_privilege(${gl}, ${escapeLiteral(s)}, 'USAGE')`);
   for (const m of spec.memberOf) checks.push(`pg_catalog.pg_has_role(${gl}, ${escapeLiteral(m)}, 'MEMBER')`);
-  return checks.map((c) => `(${c})`).join(' AND ');
+  // CASE: the privilege functions fail (42704) for a group that does not exist yet.
+  const [exists, ...rest] = checks;
+  // Parenthesised: PL/pgSQL's IF reads its condition up to the first THEN outside parentheses.
+  return `(CASE WHEN ${exists} THEN ${rest.map((c) => `(${c})`).join(' AND ')} ELSE false END)`;
 }
 
 /**
@@ -244,9 +243,4 @@ export function groupMembershipSql(group: string, login: string): string {
     `BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 160000 THEN ` +
     `EXECUTE ${escapeLiteral(`${grant} WITH INHERIT TRUE, SET FALSE`)}; ELSE EXECUTE ${escapeLiteral(grant)}; END IF; END`;
   return `DO ${dollarQuote(body)}`;
-}
-
-/** Marks the group outdated, so that the next mint rebuilds it. */
-export function staleGroupSql(spec: GroupSpec): string {
-  return `COMMENT ON ROLE ${ident(groupName(spec))} IS ${escapeLiteral(staleGroupComment(spec))}`;
 }

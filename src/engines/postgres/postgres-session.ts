@@ -14,7 +14,7 @@ import { ADMIN_PRIVILEGES_SQL, MARKER_HOLDINGS_SQL, LIST_LOGINS_SQL, SERVER_TIME
 import { HBA_RULES_SQL, MARKER_ROLE, OWNER_CHECK_SQL } from './postgres-sql.js';
 import { hbaWarnings, type HbaRule } from './postgres-hba.js';
 import { CronBackstop } from './postgres-cron.js';
-import { staleGroupSql, type GroupSpec } from './postgres-group.js';
+import type { GroupSpec } from './postgres-group.js';
 
 /** 01007: GRANT without grant option on the object only warns, and the login would silently lack it. */
 const PRIVILEGE_NOT_GRANTED = '01007';
@@ -84,8 +84,6 @@ export class PostgresSession implements AdminSession {
       this.client.off('notice', onNotice);
     }
     if (notGranted.length > 0) {
-      // The group committed with less than the policy asks for: the next mint must build it again.
-      if (group) await this.client.query(staleGroupSql(group)).catch(() => {});
       await this.revoke({ login: req.login }).catch(() => {});
       throw runtimeError(
         redact(`the admin role ${this.target.adminUser} could not grant everything the role asks for: ${[...new Set(notGranted)].join('; ')}`),
