@@ -12,7 +12,8 @@
  *             and DROP ROLE in batches of 100. Same server, same run, alternating order.
  * "blocked" is the time from start until a poller (every 10 ms, its own session) sees no marked
  * role that can still log in. Targets: jit within 1.3x of the baseline at N = 1000; every login
- * blocked within 1 s of the start.
+ * blocked within 1 s of the start. `--groups`: the logins are members of one group role holding
+ * the SELECT, as jit mints them now, instead of each holding it (as before, and with `--only`).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +34,10 @@ const TARGET_RATIO = 1.3;
 const TARGET_BLOCKED_MS = 1000;
 const BATCH = 100;
 const PASSWORD = 'bench-login-password';
-const FIXTURES = `CREATE TABLE public.orders (id int PRIMARY KEY, total numeric(10,2)); INSERT INTO public.orders VALUES (1, 10.00);`;
+const GROUPS = process.argv.includes('--groups');
+const FIXTURES =
+  `CREATE TABLE public.orders (id int PRIMARY KEY, total numeric(10,2)); INSERT INTO public.orders VALUES (1, 10.00); ` +
+  `CREATE ROLE jitgroup_expiring_bench NOLOGIN; GRANT SELECT ON public.orders TO jitgroup_expiring_bench;`;
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const ms = (v) => `${Math.round(v)} ms`;
@@ -57,7 +61,7 @@ async function setup(cluster, n, sessions, round) {
           `CREATE ROLE ${q(l)} LOGIN PASSWORD ${lit(PASSWORD)} VALID UNTIL ${lit(new Date(+now + 3_600_000).toISOString())}`,
           `COMMENT ON ROLE ${q(l)} IS ${lit(JSON.stringify(marker))}`,
           `GRANT jit TO ${q(l)}`,
-          `GRANT SELECT ON public.orders TO ${q(l)}`,
+          GROUPS ? `GRANT jitgroup_expiring_bench TO ${q(l)}` : `GRANT SELECT ON public.orders TO ${q(l)}`,
         ];
       });
       await admin.query(sql.join(';\n'));
@@ -149,7 +153,7 @@ async function main() {
         }
       }
     }
-    console.log(`revoke --all, N logins with N/5 open sessions (jit: spawn to exit; baseline: one bare pg session, batched, connect included):`);
+    console.log(`revoke --all, N logins${GROUPS ? ' (members of a group role)' : ' (each granted SELECT)'} with N/5 open sessions (jit: spawn to exit; baseline: one bare pg session, batched, connect included):`);
     for (const n of SIZES) {
       const med = (v, k) => median(results[n][v].map((m) => m[k]));
       console.log(

@@ -74,6 +74,12 @@ export interface MintRequest {
   /** The role's session limits (policy statement_timeout, idle_timeout, transaction_timeout). */
   limits?: SessionLimits;
   marker: LeaseMarker;
+  /**
+   * True when `grants` are a `--only` narrowing of the role's: they are granted to this login
+   * alone. Otherwise an engine may hold them in a group role shared by the role's logins
+   * (PostgreSQL: postgres-group.ts).
+   */
+  narrowed?: boolean;
 }
 
 export interface MintResult {

@@ -171,6 +171,7 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
       expiresAt: new Date(lease.expiresAt),
       grants: resolved.grants,
       memberOf: resolved.memberOf,
+      ...(resolved.narrowed ? { narrowed: true } : {}),
       connectionLimit: role.connectionLimit,
       limits: role.limits,
       marker: markerOf(lease),

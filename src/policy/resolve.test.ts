@@ -69,6 +69,7 @@ describe('resolveRequest', () => {
     expect(r.ttlMs).toBe(15 * 60_000);
     expect(r.grants).toBe(r.role.grants);
     expect(r.memberOf).toEqual(['analytics_ro']);
+    expect(r.narrowed).toBe(false);
   });
 
   it('refuses unknown databases and roles, listing the known ones', () => {
@@ -111,6 +112,7 @@ describe('resolveRequest --only', () => {
       { privileges: ['USAGE'], sequences: [{ schema: 'public', name: 'orders_id_seq' }] },
     ]);
     expect(r.memberOf).toEqual([]);
+    expect(r.narrowed).toBe(true);
   });
 
   it('takes a sequence the role grants, and then keeps only the sequences named', () => {

@@ -23,6 +23,8 @@ export interface ResolvedRequest {
   grants: Grant[];
   /** The role's member_of, or empty with `--only`: a group role could reach tables outside the list. */
   memberOf: string[];
+  /** True with `--only`: the grants are this request's alone, not the role's. */
+  narrowed: boolean;
 }
 
 /** Check a request against the policy; every refusal is a usage error (exit 2). */
@@ -41,8 +43,8 @@ export function resolveRequest(policy: Policy, req: AccessRequest): ResolvedRequ
   if (role.requireReason && !req.reason?.trim()) {
     throw usageError(`role "${role.name}" requires a reason`, 'pass --reason TEXT');
   }
-  if (req.only === undefined) return { db, role, ttlMs, grants: role.grants, memberOf: role.memberOf };
-  return { db, role, ttlMs, grants: narrow(db, role, req.only), memberOf: [] };
+  if (req.only === undefined) return { db, role, ttlMs, grants: role.grants, memberOf: role.memberOf, narrowed: false };
+  return { db, role, ttlMs, grants: narrow(db, role, req.only), memberOf: [], narrowed: true };
 }
 
 function requestedTtl(text: string, role: RoleConfig): number {

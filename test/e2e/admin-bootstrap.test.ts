@@ -176,7 +176,9 @@ databases:
       const w = worlds[0]!;
       const su = await server.admin();
       try {
-        await su.query(`REVOKE GRANT OPTION FOR SELECT ON ${esc(schema)}.orders FROM ${esc(admin)}`);
+        // CASCADE: the role's group role holds SELECT granted by the admin (2BP01 "dependent
+        // privileges exist" without); the next mint finds the group lacking it and rebuilds it.
+        await su.query(`REVOKE GRANT OPTION FOR SELECT ON ${esc(schema)}.orders FROM ${esc(admin)} CASCADE`);
       } finally {
         await su.end();
       }

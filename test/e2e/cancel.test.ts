@@ -88,15 +88,13 @@ describe('Ctrl-C during a mint', () => {
     const locker: Client = await pg.admin();
     let held = true;
     try {
-      // The mint's transaction takes this lock first; a session-level hold makes it wait.
+      // The mint's first build of the role's group role takes this lock; a session-level hold makes it wait.
       await locker.query(`SELECT pg_advisory_lock(${MINT_LOCK_KEY})`);
       const t = term(plain, 'cancel-lock', 'uri testdb --role readonly');
-      const waiting = async () =>
-        (
-          await locker.query(
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%' AND pid <> pg_backend_pid()`,
-          )
-        ).rowCount! > 0;
+      // By pg_locks: the mint's text (pg_stat_activity.query) is cut at track_activity_query_size
+      // before its group role's lock call.
+      const waiters = `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND NOT l.granted AND a.datname = current_database()`;
+      const waiting = async () => (await locker.query(waiters)).rowCount! > 0;
       expect(await waitFor(waiting, 15_000)).toBe(true);
       expect(await t.waitFor(/Creating a temporary readonly login on testdb/)).toBe(true);
 
@@ -117,7 +115,7 @@ describe('Ctrl-C during a mint', () => {
       await locker.query(`SELECT pg_advisory_unlock(${MINT_LOCK_KEY})`);
       held = false;
       const settled = async () =>
-        (await locker.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_advisory_xact_lock%' AND pid <> pg_backend_pid() AND state <> 'idle'`))
+        (await locker.query(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND a.datname = current_database() AND a.pid <> pg_backend_pid()`))
           .rowCount === 0;
       expect(await waitFor(settled, 10_000)).toBe(true);
       expect(await jitRoles(pg)).toEqual([]);

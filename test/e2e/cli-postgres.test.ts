@@ -38,6 +38,16 @@ describe('jit uri', () => {
     }
     expect(r.stderr).toContain('lease ');
     expect(r.stderr).not.toContain(decodeURIComponent(url.password));
+    // Through the role's group role: the table's ACL names the group, not the login.
+    const admin = await pg.admin();
+    try {
+      const acl = await admin.query(`SELECT a.grantee::regrole::text AS who FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = 'public.orders'::regclass`);
+      const who = acl.rows.map((x) => String(x.who));
+      expect(who).not.toContain(url.username);
+      expect(who.some((x) => /^jitgroup_readonly_[0-9a-f]{10}$/.test(x))).toBe(true);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('--json prints {id, database, role, user, uri, expires_at} and the server enforces the expiry', async () => {

@@ -4,6 +4,7 @@ import type { BootstrapReport, BootstrapStep, UnneededGrant } from '../bootstrap
 import { runtimeError } from '../../core/errors.js';
 import { escapeLiteral, ident, qualified } from './postgres-quote.js';
 import { CRON_LAUNCHER_DATABASE, MARKER_ROLE } from './postgres-sql.js';
+import { isJitGroup } from './postgres-group.js';
 import { scramVerifier } from './postgres-scram.js';
 
 /**
@@ -213,7 +214,8 @@ const MISSING_SQL =
 
 /**
  * What the admin may grant or hand out beyond the policy: GRANT OPTION on other tables and
- * sequences, ADMIN OPTION on other roles (not the marker, not the logins it minted). $1 = admin.
+ * sequences, ADMIN OPTION on other roles (not the marker, not the logins it minted, not the group
+ * roles it built: a creator holds ADMIN OPTION on what it creates). $1 = admin.
  */
 const GRANTABLE_SQL =
   `SELECT 'table' AS kind, n.nspname::text AS schema, c.relname::text AS name, a.privilege_type AS privilege, c.relkind = 'S' AS sequence ` +
@@ -222,7 +224,7 @@ const GRANTABLE_SQL =
   `UNION ALL SELECT 'role', NULL, r.rolname::text, NULL, false FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid ` +
   `WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1::text) AND m.admin_option AND r.rolname <> ${escapeLiteral(MARKER_ROLE)} ` +
   `AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members mm JOIN pg_catalog.pg_roles j ON j.oid = mm.roleid ` +
-  `WHERE mm.member = r.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)} AND NOT mm.admin_option) ` +
+  `WHERE mm.member = r.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)} AND NOT mm.admin_option) AND NOT ${isJitGroup('r')} ` +
   `ORDER BY 1, 2, 3, 4`;
 
 /** The tables (schema → names, or every table of a schema) and roles the policy hands out. */

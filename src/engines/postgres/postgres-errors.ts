@@ -3,6 +3,7 @@ import { redact } from '../../core/redact.js';
 import type { ServerErrorContext } from '../error-context.js';
 import { EXPIRED_SQLSTATE, MARKER_CONFLICT_SQLSTATE, MARKER_PRIVILEGES_SQLSTATE } from './postgres-sql.js';
 import { TRANSACTION_TIMEOUT_SQLSTATE } from './postgres-limits.js';
+import { GROUP_CONFLICT_SQLSTATE, GROUP_FOREIGN_GRANTS_SQLSTATE } from './postgres-group.js';
 
 export type PgErrorContext = ServerErrorContext;
 
@@ -100,6 +101,13 @@ export function translatePgError(err: unknown, ctx: PgErrorContext): JitError {
       return make(`${msg} on ${at}`, 'rename that role: jit finds its logins through a NOLOGIN role named jit');
     case TRANSACTION_TIMEOUT_SQLSTATE:
       return make(`on ${at}, ${msg}; no login was minted`, `remove transaction_timeout from the role in the policy (statement_timeout and idle_timeout work on older servers)`, EXIT.usage);
+    case GROUP_FOREIGN_GRANTS_SQLSTATE:
+      return make(
+        `on ${at}, ${msg}; no login was minted`,
+        'have that role revoke what it granted there (or drop the group role: DROP OWNED BY it, then DROP ROLE it), then retry: jit rebuilds it',
+      );
+    case GROUP_CONFLICT_SQLSTATE:
+      return make(`on ${at}, ${msg}; no login was minted`, 'rename or drop that role: jit keeps each policy role\'s grants in a NOLOGIN role of that name');
     case MARKER_PRIVILEGES_SQLSTATE:
       return make(`on ${at}, ${msg}; no login was minted`, `run 'jit doctor ${ctx.name ?? 'DB'}': it names the REVOKE that fixes it`);
   }

@@ -14,6 +14,7 @@ import { ADMIN_PRIVILEGES_SQL, MARKER_HOLDINGS_SQL, LIST_LOGINS_SQL, SERVER_TIME
 import { HBA_RULES_SQL, MARKER_ROLE, OWNER_CHECK_SQL } from './postgres-sql.js';
 import { hbaWarnings, type HbaRule } from './postgres-hba.js';
 import { CronBackstop } from './postgres-cron.js';
+import type { GroupSpec } from './postgres-group.js';
 
 /** 01007: GRANT without grant option on the object only warns, and the login would silently lack it. */
 const PRIVILEGE_NOT_GRANTED = '01007';
@@ -51,6 +52,9 @@ export class PostgresSession implements AdminSession {
         throw translatePgError(err, this.ctx('mint', req.login));
       });
     }
+    const group: GroupSpec | undefined = req.narrowed
+      ? undefined
+      : { policyDatabase: req.marker.database, database: this.target.database, role: req.marker.role, admin: this.target.adminUser, grants: req.grants, memberOf: req.memberOf };
     const sql = mintSql({
       login: req.login,
       verifier: scramVerifier(req.password),
@@ -61,6 +65,7 @@ export class PostgresSession implements AdminSession {
       grants: req.grants,
       memberOf: req.memberOf,
       limits: req.limits,
+      ...(group ? { group } : {}),
     });
     const notGranted: string[] = [];
     const onNotice = (n: NoticeMessage) => {

@@ -34,6 +34,7 @@ import {
   dropRolesSql,
   CRON_LAUNCHER_DATABASE,
 } from './postgres-sql.js';
+import { ensureGroupSql, groupMembershipSql, groupName } from './postgres-group.js';
 
 const HOSTILE = ['a"b', "o'neil\\", 'x"; DROP TABLE t; --'] as const;
 const Q = {
@@ -163,6 +164,35 @@ describe('mint', () => {
       grantLoginToAdminSql('x"; DROP TABLE t; --'),
       accessSql('x"; DROP TABLE t; --', 'app', ['public']),
       `GRANT SELECT ON TABLE "public"."a""b" TO ${login}`,
+      `SELECT pg_catalog.clock_timestamp() AS server_now, ${CRON_LAUNCHER_DATABASE} AS cron_database`,
+      'COMMIT',
+    ]);
+  });
+
+  it("through the role's group: no lock and no grant of its own, the group ensured first, then the membership", () => {
+    const group = { policyDatabase: 'prod"db', database: 'app', admin: 'jit_admin', role: "o'neil\\", grants: [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'a"b' }] }], memberOf: [] };
+    const sql = mintSql({
+      login: 'x"; DROP TABLE t; --',
+      verifier: 'v',
+      validUntil: new Date('2030-01-01T00:15:00Z'),
+      connectionLimit: -1,
+      marker,
+      database: 'app',
+      grants: group.grants,
+      memberOf: [],
+      group,
+    });
+    const login = Q['x"; DROP TABLE t; --'];
+    expect(sql.split(';\n')).toEqual([
+      'BEGIN',
+      "SET LOCAL statement_timeout = '30s'",
+      ensureMarkerRoleSql(),
+      ensureGroupSql(group),
+      `CREATE ROLE ${login} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS VALID UNTIL '2030-01-01T00:15:00.000+00' PASSWORD 'v'`,
+      commentSql('x"; DROP TABLE t; --', marker),
+      markerGrantSql('x"; DROP TABLE t; --'),
+      grantLoginToAdminSql('x"; DROP TABLE t; --'),
+      groupMembershipSql(groupName(group), 'x"; DROP TABLE t; --'),
       `SELECT pg_catalog.clock_timestamp() AS server_now, ${CRON_LAUNCHER_DATABASE} AS cron_database`,
       'COMMIT',
     ]);

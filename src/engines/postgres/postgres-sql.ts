@@ -1,17 +1,18 @@
 import type { LeaseMarker } from '../engine.js';
 import type { Grant } from '../../policy/types.js';
-import { usageError } from '../../core/errors.js';
+import { dollarQuote, MINT_LOCK_KEY, privilegeList, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './postgres-sql-common.js';
+import { ensureGroupSql, groupMembershipSql, groupName, type GroupSpec } from './postgres-group.js';
 import { escapeLiteral, ident, qualified, timestampLiteral } from './postgres-quote.js';
 import { sessionLimitsSql } from './postgres-limits.js';
 import type { SessionLimits } from '../../policy/types.js';
+
+export { dollarQuote, MINT_LOCK_KEY };
 
 /** Every SQL string the Postgres engine sends. Names only through ident(), values through escapeLiteral() or $n. */
 
 /** NOLOGIN role every minted login is a member of: how jit finds its logins (never by name). */
 export const MARKER_ROLE = 'jit';
 
-/** pg_advisory_xact_lock key serialising mints: concurrent GRANTs on one table fail with XX000 "tuple concurrently updated". */
-export const MINT_LOCK_KEY = '7667787793781321332'; // 'jit_mint' as a big-endian int8
 
 /**
  * The database pg_cron's launcher is connected to (cron.database_name, which only superusers and
@@ -30,17 +31,6 @@ export const MARKER_PRIVILEGES_SQLSTATE = 'JIT03';
 /** Raised by extendSql when the login's VALID UNTIL is already past on the server's clock. */
 export const EXPIRED_SQLSTATE = 'JIT02';
 
-const TABLE_PRIVILEGES = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']);
-const SEQUENCE_PRIVILEGES = new Set(['USAGE', 'SELECT', 'UPDATE']);
-
-/** Privileges are keywords (they cannot be quoted), so only allow-listed words get through. */
-function privilegeList(privileges: string[], allowed: Set<string>, what: string): string {
-  const words = privileges.map((p) => p.trim().toUpperCase());
-  for (const p of words) {
-    if (!allowed.has(p)) throw usageError(`privilege ${JSON.stringify(p)} cannot be granted on ${what} by jit`, 'fix the privileges in the policy');
-  }
-  return [...new Set(words)].join(', ');
-}
 
 /**
  * A role jit minted, by what only a mint creates: a `jit_` name, none of the attributes a mint
@@ -56,8 +46,8 @@ export const isMinted = (r: string) =>
   `WHERE m.member = ${r}.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)} AND NOT m.admin_option))`;
 
 /**
- * Creates the marker role when missing. Runs under the mint lock, and still swallows 42710 and
- * 23505 (a concurrent CREATE ROLE can lose on pg_authid's unique index). A pre-existing `jit`
+ * Creates the marker role when missing. Swallows 42710 and 23505: a concurrent CREATE ROLE (a
+ * mint through a group role takes no lock) loses on pg_authid's unique index. A pre-existing `jit`
  * that can log in is someone's real role: refuse rather than turn its members into "jit logins".
  */
 export function ensureMarkerRoleSql(): string {
@@ -76,15 +66,6 @@ export function ensureMarkerRoleSql(): string {
   ].join(' ');
 }
 
-/**
- * `$tag$body$tag$` with a tag that cannot end the body early: names inside the body are only
- * quoted as identifiers or literals, and neither quoting escapes `$`.
- */
-export function dollarQuote(body: string): string {
-  let tag = '$jit$';
-  for (let i = 1; (body + tag).indexOf(tag) !== body.length; i++) tag = `$jit${i}$`;
-  return tag + body + tag;
-}
 
 /**
  * CONNECT on the database and USAGE on each schema, granted only where the login lacks them
@@ -141,26 +122,33 @@ export interface MintSqlInput {
   memberOf: string[];
   /** Session limits, set on the login as role settings (postgres-limits.ts). */
   limits?: SessionLimits;
+  /** The role's group role, which holds `grants` and `memberOf` for every login of the role; absent: grants to the login itself. */
+  group?: GroupSpec;
 }
 
 /**
  * The whole mint as one simple-query string: one round trip, one transaction. DDL takes no bind
- * parameters, hence quoting. INHERIT because member_of groups only help through inheritance.
+ * parameters, hence quoting. INHERIT because the group's (or member_of groups') privileges only
+ * reach the login through inheritance. With `group`, the login is only made a member of the
+ * role's group role (postgres-group.ts), which takes the mint lock only when it must be built or
+ * rebuilt; without, the login gets the grants itself, under the lock (`--only` narrowing).
  */
 export function mintSql(input: MintSqlInput): string {
   const login = ident(input.login);
   const limit = input.connectionLimit >= 0 ? ` CONNECTION LIMIT ${Math.floor(input.connectionLimit)}` : '';
+  const group = input.group;
   return [
     'BEGIN',
     "SET LOCAL statement_timeout = '30s'",
-    `SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`,
+    ...(group ? [] : [`SELECT pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY})`]),
     ensureMarkerRoleSql(),
+    ...(group ? [ensureGroupSql(group)] : []),
     `CREATE ROLE ${login} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS` +
       `${limit} VALID UNTIL ${timestampLiteral(input.validUntil)} PASSWORD ${escapeLiteral(input.verifier)}`,
     commentSql(input.login, input.marker),
     markerGrantSql(input.login),
     grantLoginToAdminSql(input.login),
-    ...grantStatements(input.login, input.database, input.grants, input.memberOf),
+    ...(group ? [groupMembershipSql(groupName(group), input.login)] : grantStatements(input.login, input.database, input.grants, input.memberOf)),
     ...sessionLimitsSql(input.login, input.limits),
     // The moment the login exists (now() is the transaction's start, before any lock wait), and
     // whether pg_cron runs for the expiry backstop, in the same round trip.
