@@ -155,7 +155,7 @@ databases:
       const third = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
       expect(third.code, third.stderr).toBe(0);
       expect(third.stdout).toContain(
-        `unneeded SELECT WITH GRANT OPTION on table ${schema}.customers; no role needs it; to remove: REVOKE GRANT OPTION FOR SELECT ON TABLE ${esc(schema)}."customers" FROM ${a};`,
+        `unneeded SELECT WITH GRANT OPTION on table ${schema}.customers; no role needs it; to remove: REVOKE GRANT OPTION FOR SELECT ON TABLE ${esc(schema)}."customers" FROM ${a} CASCADE;`,
       );
       expect(third.stdout).toContain('nothing to add');
 
@@ -169,7 +169,7 @@ databases:
       const fourth = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
       expect(fourth.code, fourth.stderr).toBe(0);
       expect(fourth.stdout).not.toContain('\u001b');
-      expect(fourth.stdout).toContain(`on table ${schema}.evil\\n\\e[2J; no role needs it; to remove: REVOKE GRANT OPTION FOR SELECT ON TABLE ${esc(schema)}."evil\\n\\e[2J" FROM ${a};`);
+      expect(fourth.stdout).toContain(`on table ${schema}.evil\\n\\e[2J; no role needs it; to remove: REVOKE GRANT OPTION FOR SELECT ON TABLE ${esc(schema)}."evil\\n\\e[2J" FROM ${a} CASCADE;`);
     });
 
     it('doctor names the exact GRANT once one is taken away', async () => {

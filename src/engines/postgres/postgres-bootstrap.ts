@@ -260,7 +260,7 @@ async function unneededGrants(client: Client, db: DatabaseConfig): Promise<Unnee
     const needed = tables.get(`${r.schema}\u0000${r.name}`)?.has(p) || (!r.sequence && wholeSchemas.get(String(r.schema))?.has(p));
     if (needed) continue;
     const on = `${r.sequence ? 'SEQUENCE' : 'TABLE'} ${qualified(String(r.schema), String(r.name))}`;
-    out.push({ what: `${p} WITH GRANT OPTION on ${r.sequence ? 'sequence' : 'table'} ${r.schema}.${r.name}`, revoke: `REVOKE GRANT OPTION FOR ${p} ON ${on} FROM ${a}` });
+    out.push({ what: `${p} WITH GRANT OPTION on ${r.sequence ? 'sequence' : 'table'} ${r.schema}.${r.name}`, revoke: `REVOKE GRANT OPTION FOR ${p} ON ${on} FROM ${a} CASCADE` });
   }
   return out;
 }
