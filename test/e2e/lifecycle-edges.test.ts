@@ -131,14 +131,8 @@ describe('with the server to itself (revoke --all, pg_hba.conf)', () => {
         await admin.end();
       }
       const minter = await world({ JIT_NO_REAPER: '1' });
+      const minted = await mintUri(minter, ['--role', 'readonly']);
       const oncall = await world({ LIMITED_PW: 'limited-rev-pw', JIT_NO_REAPER: '1' }, policyWithAdmin('limited_rev', 'LIMITED_PW'));
-      // A plain mint's login holds no grant of its own (its role's group role does): any admin
-      // that may drop roles revokes it.
-      const plain = await mintUri(minter, ['--role', 'readonly']);
-      expect((await oncall.run(['revoke', plain.user])).code).toBe(0);
-      expect(await roleExists(server, plain.user)).toBe(false);
-      // `--only` grants to the login itself, as every mint did before group roles.
-      const minted = await mintUri(minter, ['--role', 'readonly', '--only', 'orders']);
       const res = await oncall.run(['revoke', minted.user]);
       const why = (login: string) =>
         `${login} is blocked (NOLOGIN) but not dropped: limited_rev cannot remove what another admin granted it (2BP01); ` +

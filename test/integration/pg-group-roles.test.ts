@@ -1,5 +1,6 @@
 /**
- * Policy roles as NOLOGIN group roles (postgres-group.ts), on PostgreSQL 15 and 18: a mint
+ * Policy roles as NOLOGIN group roles (postgres-group.ts), on PostgreSQL 16+ (here 18; 15 keeps
+ * per-login grants, see the end): a mint
  * builds the role's group once and later mints only join it; table ACLs hold the group, never a
  * login; a policy change rebuilds the group in place, so live logins follow it; `--only` keeps
  * per-login grants; warm mints take no lock. Privileges are proven by logging in and trying.
@@ -11,14 +12,15 @@ import type { Grant } from '../../src/policy/types.js';
 import { JitError } from '../../src/core/errors.js';
 import { generatePassword, randomLowerAlnum } from '../../src/core/random.js';
 import { postgresEngine } from '../../src/engines/postgres/postgres-engine.js';
-import { groupName } from '../../src/engines/postgres/postgres-group.js';
+import { groupComment, groupName } from '../../src/engines/postgres/postgres-group.js';
+import { escapeLiteral as pgEscape } from '../../src/engines/postgres/postgres-quote.js';
 import { MINT_LOCK_KEY } from '../../src/engines/postgres/postgres-sql.js';
 import { usePostgres } from '../helpers/servers.js';
 
 const ORDERS: Grant[] = [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'orders' }] }];
 const BOTH: Grant[] = [{ privileges: ['SELECT'], tables: [{ schema: 'public', name: 'orders' }, { schema: 'public', name: 'customers' }] }];
 
-describe.each([15, 18] as const)('PostgreSQL %i: group roles', (version) => {
+describe.each([18] as const)('PostgreSQL %i: group roles', (version) => {
   const server = usePostgres(version);
   let session: AdminSession;
   let admin: pg.Client;
@@ -248,6 +250,54 @@ describe.each([15, 18] as const)('PostgreSQL %i: group roles', (version) => {
     }
   });
 
+  it("refuses a group planted under the name by another role, with jit's own comment: nothing is granted to it", async () => {
+    const g = group('planted');
+    const planter = `planter_${randomLowerAlnum(6)}`;
+    const spec = { policyDatabase: 'grp-db', database: server.database, role: 'planted', admin: 'postgres', grants: ORDERS, memberOf: [] };
+    // A CREATEROLE role creates the group first (and so holds ADMIN OPTION on it), with the comment a build writes.
+    await admin.query(`CREATE ROLE ${planter} CREATEROLE LOGIN PASSWORD 'planter-pw'`);
+    const p = await server.connectAs(planter, 'planter-pw');
+    try {
+      await p.query(`CREATE ROLE ${g} NOLOGIN`);
+      await p.query(`COMMENT ON ROLE ${g} IS ${pgEscape(groupComment(spec))}`);
+    } finally {
+      await p.end();
+    }
+    try {
+      const req = request('planted', ORDERS);
+      const err = await session.mint(req).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(JitError);
+      expect((err as JitError).message).toBe(`on 127.0.0.1:${server.port}, role ${g} exists and was not created by jit as a group role; no login was minted`);
+      expect(await aclOf('public.orders')).not.toContain(g);
+    } finally {
+      await admin.query(`DROP ROLE IF EXISTS ${g}`);
+      await admin.query(`DROP ROLE IF EXISTS ${planter}`);
+    }
+  });
+
+  it('a group holding a grant another role made is not rebuilt: the mint fails naming who, and what to do', async () => {
+    const adm = `grp_adm_${randomLowerAlnum(6)}`;
+    await admin.query(`CREATE ROLE ${adm} LOGIN CREATEROLE PASSWORD 'grp-adm-pw'; GRANT SELECT ON public.orders, public.customers TO ${adm} WITH GRANT OPTION`);
+    await admin.query(`DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jit') THEN GRANT jit TO ${adm} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE; END IF; END $$`);
+    const limited = await postgresEngine.connectAdmin(server.target({ adminUser: adm }), 'grp-adm-pw');
+    const g = groupName({ policyDatabase: 'grp-db', database: server.database, role: 'foreign', admin: adm });
+    const first = request('foreign', ORDERS);
+    try {
+      await limited.mint(first);
+      await admin.query(`GRANT SELECT ON public.secrets TO ${g}`);
+      const err = await limited.mint(request('foreign', BOTH)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(JitError);
+      expect((err as JitError).message).toBe(
+        `on 127.0.0.1:${server.port}, role ${g} must be rebuilt to the policy, but holds grants made by postgres, which ${adm} cannot revoke; no login was minted`,
+      );
+    } finally {
+      await limited.revoke({ login: first.login }).catch(() => {});
+      await limited.close();
+      await admin.query(`DROP OWNED BY ${g}; DROP ROLE IF EXISTS ${g}`).catch(() => {});
+      await admin.query(`DROP OWNED BY ${adm}; DROP ROLE IF EXISTS ${adm}`).catch(() => {});
+    }
+  });
+
   if (version >= 16) {
     it('16+: the login inherits the group but cannot SET ROLE to it', async () => {
       const req = request('reader', ORDERS);
@@ -261,4 +311,30 @@ describe.each([15, 18] as const)('PostgreSQL %i: group roles', (version) => {
       expect(await sqlstate(c.query(`SET ROLE ${group('reader')}`))).toBe('42501');
     });
   }
+});
+
+describe('PostgreSQL 15: no group roles', () => {
+  const server = usePostgres(15);
+  it('a plain mint grants to the login itself: 15 cannot make the membership SET FALSE, so a group would let the login SET ROLE to it', async () => {
+    const session = await postgresEngine.connectAdmin(server.target(), server.adminPassword);
+    const admin = await server.admin();
+    const login = `jit_${server.requester}_${randomLowerAlnum(12)}`;
+    const now = Date.now();
+    const marker: LeaseMarker = {
+      id: randomLowerAlnum(10), database: 'grp-db', role: 'reader', requester: server.requester, requester_host: 'ci',
+      created_at: new Date(now).toISOString(), expires_at: new Date(now + 900_000).toISOString(), max_expires_at: new Date(now + 3_600_000).toISOString(),
+    };
+    try {
+      await session.serverTime();
+      await session.mint({ login, password: generatePassword(), expiresAt: new Date(now + 900_000), grants: ORDERS, memberOf: [], connectionLimit: -1, marker });
+      const acl = await admin.query(`SELECT a.grantee::regrole::text AS who FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = 'public.orders'::regclass`);
+      expect(acl.rows.map((r) => String(r.who))).toContain(login);
+      const g = groupName({ policyDatabase: 'grp-db', database: server.database, role: 'reader', admin: 'postgres' });
+      expect((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [g])).rowCount).toBe(0);
+    } finally {
+      await session.revoke({ login }).catch(() => {});
+      await session.close();
+      await admin.end();
+    }
+  });
 });

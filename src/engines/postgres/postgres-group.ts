@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Grant } from '../../policy/types.js';
 import { escapeLiteral, ident, MAX_IDENTIFIER_BYTES, qualified } from './postgres-quote.js';
-import { dollarQuote, MINT_LOCK_KEY, privilegeList, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './postgres-sql-common.js';
+import { dollarQuote, isMinted, MINT_LOCK_KEY, privilegeList, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './postgres-sql-common.js';
 
 /**
  * A policy role as a NOLOGIN group role on the server: the role's grants are made once, to the
@@ -16,6 +16,16 @@ export const GROUP_PREFIX = 'jitgroup_';
 export const isJitGroup = (r: string) =>
   `(pg_catalog.starts_with(${r}.rolname, ${escapeLiteral(GROUP_PREFIX)}) ` +
   `AND pg_catalog.starts_with(coalesce(pg_catalog.shobj_description(${r}.oid, 'pg_authid'), ''), '{"jit_group":'))`;
+
+/**
+ * A group role someone else shaped (SQL over pg_roles alias `r`): admin attributes, or a member
+ * (or holder of ADMIN OPTION) that is neither the admin minting nor a login jit minted. A role
+ * planted under the group's name by another CREATEROLE role is a member of it (16+: its
+ * creator's implicit ADMIN OPTION), so jit never fills it with the policy's grants.
+ */
+const foreignSql = (r: string) =>
+  `(${r}.rolcreaterole OR ${r}.rolcreatedb OR ${r}.rolreplication OR ${r}.rolbypassrls OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m ` +
+  `JOIN pg_catalog.pg_roles x ON x.oid = m.member WHERE m.roleid = ${r}.oid AND x.rolname <> current_user AND NOT ${isMinted('x')}))`;
 
 /** Raised when a group must be rebuilt and the admin cannot revoke what another role granted it. */
 export const GROUP_FOREIGN_GRANTS_SQLSTATE = 'JIT05';
@@ -97,7 +107,7 @@ export function groupComment(spec: GroupSpec): string {
 function upToDateSql(g: string, spec: GroupSpec): string {
   const gl = escapeLiteral(g);
   const checks = [
-    `EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = ${gl} AND NOT r.rolcanlogin AND NOT r.rolsuper ` +
+    `EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = ${gl} AND NOT r.rolcanlogin AND NOT r.rolsuper AND NOT ${foreignSql('r')} ` +
       `AND pg_catalog.shobj_description(r.oid, 'pg_authid') = ${escapeLiteral(groupComment(spec))})`,
     `pg_catalog.has_database_privilege(${gl}, ${escapeLiteral(spec.database)}, 'CONNECT')`,
   ];
@@ -218,7 +228,7 @@ export function ensureGroupSql(spec: GroupSpec): string {
   const g = groupName(spec);
   const [gl, gi] = [escapeLiteral(g), ident(g)];
   const upToDate = upToDateSql(g, spec);
-  const conflict = `EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = ${gl} AND (r.rolcanlogin OR r.rolsuper OR NOT ${isJitGroup('r')}))`;
+  const conflict = `EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = ${gl} AND (r.rolcanlogin OR r.rolsuper OR NOT ${isJitGroup('r')} OR ${foreignSql('r')}))`;
   const body =
     `DECLARE h record; BEGIN IF ${upToDate} THEN RETURN; END IF; ` +
     `PERFORM pg_catalog.pg_advisory_xact_lock(${MINT_LOCK_KEY}); ` +

@@ -52,7 +52,11 @@ export class PostgresSession implements AdminSession {
         throw translatePgError(err, this.ctx('mint', req.login));
       });
     }
-    const group: GroupSpec | undefined = req.narrowed
+    // Group roles only on 16+, where the membership can be SET FALSE: on 15 a login could SET
+    // ROLE to its group and create objects (a SECURITY DEFINER function, a large object) the
+    // group would own after the login is revoked. 15 keeps per-login grants.
+    this.serverVersion ??= Number((await this.query(SERVER_TIME_SQL)).rows[0].server_version);
+    const group: GroupSpec | undefined = req.narrowed || this.serverVersion < 160000
       ? undefined
       : { policyDatabase: req.marker.database, database: this.target.database, role: req.marker.role, admin: this.target.adminUser, grants: req.grants, memberOf: req.memberOf };
     const sql = mintSql({
@@ -216,8 +220,12 @@ export class PostgresSession implements AdminSession {
 
   async serverTime(): Promise<Date> {
     const { rows } = await this.query(SERVER_TIME_SQL);
+    this.serverVersion = Number(rows[0].server_version);
     return new Date(rows[0].server_now);
   }
+
+  /** server_version_num, read along with the clock every mint reads first. */
+  private serverVersion: number | undefined;
 
   async checkPrivileges(): Promise<string[]> {
     const { rows } = await this.query(ADMIN_PRIVILEGES_SQL);

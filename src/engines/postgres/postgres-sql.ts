@@ -10,9 +10,8 @@ export { dollarQuote, MINT_LOCK_KEY };
 
 /** Every SQL string the Postgres engine sends. Names only through ident(), values through escapeLiteral() or $n. */
 
-/** NOLOGIN role every minted login is a member of: how jit finds its logins (never by name). */
-export const MARKER_ROLE = 'jit';
-
+export { MARKER_ROLE, isMinted } from './postgres-sql-common.js';
+import { MARKER_ROLE, isMinted } from './postgres-sql-common.js';
 
 /**
  * The database pg_cron's launcher is connected to (cron.database_name, which only superusers and
@@ -32,18 +31,6 @@ export const MARKER_PRIVILEGES_SQLSTATE = 'JIT03';
 export const EXPIRED_SQLSTATE = 'JIT02';
 
 
-/**
- * A role jit minted, by what only a mint creates: a `jit_` name, none of the attributes a mint
- * withholds, not the admin running the query, and a plain membership IN the marker (the login is
- * the member, `jit` the granted role). Since PostgreSQL 16 a CREATEROLE admin is itself made a
- * member of every role it creates, the marker included, but WITH ADMIN OPTION, and its name may
- * well start with `jit_`: neither the prefix nor the membership alone says "minted". Not
- * rolcanlogin: a half-revoked login is already NOLOGIN and must still be found.
- */
-export const isMinted = (r: string) =>
-  `(pg_catalog.starts_with(${r}.rolname, 'jit_') AND NOT (${r}.rolsuper OR ${r}.rolcreaterole OR ${r}.rolreplication OR ${r}.rolbypassrls) ` +
-  `AND ${r}.rolname <> current_user AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles j ON j.oid = m.roleid ` +
-  `WHERE m.member = ${r}.oid AND j.rolname = ${escapeLiteral(MARKER_ROLE)} AND NOT m.admin_option))`;
 
 /**
  * Creates the marker role when missing. Swallows 42710 and 23505: a concurrent CREATE ROLE (a
@@ -353,7 +340,7 @@ export const SESSIONS_SQL =
   `pg_catalog.left(a.query, 200) AS query FROM pg_catalog.pg_stat_activity a ` +
   `JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid WHERE ${isMinted('r')} ORDER BY a.backend_start, a.pid`;
 
-export const SERVER_TIME_SQL = 'SELECT pg_catalog.now() AS server_now';
+export const SERVER_TIME_SQL = "SELECT pg_catalog.now() AS server_now, pg_catalog.current_setting('server_version_num')::int AS server_version";
 
 /**
  * What checkPrivileges() needs, in one row. Names come quoted by the server (quote_ident) for
