@@ -176,15 +176,16 @@ export class Reaper {
   private async timeToLeave(leaseCount: number): Promise<boolean> {
     // A lease file that vanished is still being checked with the server: not idle yet.
     const idle = leaseCount === 0 && this.scheduler.idle && !this.view.orphaned;
-    if ((this.stopRequested || this.homeRemoved) && idle) return true;
     const now = Date.now();
     if (!idle) this.idleSince = null;
     else this.idleSince ??= now;
-    if (this.idleSince === null || now - this.idleSince < (this.o.lingerMs ?? DEFAULT_LINGER_MS)) return false;
-    // Stop accepting, then look once more: a lease written meanwhile keeps us alive.
+    const leaveNow = (this.stopRequested || this.homeRemoved) && idle;
+    if (!leaveNow && (this.idleSince === null || now - this.idleSince < (this.o.lingerMs ?? DEFAULT_LINGER_MS))) return false;
+    // Stop accepting, then look once more: a lease written (and handed over) since this tick
+    // read the directory keeps us alive, whoever asked us to stop.
     await this.socket.close();
     this.view.invalidate();
-    if ((await this.o.store.list()).length === 0) return true;
+    if ((await this.o.store.list().catch(() => [])).length === 0) return true;
     if (!(await this.socket.reopen())) return true;
     this.idleSince = null;
     return false;

@@ -204,6 +204,12 @@ databases:
       const noTty = await w.run(['admin', 'bootstrap', 'testdb', '--apply']);
       expect(noTty.code).toBe(2);
       expect(noTty.stderr).toMatch(/^error: no terminal to ask for the DBA password$/m);
+      // A superuser's password never goes to a server whose certificate is not checked.
+      await writeFile(w.policyFile, policy(['orders']).replace('host: 127.0.0.1', 'host: db.invalid').replace('tls: disable', 'tls: require'));
+      const unverified = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-password', 'env:DBA_PW']);
+      expect(unverified.code).toBe(2);
+      expect(unverified.stderr).toMatch(/^error: --apply would send the DBA's password to db\.invalid:\d+ without checking the server's certificate \(tls: require, no tls_ca\)$/m);
+      expect(unverified.stderr).toMatch(/^hint: set tls: verify-full/m);
     });
   });
 }

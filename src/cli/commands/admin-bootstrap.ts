@@ -37,25 +37,36 @@ export async function run([database]: [string], flags: BootstrapFlags, deps: Dep
     else printData(deps.io, printedPlan(db!, policy.file, steps, engine.bootstrap.defaultDba));
     return 0;
   }
+  // A superuser's password goes only to a server whose certificate is checked, or one on this
+  // machine: `tls: require` alone lets an impostor in the middle take it.
+  const local = db!.host.startsWith('/') || ['127.0.0.1', '::1', 'localhost'].includes(db!.host);
+  if (!local && db!.tls !== 'verify-full' && !db!.tlsCa) {
+    throw usageError(
+      `--apply would send the DBA's password to ${db!.host}:${db!.port} without checking the server's certificate (tls: ${db!.tls}${db!.tlsCa ? '' : ', no tls_ca'})`,
+      `set tls: verify-full (with tls_ca for a private CA) for ${database} in the policy, or run the printed SQL yourself: jit admin bootstrap ${database}`,
+    );
+  }
   const dbaUser = flags.dbaUser ?? engine.bootstrap.defaultDba;
   if (dbaUser === db!.admin.user) throw usageError(`the DBA and the admin are both ${dbaUser}`, 'bootstrap with a superuser account (--dba-user), not the admin it creates');
   const dbaPassword = await readDbaPassword(db!, dbaUser, flags.dbaPassword, deps);
 
   // The new admin's password: from the policy's source; for the keychain, a fresh random one
   // when none is stored, stored once the admin exists.
+  // Stored before the admin is created: a run that fails half-way leaves it for the next one.
   let toStore: string | undefined;
   const adminPassword = async () => {
     if (db!.admin.password === 'keychain') {
-      const stored = await (await deps.keychain()).get(db!.name);
+      const keychain = await deps.keychain();
+      const stored = await keychain.get(db!.name);
       if (stored) return stored;
       toStore = generatePassword();
       registerSecret(toStore);
+      await keychain.set(db!.name, toStore);
       return toStore;
     }
     return resolveAdminSecret(db!.admin.password, db!.name, { env: deps.env, keychain: deps.keychain });
   };
   const report = await engine.bootstrap.apply(targetFromConfig(db!), { user: dbaUser, password: dbaPassword }, db!, adminPassword);
-  if (toStore) await (await deps.keychain()).set(db!.name, toStore);
 
   // Then the check `jit admin test` makes, as the admin itself.
   const problems = await withAdmin(adminRefOfDb(db!), deps, ({ session }) => adminProblems(session, db!));
@@ -88,7 +99,8 @@ async function readDbaPassword(db: DatabaseConfig, user: string, source: string 
   return pw;
 }
 
-const line = (s: BootstrapStep) => `${s.sql};  -- ${s.why}`;
+// The server's own strings (its version, pg_cron's database) are in here too: escaped.
+const line = (s: BootstrapStep) => escapeControl(`${s.sql};  -- ${s.why}`);
 
 function printedPlan(db: DatabaseConfig, file: string, steps: BootstrapStep[], dba: string): string {
   const t = (s: string) => escapeControl(s);
@@ -102,7 +114,7 @@ function printedPlan(db: DatabaseConfig, file: string, steps: BootstrapStep[], d
 }
 
 function appliedReport(db: DatabaseConfig, dba: string, r: BootstrapReport): string {
-  const out = [`${r.server} at ${escapeControl(db.host)}:${db.port}, as ${escapeControl(dba)}:`];
+  const out = [`${escapeControl(r.server)} at ${escapeControl(db.host)}:${db.port}, as ${escapeControl(dba)}:`];
   for (const s of r.added) out.push(`added    ${line(s)}`);
   for (const s of r.present) out.push(`present  ${line(s)}`);
   // Table and role names here are the server's, written by anyone who could create one.

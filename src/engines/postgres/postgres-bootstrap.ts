@@ -11,9 +11,10 @@ import { scramVerifier } from './postgres-scram.js';
  * The dedicated admin a policy database needs on PostgreSQL, and nothing more (README, "The
  * admin credential"): LOGIN CREATEROLE; GRANT OPTION on exactly the tables, sequences and schemas
  * the roles grant; ADMIN OPTION on the member_of groups; the owner as a plain membership; on 16+
- * pg_use_reserved_connections and ADMIN OPTION on a marker another role created. Not
- * pg_signal_backend nor pg_read_all_stats: jit makes its admin a member of each login it mints,
- * which lets it end, see and drop that login's sessions and objects, and nobody else's.
+ * pg_use_reserved_connections and ADMIN OPTION on a marker another role created; where pg_cron
+ * runs, what its backstop needs (pg_read_all_stats among it, to see pg_cron's launcher). Not
+ * pg_signal_backend: jit makes its admin a member of each login it mints, which lets it end,
+ * see and drop that login's sessions and objects, and nobody else's.
  */
 
 /** A step with the query telling whether the admin holds it already: one row, boolean `held`. */
