@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { JIT_BIN } from '../helpers/jit-cli.js';
 import { startInTmux, type Term } from '../helpers/tmux.js';
 import { shellQuote } from '../../src/core/shell-quote.js';
 import { LeaseStore } from '../../src/leases/lease-store.js';
+import { removeTestDir } from '../helpers/processes.js';
 
 // `jit completion bash|zsh|fish` loaded into the real shells: database names, a role after
 // --role, flags and lease ids come back from `jit __complete`. No server: the policy and a lease
@@ -82,7 +83,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir);
 });
 
 const run = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) => {

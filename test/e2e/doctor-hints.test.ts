@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { JIT_BIN } from '../helpers/jit-cli.js';
+import { removeTestDir } from '../helpers/processes.js';
 
 // Every FAIL line of `jit doctor` says how to fix it: the hint of the error behind it, or the
 // command that fixes the check. No server is needed for these.
@@ -46,7 +47,7 @@ databases:
   );
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir);
 });
 
 describe('jit doctor', () => {

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { JIT_BIN } from '../helpers/jit-cli.js';
+import { removeTestDir } from '../helpers/processes.js';
 
 // Help screens people can learn from, and usage errors that say what to type instead. No server:
 // every case here fails before a policy is read.
@@ -13,7 +14,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'jit-help-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir);
 });
 
 function jit(args: string[]) {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { JIT_BIN } from '../helpers/jit-cli.js';
+import { removeTestDir } from '../helpers/processes.js';
 
 // `jit ls` reads the policy only: its servers below do not exist, and nothing may try them.
 
@@ -54,7 +55,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'jit.yaml'), POLICY);
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir);
 });
 
 function jit(args: string[]) {

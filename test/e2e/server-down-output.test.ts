@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { JIT_BIN } from '../helpers/jit-cli.js';
 import { freePort } from '../helpers/free-port.js';
+import { removeTestDir } from '../helpers/processes.js';
 
 // Two policy databases on one server that is down: server-wide commands say so once, naming
 // both, and print no empty table.
@@ -45,7 +46,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'jit.yaml'), `version: 1\ndatabases:\n${db('app-db', 'app')}${db('reports-db', 'reports')}`, { mode: 0o600 });
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir);
 });
 
 describe('a server that is down, behind two policy databases', () => {

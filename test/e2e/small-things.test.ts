@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { JIT_BIN } from '../helpers/jit-cli.js';
 import { startInTmux, type Term } from '../helpers/tmux.js';
+import { removeTestDir } from '../helpers/processes.js';
 
 // Small things found when jit was tried, none needing a server.
 
@@ -39,7 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   terms.splice(0).forEach((t) => t.kill());
-  await rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir);
 });
 
 function jit(args: string[], env: NodeJS.ProcessEnv = {}) {

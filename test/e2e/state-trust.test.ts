@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { JIT_BIN } from '../helpers/jit-cli.js';
 import { LeaseStore } from '../../src/leases/lease-store.js';
 import type { Lease } from '../../src/leases/lease.js';
+import { removeTestDir } from '../helpers/processes.js';
 
 /** Run the built jit; a reaper that does not exit on its own is stopped after `killAfterMs`. */
 function jit(args: string[], env: NodeJS.ProcessEnv, killAfterMs = 15_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
@@ -40,7 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   listener.close();
-  await rm(base, { recursive: true, force: true });
+  await removeTestDir(base);
 });
 
 function plantedLease(id: string, pwned: string, over: Partial<Lease> = {}): Lease {

@@ -2,13 +2,13 @@
  * Shared pieces of the lifecycle e2e tests (not a test file itself): minting through the real
  * binary, proving a login works or not, finding a world's processes, stopping/starting the server.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import pg from 'pg';
 import type { PgServer } from '../helpers/pg-server.js';
 import type { JitWorld, RunOptions } from '../helpers/jit-cli.js';
 import { ask } from '../../src/reaper/reaper-client.js';
+export { isAlive, processesOfHome } from '../helpers/processes.js';
 
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -90,37 +90,6 @@ export async function reaperPid(home: string): Promise<number | null> {
   } catch {
     return null;
   }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A process that exited is a zombie until its parent (init, for a detached reaper) collects it.
-  try {
-    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
-  } catch {
-    return false;
-  }
-}
-
-/** Pids of live processes whose environment carries JIT_HOME=home (jit, its reaper, its psql). */
-export function processesOfHome(home: string): number[] {
-  const needle = `JIT_HOME=${home}\0`;
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // a zombie is not running
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').includes(needle)) pids.push(Number(name));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return pids;
 }
 
 /** pg_roles.rolvaliduntil and the marker comment of a role, read as the superuser. */

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { JIT_BIN } from '../helpers/jit-cli.js';
+import { removeTestDir } from '../helpers/processes.js';
 
 // Commands that need no server: help, usage errors, init, policy check.
 
@@ -12,7 +13,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'jit-usage-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir);
 });
 
 function jit(args: string[], env: NodeJS.ProcessEnv = {}) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgServer } from './pg-server.js';
+import { killProcessesOfHome } from './processes.js';
 
 export const JIT_BIN = fileURLToPath(new URL('../../bin/jit.js', import.meta.url));
 
@@ -122,6 +123,7 @@ export async function makeWorld(
     });
   const cleanup = async () => {
     await stopReaper(home);
+    await killProcessesOfHome(home);
     await rm(dir, { recursive: true, force: true });
   };
   const world = { home, dir, policyFile, env, run, start, cleanup };
