@@ -7,10 +7,11 @@
  * and make the admin, the client driver, the SQL of a long query, identifier quoting, where the
  * server keeps a login's expiry, and the error codes. The cases never ask which engine they run on.
  *
- * Admins are never superusers: on PostgreSQL (15 and 18) README's non-superuser admin block, run
- * as written; on MariaDB the run's `jitadmin` (CREATE USER, PROCESS, CONNECTION ADMIN, grantable
- * data privileges). Scopes are shared: the server may hold other files' logins, so listings are
- * compared on this scope's requester.
+ * Admins are never superusers: each scope's admin is made by `jit admin bootstrap testdb --apply`
+ * for this file's policy, as a DBA would make it (test/helpers/bootstrap-admin.ts), holding only
+ * what bootstrap gives plus grantable SELECT on the hostile-name tables no policy may name.
+ * Scopes are shared: the server may hold other files' logins, so listings are compared on this
+ * scope's requester.
  */
 import { describe, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
@@ -20,7 +21,7 @@ import type { EngineName } from '../../src/policy/types.js';
 import { loadEngine } from '../../src/engines/registry.js';
 import { generatePassword, randomLowerAlnum } from '../../src/core/random.js';
 import { useMariadb, usePostgres } from '../helpers/servers.js';
-import { createReadmeAdmin } from '../helpers/pg-readme-admin.js';
+import { bootstrapMariadbAdmin, bootstrapPgAdmin, type BootstrapAdmin } from '../helpers/bootstrap-admin.js';
 import { makeWorld, waitFor, type JitWorld, type RunResult } from '../helpers/jit-cli.js';
 
 type Row = Record<string, unknown>;
@@ -69,13 +70,11 @@ function postgres(version: 15 | 18): Adapter {
     label: `PostgreSQL ${version}`,
     open() {
       const server = usePostgres(version);
-      let admin: { user: string; password: string };
-      // Beyond README's sample: what this file's policy and its hostile-name case hand out.
-      const extra = (a: string) =>
-        `GRANT SELECT, INSERT ON public.orders TO ${a} WITH GRANT OPTION; ` +
-        `GRANT SELECT ON ${HOSTILE_TABLES.map((t) => `public.${pg.escapeIdentifier(t)}`).join(', ')} TO ${a} WITH GRANT OPTION`;
+      let admin: BootstrapAdmin;
+      // Beyond the policy: what the hostile-name case hands out through AdminSession.
+      const extra = (a: string) => `GRANT SELECT ON ${HOSTILE_TABLES.map((t) => `public.${pg.escapeIdentifier(t)}`).join(', ')} TO ${pg.escapeIdentifier(a)} WITH GRANT OPTION`;
       beforeAll(async () => {
-        admin = await createReadmeAdmin(server, extra);
+        admin = await bootstrapPgAdmin(server, (a) => policyOf('postgres', server, a), extra);
       });
       const superuser = async <T>(fn: (c: pg.Client) => Promise<T>) => {
         const c = await server.admin();
@@ -121,6 +120,13 @@ function mariadb(): Adapter {
     label: 'MariaDB 10.11',
     open() {
       const server = useMariadb();
+      let admin: BootstrapAdmin;
+      const id = (name: string) => '`' + name.replace(/`/g, '``') + '`';
+      // Beyond the policy: what the hostile-name case hands out through AdminSession.
+      const extra = (a: string) => HOSTILE_TABLES.map((t) => `GRANT SELECT ON ${id(server.database)}.${id(t)} TO ${id(a)}@'%' WITH GRANT OPTION`).join('; ');
+      beforeAll(async () => {
+        admin = await bootstrapMariadbAdmin(server, (a) => policyOf('mysql', server, a), extra);
+      });
       const root = async <T>(fn: (c: mysql.Connection) => Promise<T>) => {
         const c = await server.admin();
         try {
@@ -135,8 +141,8 @@ function mariadb(): Adapter {
       return {
         engine: 'mysql',
         scope: server,
-        admin: () => ({ user: server.adminUser, password: server.adminPassword }),
-        target: () => server.target(),
+        admin: () => admin,
+        target: () => server.target({ adminUser: admin.user }),
         async connect(uri) {
           const u = new URL(uri);
           const c = await mysql
@@ -152,7 +158,7 @@ function mariadb(): Adapter {
           };
         },
         sleepSql: 'SELECT SLEEP(30)',
-        quote: (name) => '`' + name.replace(/`/g, '``') + '`',
+        quote: id,
         // The ledger row, and the one-shot event that drops the login at expiry (whole seconds, rounded up).
         serverExpiries: (login) =>
           root(async (c) => {
@@ -181,16 +187,16 @@ const HOSTILE_REASON_SHOWN = String.raw`ticket "42": it's o'neil\ again\nline tw
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
-const policyOf = (s: Subject) => `version: 1
+const policyOf = (engine: EngineName, scope: { port: number; database: string }, admin: string) => `version: 1
 databases:
   testdb:
-    engine: ${s.engine}
+    engine: ${engine}
     host: 127.0.0.1
-    port: ${s.scope.port}
-    database: ${s.scope.database}
+    port: ${scope.port}
+    database: ${scope.database}
     tls: disable
     admin:
-      user: ${s.admin().user}
+      user: ${admin}
       password: env:JIT_TEST_ADMIN_PW
     roles:
       readonly:
@@ -238,7 +244,7 @@ describe.each(ADAPTERS.map((a) => [a.label, a] as const))('%s', (_label, adapter
 
   beforeAll(async () => {
     const { port, database, requester } = s.scope;
-    w = await makeWorld({ port, database, requester, adminPassword: s.admin().password, track: (r) => s.scope.track(r) }, { policy: policyOf(s) });
+    w = await makeWorld({ port, database, requester, adminPassword: s.admin().password, track: (r) => s.scope.track(r) }, { policy: policyOf(s.engine, s.scope, s.admin().user) });
     engine = await loadEngine(s.engine);
     session = await engine.connectAdmin(s.target(), s.admin().password);
     s.scope.track({
