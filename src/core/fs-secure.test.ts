@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,5 +24,28 @@ describe('createOrReadPrivateFile on first use by many processes at once', () =>
       expect(got[0]!.length).toBe(SIZE);
       expect(await readdir(dir)).toEqual(['lease.key']);
     }
+  });
+});
+
+describe('createOrReadPrivateFile once the file exists (every mint reads the lease key)', () => {
+  it('reads it without writing anything into the directory (no temp file written and flushed)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jit-key-'));
+    dirs.push(dir);
+    const file = join(dir, 'lease.key');
+    const key = await createOrReadPrivateFile(file, randomBytes(32));
+    const before = (await stat(dir, { bigint: true })).mtimeNs;
+    // A directory's mtime moves with every entry created or removed in it, the temp file's too.
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await createOrReadPrivateFile(file, randomBytes(32))).equals(key)).toBe(true);
+    expect((await stat(dir, { bigint: true })).mtimeNs).toBe(before);
+  });
+
+  it('still refuses one that group or others may read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jit-key-'));
+    dirs.push(dir);
+    const file = join(dir, 'lease.key');
+    await createOrReadPrivateFile(file, randomBytes(32));
+    await chmod(file, 0o644);
+    await expect(createOrReadPrivateFile(file, randomBytes(32))).rejects.toThrow(/readable by group or others \(mode 0644\)/);
   });
 });

@@ -158,6 +158,12 @@ export async function appendLine(file: string, line: string): Promise<void> {
  * exists, return what it holds, after the same owner checks as readPrivateFile().
  */
 export async function createOrReadPrivateFile(file: string, data: Buffer): Promise<Buffer> {
+  // Almost always it exists: read it, with no temp file written and flushed for nothing.
+  const existing = await readOwnPrivate(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (existing) return existing;
   // Written in full under a temp name, then link()ed into place: link fails with EEXIST when
   // another process won, and nobody ever sees the file half-written (an empty key).
   const tmp = join(dirname(file), `.${crypto().randomBytes(8).toString('hex')}.tmp`);
@@ -176,6 +182,11 @@ export async function createOrReadPrivateFile(file: string, data: Buffer): Promi
   } finally {
     await unlink(tmp).catch(() => {});
   }
+  return readOwnPrivate(file);
+}
+
+/** A file only its owner may read (readPrivateFile's checks, and none for group or others). */
+async function readOwnPrivate(file: string): Promise<Buffer> {
   const fh = await openOwn(file, O_RDONLY);
   try {
     const st = await fh.stat();
