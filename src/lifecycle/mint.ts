@@ -164,6 +164,7 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
     handedOff = deps.reaper.handOff(lease, secret).catch(() => {});
   };
   signal.addEventListener('abort', onAbort, { once: true });
+  let closed: Promise<void> | undefined;
   try {
     const created = await opened.session.mint({
       login: lease.user,
@@ -196,11 +197,20 @@ async function mintResolved(opts: MintOptions, deps: MintDeps, resolved: Resolve
     throw cancelledError(CANCELLED);
   } finally {
     signal.removeEventListener('abort', onAbort);
-    await opened.session.close().catch(() => {});
+    // Once minted, the admin session ends while the lease is recorded and handed off (awaited below).
+    closed = opened.session.close().catch(() => {});
+    if (lease.state !== 'active') await closed;
   }
-  await deps.leases.save(lease);
-  await deps.audit.append({ ...audit, event: 'mint' }, { ...leaseFields(lease), event: opts.handout, command: opts.command });
-  await deps.reaper.handOff(lease, secret);
+  // The reaper reads the lease file it is handed: saved first; the audit trail meanwhile.
+  const saved = deps.leases.save(lease);
+  const audited = deps.audit.append({ ...audit, event: 'mint' }, { ...leaseFields(lease), event: opts.handout, command: opts.command });
+  try {
+    await saved;
+    await deps.reaper.handOff(lease, secret);
+  } finally {
+    await Promise.allSettled([audited, closed]);
+  }
+  await audited;
   // Cancelled after the login was recorded and handed to the reaper: revoke it before exiting.
   if (signal.aborted) {
     await revokeLease(lease, deps, 'mint-failed', secret).catch(() => {
