@@ -49,7 +49,8 @@ export async function readCachedPolicy(dir: string, path: string, text: string):
 export async function writeCachedPolicy(dir: string, path: string, text: string, policy: Policy): Promise<void> {
   try {
     await ensurePrivateDir(dir);
-    await writeFileAtomic(join(dir, CACHE_FILE), JSON.stringify({ key: await keyOf(path, text), policy }));
+    // Not flushed to disk: a cache lost in a power cut is only rebuilt from the policy file.
+    await writeFileAtomic(join(dir, CACHE_FILE), JSON.stringify({ key: await keyOf(path, text), policy }), false);
   } catch {
     // a cache that cannot be written only costs time
   }
