@@ -12,12 +12,14 @@
  *   jit uri, JIT_NO_REAPER=1   what the handoff itself costs
  *   node -e ''       node's own start-up, for scale
  *   jit uri, first use         a fresh JIT_HOME each time, so jit spawns the reaper and waits for it
+ *   jit uri, reaper gone       a JIT_HOME in use (lease key, policy cache) whose reaper has left:
+ *                              the first command of the day
  *
  * Options: --iterations N (30), --warmup N (3), --cold N (8 first-use runs), --jit PATH (another
  * build's bin/jit.js as the candidate), --compare PATH (repeatable: another build's bin/jit.js as
  * an extra interleaved variant; on a busy machine only runs in one session compare).
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -127,6 +129,7 @@ async function measure(engine, server, work, homes, { N, WARMUP, COLD, JIT, comp
   }
   const order = Object.keys(variants);
   variants.cold = { label: 'jit uri, first use', ratio: true, note: '(fresh JIT_HOME: spawns the reaper)' };
+  variants.restart = { label: 'jit uri, reaper gone', ratio: true, note: '(JIT_HOME in use, no reaper running: spawns one)' };
   const wall = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   const cpu = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 
@@ -150,7 +153,24 @@ async function measure(engine, server, work, homes, { N, WARMUP, COLD, JIT, comp
     return r;
   };
 
+  /**
+   * The first command of the day: the state directory has its lease key and policy cache, its
+   * reaper left with its last lease. A copy of a state directory one mint made, without that
+   * mint's lease (its login goes with cleanup's revoke --all) and with its reaper stopped.
+   */
+  const template = await home('state-template');
+  const restart = async (i) => {
+    const h = await home(`state-restart-${i}`);
+    await cp(template, h, { recursive: true });
+    const r = await once(variants.jit, { ...variants.jit.env, JIT_HOME: h });
+    await stopReaper(h, 200);
+    return r;
+  };
+
   for (let i = 0; i < WARMUP; i++) for (const k of order) await once(variants[k]);
+  await once(variants.jit, { ...variants.jit.env, JIT_HOME: template });
+  await stopReaper(template, 200);
+  for (const name of ['leases', 'reaper.sock', 'reaper.log', 'audit.jsonl', 'clients']) await rm(join(template, name), { recursive: true, force: true });
   const pid = await reaperPid(variants.jit.env.JIT_HOME);
   log(`warm-up done (${WARMUP} rounds); the default variant's reaper: ${pid === null ? 'NOT running' : `pid ${pid}`}`);
 
@@ -161,7 +181,10 @@ async function measure(engine, server, work, homes, { N, WARMUP, COLD, JIT, comp
       const k = order[(i + j) % order.length];
       record(k, await once(variants[k]));
     }
-    if (i % coldEvery === 0 && wall.cold.length < COLD) record('cold', await firstUse(wall.cold.length));
+    if (i % coldEvery === 0 && wall.cold.length < COLD) {
+      record('cold', await firstUse(wall.cold.length));
+      record('restart', await restart(wall.restart.length));
+    }
   }
 
   return formatReport({

@@ -35,7 +35,7 @@ export function formatReport({ variants, wall, cpu, target, notes }) {
   lines.push(
     '',
     `  jit over bare: ${diff('jit', 'bare')}; reaper handoff (warm): ${diff('jit', 'noReaper')}; ` +
-      `first use over warm (spawning the reaper): ${diff('cold', 'jit')}; node start-up alone: ${has('node') ? ms(med('node')) : '-'}`,
+      `first use over warm: ${diff('cold', 'jit')}; reaper gone over warm (spawning it): ${diff('restart', 'jit')}; node start-up alone: ${has('node') ? ms(med('node')) : '-'}`,
     ...notes.map((n) => `  ${n}`),
     '',
   );
