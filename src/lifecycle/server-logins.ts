@@ -63,10 +63,15 @@ export interface DatabaseLogins {
 
 const clusterKey = serverKeyOf;
 
-/** The policy database a login on db's server belongs to: the one its marker names, else the first on that server. */
-export function homeOf(policy: Policy, db: DatabaseConfig, marker: LeaseMarker | null): DatabaseConfig {
+/**
+ * The policy database a login on db's server belongs to: the one its marker names, else the
+ * first on that server. Built once per server: `revoke --all` asks it for every login.
+ */
+export function homeFinder(policy: Policy, db: DatabaseConfig): (marker: LeaseMarker | null) => DatabaseConfig {
   const onServer = Object.values(policy.databases).filter((d) => clusterKey(d) === clusterKey(db));
-  return onServer.find((d) => d.name === marker?.database) ?? onServer[0] ?? db;
+  const byName = new Map(onServer.map((d) => [d.name, d]));
+  const fallback = onServer[0] ?? db;
+  return (marker) => (marker ? byName.get(marker.database) : undefined) ?? fallback;
 }
 
 /**
@@ -93,9 +98,11 @@ export async function discoverLogins(policy: Policy, selected: DatabaseConfig[],
           }
           if (!opts.keep) await session.close().catch(() => {});
           const [logins, serverNow] = listed;
+          const homeOf = homeFinder(policy, db);
+          const homes = new Map(logins.map((l) => [l.login, homeOf(l.marker).name]));
           return members.map((m) => ({
             db: m,
-            logins: logins.filter((l) => homeOf(policy, m, l.marker).name === m.name),
+            logins: logins.filter((l) => homes.get(l.login) === m.name),
             serverNow,
             ...(opts.keep ? { session } : {}),
           }));

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { selectDatabases, adminRefOfDb, homeOf } from '../../lifecycle/server-logins.js';
+import { selectDatabases, adminRefOfDb, homeFinder } from '../../lifecycle/server-logins.js';
 import { withAdmin } from '../../lifecycle/admin-access.js';
 import { redact } from '../../core/redact.js';
 import { printData, printJson, notice, table, reportPerServer } from '../output.js';
@@ -22,9 +22,11 @@ export async function run([database]: [string | undefined], _flags: unknown, dep
       try {
         await withAdmin(adminRefOfDb(db), deps, async ({ session }) => {
           const [sessions, logins] = await Promise.all([session.sessions(), session.listLogins()]);
+          const markers = new Map(logins.map((l) => [l.login, l.marker]));
+          const homeOf = homeFinder(policy, db);
           for (const s of sessions) {
-            const m = logins.find((l) => l.login === s.login)?.marker ?? null;
-            const home = members.find((d) => d.name === homeOf(policy, db, m).name);
+            const m = markers.get(s.login) ?? null;
+            const home = members.find((d) => d.name === homeOf(m).name);
             if (!home) continue;
             rows.push({
               database: home.name,
