@@ -37,7 +37,7 @@ describe('group roles on MariaDB (shared server)', () => {
       ...overrides,
     };
   }
-  const group = (role: string, pdb = 'group-db') => groupName({ policyDatabase: pdb, database: app(), role, admin: server.adminUser });
+  const group = (role: string, pdb = 'group-db') => groupName({ policyDatabase: pdb, database: app(), role, admin: `${server.adminUser}@%` });
   const rows = async (sql: string, params: unknown[] = []) => (await root.query(sql, params))[0] as Row[];
   const connectAs = async (user: string, password: string, db: string | null = app()) => {
     const c = await server.connectAs(user, password, db);
@@ -192,7 +192,7 @@ describe('group roles on MariaDB (shared server)', () => {
     it('still refused with a row forged in jit.groups carrying the right digest', async () => {
       const g = group('planted');
       const digest = (await import('../../src/engines/mysql/mysql-group.js')).groupDigest({
-        policyDatabase: 'group-db', database: app(), role: 'planted', admin: server.adminUser, memberOf: [],
+        policyDatabase: 'group-db', database: app(), role: 'planted', admin: `${server.adminUser}@%`, memberOf: [],
         grants: [{ privileges: ['SELECT'], tables: [{ schema: app(), name: 'orders' }] }],
       });
       await root.query("INSERT INTO jit.groups (name, `database`, role, digest) VALUES (?, 'group-db', 'planted', ?)", [g, digest]);

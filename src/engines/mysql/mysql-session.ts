@@ -147,7 +147,20 @@ export class MysqlSession implements AdminSession {
   private async ensureGroup(spec: GroupSpec): Promise<string> {
     this.adminAccount ??= String((await this.db.rows(CURRENT_USER_SQL))[0]?.me ?? '');
     const at = `${this.target.host}:${this.target.port}`;
-    return this.intoLedger(() => ensureGroup(this.db, spec, this.adminAccount!, at));
+    // Per admin account (user@host), the account that holds ADMIN OPTION on the groups it built.
+    const mine = { ...spec, admin: this.adminAccount };
+    try {
+      return await this.intoLedger(() => ensureGroup(this.db, mine, this.adminAccount!, at));
+    } catch (err) {
+      // 1142 on mysql.*: an admin set up before group roles (the grant tables it reads).
+      const table = /`mysql`\.`(\w+)`/.exec(err instanceof Error ? err.message : '')?.[1];
+      if (errorNumber(err) !== ER.TABLEACCESS_DENIED || !table) throw err;
+      throw new JitError(`${this.target.adminUser} cannot read mysql.${table} on ${at}, which it needs to check the group role that holds the role's grants; no login was minted`, {
+        hint: `GRANT SELECT ON mysql.${table} TO ${this.target.adminUser} (see 'jit admin bootstrap ${this.target.name ?? 'DB'}'), or run 'jit doctor ${this.target.name ?? 'DB'}'`,
+        exitCode: EXIT.runtime,
+        cause: err,
+      });
+    }
   }
 
   /** What must be refused before anything is created. */

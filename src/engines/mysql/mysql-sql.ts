@@ -111,6 +111,8 @@ export const CREATE_GROUPS_TABLE_SQL =
   'digest VARCHAR(64) NOT NULL, ' +
   'built_at DATETIME(6) NULL' +
   ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+/** The grant tables (schema mysql) the admin reads to know who holds a group and what it holds (MariaDB). */
+export const GROUP_GRANT_TABLES = ['roles_mapping', 'db', 'tables_priv', 'columns_priv', 'procs_priv'] as const;
 export const GROUP_ROW_SQL = `SELECT digest FROM ${GROUPS} WHERE name = ?`;
 /** Written before CREATE ROLE (digest '': not built yet), so a crash in between leaves a role jit recognises as its own. */
 export const GROUP_CLAIM_SQL = `INSERT IGNORE INTO ${GROUPS} (name, \`database\`, role, digest, built_at) VALUES (?, ?, ?, '', NULL)`;
