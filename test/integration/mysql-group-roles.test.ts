@@ -233,6 +233,36 @@ describe('group roles on MariaDB (shared server)', () => {
     });
   });
 
+  it('an admin that cannot read the grant tables: doctor names the GRANTs, a mint fails in one line and creates nothing', async () => {
+    const lim = `limadmin${randomLowerAlnum(8)}`;
+    const pw = generatePassword();
+    await root.query(`CREATE USER \`${lim}\`@'%' IDENTIFIED BY ?`, [pw]);
+    cleanupSql.push(`DROP USER IF EXISTS \`${lim}\`@'%'`);
+    await root.query(`GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO \`${lim}\`@'%'`);
+    await root.query(`GRANT SELECT ON mysql.user TO \`${lim}\`@'%'`);
+    await root.query(`GRANT CREATE, EVENT, SELECT, INSERT, UPDATE, DELETE ON jit.* TO \`${lim}\`@'%'`);
+    await root.query(`GRANT SELECT ON \`${app()}\`.* TO \`${lim}\`@'%' WITH GRANT OPTION`);
+    const s = await mysqlEngine.connectAdmin(server.target({ adminUser: lim }), pw);
+    try {
+      const problems = await s.checkPrivileges();
+      expect(problems).toEqual([
+        `${lim} cannot read mysql.roles_mapping, mysql.db, mysql.tables_priv, mysql.columns_priv, mysql.procs_priv, so it cannot check the group roles that hold each policy role's grants; ` +
+          'GRANT SELECT ON mysql.roles_mapping TO it; GRANT SELECT ON mysql.db TO it; GRANT SELECT ON mysql.tables_priv TO it; GRANT SELECT ON mysql.columns_priv TO it; GRANT SELECT ON mysql.procs_priv TO it',
+      ]);
+      const req = request('unreadable');
+      const err = await s.mint(req).then(() => null, (e: Error & { hint?: string }) => e);
+      expect(err?.message).toBe(`${lim} cannot read mysql.roles_mapping on 127.0.0.1:${server.port}, which it needs to check the group role that holds the role's grants; no login was minted`);
+      expect(err?.hint).toContain(`GRANT SELECT ON mysql.roles_mapping TO ${lim}`);
+      expect(await rows('SELECT 1 FROM mysql.user WHERE User = ?', [req.login])).toEqual([]);
+      // Narrowed requests keep per-login grants and need none of it.
+      const narrowed = request('unreadable', { narrowed: true });
+      await s.mint(narrowed);
+      await s.revoke({ login: narrowed.login });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('the expiry event drops a login of a group and leaves the group', async () => {
     const g = group('expiring');
     const req = request('expiring', { expiresAt: new Date(Date.now() + 2_000) });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GROUP_NAME_MAX, GROUP_PREFIX, groupDigest, groupName, splitAccount, type GroupSpec } from './mysql-group.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
 import { isJitLoginName } from './mysql-revoke.js';
+import { JIT_LOGIN_PATTERN } from './mysql-sql.js';
 
 const spec = (o: Partial<GroupSpec> = {}): GroupSpec => ({
   policyDatabase: 'shop', database: 'app', role: 'readonly', admin: 'jit_admin', memberOf: [],
@@ -45,5 +46,14 @@ describe('accounts', () => {
   it('CURRENT_USER() splits at its last @', () => {
     expect(splitAccount('jit_admin@%')).toEqual({ user: 'jit_admin', host: '%' });
     expect(splitAccount('a@b@10.0.0.%')).toEqual({ user: 'a@b', host: '10.0.0.%' });
+  });
+});
+
+describe('who may hold a group', () => {
+  it("the server-side login pattern agrees with isJitLoginName (a holder outside it makes the group someone else's)", () => {
+    const re = new RegExp(JIT_LOGIN_PATTERN);
+    for (const name of ['jit_alice_4ek1pq5vwu7l', 'jit_4ek1pq5vwu7lab', 'jit_alice_short', 'jitadmin', 'jit_Alice_4ek1pq5vwu7l', 'mallory', 'jit_a_4ek1pq5vwu7l ', 'jitgroup_readonly_0123456789']) {
+      expect(re.test(name), name).toBe(isJitLoginName(name));
+    }
   });
 });

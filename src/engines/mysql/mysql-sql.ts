@@ -96,6 +96,9 @@ export const CREATE_LEDGER_TABLE_SQL =
   'max_expires_at DATETIME(6) NOT NULL' +
   ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
+/** The shape of a MySQL login makeLoginName draws (mysql-revoke.ts isJitLoginName), as a REGEXP. */
+export const JIT_LOGIN_PATTERN = '^jit_([a-z0-9]+_)?[a-z0-9]{10,}$';
+
 /**
  * One row per group role jit built (mysql-group.ts): MariaDB roles carry no comment, so what a
  * group was built from lives here. Anyone who can write jit.* can write here too: the digest is
@@ -129,7 +132,8 @@ export const GROUP_HELD_ROLES_SQL = "SELECT Role AS role, Admin_option AS admin_
  */
 export const GROUP_MEMBERS_SQL =
   'SELECT m.User AS user, m.Host AS host, m.Admin_option AS admin_option FROM mysql.roles_mapping m WHERE m.Role = ? ' +
-  `AND (m.Admin_option = 'Y' OR m.Host = '' OR NOT EXISTS (SELECT 1 FROM ${LEDGER} l WHERE l.login = CONVERT(m.User USING utf8mb4) COLLATE utf8mb4_bin))`;
+  `AND (m.Admin_option = 'Y' OR m.Host = '' OR NOT (CONVERT(m.User USING utf8mb4) COLLATE utf8mb4_bin REGEXP ${escapeLiteral(JIT_LOGIN_PATTERN)}) ` +
+  `OR NOT EXISTS (SELECT 1 FROM ${LEDGER} l WHERE l.login = CONVERT(m.User USING utf8mb4) COLLATE utf8mb4_bin))`;
 /** The named lock a group's build takes: two first mints of one role do not build it twice. */
 export const groupLockName = (group: string) => `jit:${group}`;
 
