@@ -140,6 +140,22 @@ describe('group roles on MariaDB (shared server)', () => {
     await session.revoke({ login: req.login });
   });
 
+  it('a column privilege planted on a group with a member_of role: the rebuild clears everything and keeps the role working', async () => {
+    const g = group('analyst-reset');
+    const a = request('analyst-reset', { memberOf: ['analytics_ro'] });
+    await session.mint(a);
+    await root.query(`GRANT SELECT (secret) ON \`${app()}\`.secrets TO \`${g}\``);
+    const b = request('analyst-reset', { memberOf: ['analytics_ro'] });
+    await session.mint(b);
+    expect(await rows('SELECT 1 FROM mysql.columns_priv WHERE User = ?', [g])).toEqual([]);
+    expect(await tablePrivs(g)).toEqual([`${app()}.orders:Select`]);
+    expect(await rolesOf(g)).toEqual(['analytics_ro']);
+    const c = await connectAs(b.login, b.password);
+    expect(await errno(c.query(`SELECT secret FROM ${app()}.secrets`))).toBe(1142);
+    expect(await errno(c.query('SELECT total FROM reporting.daily'))).toBe('no error');
+    for (const r of [a, b]) await session.revoke({ login: r.login });
+  });
+
   it('--only narrowing keeps per-login grants: no group membership, the login\'s own tables_priv row', async () => {
     const req = request('narrowed', { narrowed: true });
     await session.mint(req);

@@ -244,7 +244,11 @@ async function rebuild(db: Db, group: string, held: Held, spec: GroupSpec, want:
       resetAll = true;
     }
   }
-  if (resetAll) await db.run(revokeAllFromRoleSql(group));
+  if (resetAll) {
+    // Roles first: REVOKE ALL on a role that holds one fails midway on MariaDB 10.11 (1147).
+    for (const r of held.shape.roles) if (want.roles.includes(r) && !held.heldAdmin.includes(r)) await db.run(revokeRoleFromRoleSql(r, group));
+    await db.run(revokeAllFromRoleSql(group));
+  }
   for (const sql of roleGrantSqls(spec.grants, group)) await db.run(sql);
   if (want.roles.length > 0) await db.run(grantRolesToRoleSql(want.roles, group));
 }

@@ -132,7 +132,7 @@ export const GROUP_HELD_ROLES_SQL = "SELECT Role AS role, Admin_option AS admin_
  */
 export const GROUP_MEMBERS_SQL =
   'SELECT m.User AS user, m.Host AS host, m.Admin_option AS admin_option FROM mysql.roles_mapping m WHERE m.Role = ? ' +
-  `AND (m.Admin_option = 'Y' OR m.Host = '' OR NOT (CONVERT(m.User USING utf8mb4) COLLATE utf8mb4_bin REGEXP ${escapeLiteral(JIT_LOGIN_PATTERN)}) ` +
+  `AND (m.Admin_option = 'Y' OR m.Host = '' OR CHAR_LENGTH(m.User) > 32 OR NOT (CONVERT(m.User USING utf8mb4) COLLATE utf8mb4_bin REGEXP ${escapeLiteral(JIT_LOGIN_PATTERN)}) ` +
   `OR NOT EXISTS (SELECT 1 FROM ${LEDGER} l WHERE l.login = CONVERT(m.User USING utf8mb4) COLLATE utf8mb4_bin))`;
 /** The named lock a group's build takes: two first mints of one role do not build it twice. */
 export const groupLockName = (group: string) => `jit:${group}`;
