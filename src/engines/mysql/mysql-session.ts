@@ -202,10 +202,12 @@ export class MysqlSession implements AdminSession {
       }
       return loginHosts((await this.db.rows(ANONYMOUS_HOSTS_SQL)).map((r) => String(r.host)));
     });
+    const m = req.marker;
+    // From here until its ledger row exists nothing of the login does: a cancel need not touch
+    // the ledger (which the group's check reads too, and which may be what holds the mint up).
+    this.unrecorded.add(login);
     const spec = this.groupSpec(req, hosts);
     const group = spec ? await this.guard('mint', login, () => this.ensureGroup(spec)) : undefined;
-    const m = req.marker;
-    this.unrecorded.add(login);
     // The ledger row first: a crash after it leaves a row `reap` finds; an account never exists without one.
     await this.guard('mint', login, () => this.intoLedger(() =>
       this.db.run(LEDGER_INSERT_SQL, [
