@@ -74,6 +74,10 @@ describe('jit admin bootstrap on MariaDB', () => {
     expect(lines).toContain(`GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO ${a};  -- create logins, see and end their sessions (MySQL 8: CONNECTION_ADMIN)`);
     expect(lines).toContain(`GRANT SELECT ON \`${server.database}\`.\`orders\` TO ${a} WITH GRANT OPTION;  -- role readonly`);
     expect(lines).toContain(`GRANT \`${group}\` TO ${a} WITH ADMIN OPTION;  -- role analyst: member_of`);
+    // MariaDB's group roles: the grant tables that show who holds a group and what it holds.
+    for (const t of ['roles_mapping', 'db', 'tables_priv', 'columns_priv', 'procs_priv']) {
+      expect(lines).toContain(`GRANT SELECT ON mysql.\`${t}\` TO ${a};  -- check the group roles it builds (MariaDB only)`);
+    }
 
     const applied = await w.run(['admin', 'bootstrap', 'testdb', '--apply', '--dba-user', dba, '--dba-password', 'env:DBA_PW']);
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
@@ -89,11 +93,15 @@ describe('jit admin bootstrap on MariaDB', () => {
     expect(log).toContain(`CREATE USER ${a} IDENTIFIED BY PASSWORD '*`);
     expect(log).not.toContain(adminPw);
 
+    expect(applied.stdout).toContain(`added    GRANT SELECT ON mysql.\`roles_mapping\` TO ${a};`);
     const ro = await mintUri(w, ['--role', 'readonly', '--ttl', '5m']);
     const c = await mysql.createConnection(ro.uri);
     try {
       const [rows] = await c.query('SELECT COUNT(*) AS n FROM orders');
       expect((rows as Array<{ n: number }>)[0]!.n).toBeGreaterThanOrEqual(0);
+      // The bootstrapped admin built the role's group and made the login its member.
+      const [[cur]] = (await c.query('SELECT CURRENT_ROLE() AS r')) as unknown as [[{ r: string }]];
+      expect(cur.r).toMatch(/^jitgroup_readonly_[0-9a-f]{10}$/);
     } finally {
       await c.end();
     }

@@ -391,6 +391,9 @@ describe('MariaDB server-wide specifics (exclusive server)', () => {
         const [grants] = await root.query(`SHOW GRANTS FOR \`${server.adminUser}\`@'%'`);
         await root.query(`CREATE USER \`${server.adminUser}\`@'localhost' IDENTIFIED BY ?`, [server.adminPassword]);
         for (const g of grants as Array<Record<string, string>>) {
+          // The ADMIN OPTION on the group roles jitadmin@'%' built (their creator's) is its own:
+          // root cannot pass it on, and jitadmin@'localhost' builds groups of its own.
+          if (/^GRANT `jitgroup_/.test(Object.values(g)[0]!)) continue;
           const sql = Object.values(g)[0]!.replace(` TO \`${server.adminUser}\`@\`%\``, ` TO \`${server.adminUser}\`@\`localhost\``).replace(/ IDENTIFIED BY PASSWORD '[^']*'/, '');
           await root.query(sql);
         }

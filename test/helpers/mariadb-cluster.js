@@ -32,6 +32,11 @@ const adminSql = (password) => `
 CREATE USER jitadmin@'%' IDENTIFIED BY '${password}';
 GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO jitadmin@'%';
 GRANT SELECT ON mysql.user TO jitadmin@'%';
+GRANT SELECT ON mysql.roles_mapping TO jitadmin@'%';
+GRANT SELECT ON mysql.db TO jitadmin@'%';
+GRANT SELECT ON mysql.tables_priv TO jitadmin@'%';
+GRANT SELECT ON mysql.columns_priv TO jitadmin@'%';
+GRANT SELECT ON mysql.procs_priv TO jitadmin@'%';
 GRANT ALL PRIVILEGES ON jit.* TO jitadmin@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER ON app.* TO jitadmin@'%' WITH GRANT OPTION;
 `;

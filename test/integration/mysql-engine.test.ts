@@ -118,6 +118,11 @@ describe('mint', () => {
     expect(await errno(c.query(`INSERT INTO ${app()}.orders VALUES (3, 1, 1.00)`))).toBe(1142);
     expect(await errno(c.query('SELECT * FROM jit.leases'))).toBe(1142);
     expect(await accounts(req.login)).toEqual(['%']);
+    // MariaDB: the grants are the role's group's (mysql-group-roles.test.ts), the login holds none itself.
+    const [own] = await root.query('SELECT 1 FROM mysql.tables_priv WHERE User = ?', [req.login]);
+    expect(own).toEqual([]);
+    const [member] = await root.query('SELECT Role AS r FROM mysql.roles_mapping WHERE User = ?', [req.login]);
+    expect((member as Array<{ r: string }>).map((r) => r.r)).toEqual([expect.stringMatching(/^jitgroup_readonly_[0-9a-f]{10}$/)]);
     const row = await ledgerRow(req.login);
     expect(row).toMatchObject({ lease_id: req.marker.id, role: 'readonly', requester: 'tester', reason: req.marker.reason });
     await session.revoke({ login: req.login });
@@ -364,6 +369,12 @@ describe('anonymous accounts', () => {
     const req = request();
     await session.mint(req);
     expect(await accounts(req.login)).toEqual(['%', ...anonymous].sort());
+    // Per-login grants at every host, no group role: only the login could set its own default
+    // role, on the one account its connection matches.
+    const [granted] = await root.query('SELECT DISTINCT Host AS h FROM mysql.tables_priv WHERE User = ? ORDER BY Host', [req.login]);
+    expect((granted as Array<{ h: string }>).map((r) => r.h)).toEqual(['%', ...anonymous].sort());
+    const [roles] = await root.query('SELECT Role FROM mysql.roles_mapping WHERE User = ?', [req.login]);
+    expect(roles).toEqual([]);
     const c = await connectAs(req.login, req.password);
     const [rows] = await c.query(`SELECT CURRENT_USER() AS me, (SELECT COUNT(*) FROM ${app()}.orders) AS n`);
     expect(rows).toEqual([{ me: `${req.login}@localhost`, n: 2 }]);

@@ -3,13 +3,14 @@ import type { BootstrapReport, BootstrapStep, UnneededGrant } from '../bootstrap
 import type { Db, ServerFlavor } from './mysql-db.js';
 import { atLeast } from './mysql-db.js';
 import { runtimeError } from '../../core/errors.js';
-import { CREATE_LEDGER_SCHEMA_SQL, LEDGER_SCHEMA, escapeLiteral, quoteAccount, quoteIdent, schemaGrantName } from './mysql-sql.js';
+import { CREATE_LEDGER_SCHEMA_SQL, GROUP_GRANT_TABLES, LEDGER_SCHEMA, escapeLiteral, quoteAccount, quoteIdent, schemaGrantName } from './mysql-sql.js';
 import { nativePasswordHash } from './mysql-password.js';
 
 /**
  * The dedicated admin a policy database needs on MySQL/MariaDB (README, "MySQL and MariaDB"):
- * CREATE USER, PROCESS and CONNECTION ADMIN (MySQL 8: CONNECTION_ADMIN) to create logins, see and
- * KILL their threads; SELECT on mysql.user to find their accounts; jit's ledger schema with
+ * CREATE USER, PROCESS and CONNECTION ADMIN (MySQL 8: CONNECTION_ADMIN) to create logins (and on
+ * MariaDB the group roles), see and KILL their threads; SELECT on mysql.user to find their
+ * accounts, and on MariaDB on the grant tables that show what a group role holds; jit's ledger schema with
  * CREATE, EVENT and row rights there; GRANT OPTION on exactly the policy's tables and schemas;
  * ADMIN OPTION on the member_of roles. The account is `name`@`%`.
  */
@@ -66,6 +67,14 @@ export function bootstrapSteps(db: DatabaseConfig, flavor?: ServerFlavor, passwo
       why: "find its logins' accounts",
       held: { sql: privsHeld('TABLE_PRIVILEGES', "AND TABLE_SCHEMA = 'mysql' AND TABLE_NAME = 'user'", false, 1), params: [1, g, 'SELECT'] },
     },
+    // MariaDB: each policy role's grants live in a group role the admin builds (CREATE USER
+    // covers CREATE ROLE, and the creator holds ADMIN OPTION on it to grant it to logins); these
+    // tell it who holds a group and exactly what it holds. MySQL 8 keeps per-login grants.
+    ...(flavor && !flavor.mariadb ? [] : GROUP_GRANT_TABLES.map((t): MyStep => ({
+      sql: `GRANT SELECT ON mysql.${quoteIdent(t)} TO ${a}`,
+      why: `check the group roles it builds${flavor ? '' : ' (MariaDB only)'}`,
+      held: { sql: privsHeld('TABLE_PRIVILEGES', "AND TABLE_SCHEMA = 'mysql' AND TABLE_NAME = ?", false, 1), params: [1, g, t, 'SELECT'] },
+    }))),
     {
       sql: CREATE_LEDGER_SCHEMA_SQL,
       why: `the ledger schema ${LEDGER_SCHEMA}, where every machine finds jit's logins`,

@@ -7,13 +7,16 @@ import {
   EVENT_SCHEDULER_SQL,
   FOREIGN_DEFINER_EVENTS_SQL,
   GLOBAL_PRIVILEGES_SQL,
+  GROUP_GRANT_TABLES,
   LEDGER_SCHEMA,
   SCHEMA_PRIVILEGES_SQL,
+  quoteIdent,
 } from './mysql-sql.js';
 
 /** The ledger schema's privileges jit uses: create it and its table, its event, its rows. */
 const LEDGER_PRIVILEGES = ['CREATE', 'EVENT', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'];
 const KILL_PRIVILEGES = ['CONNECTION ADMIN', 'CONNECTION_ADMIN', 'SUPER'];
+const readableSql = (table: string) => `SELECT 1 FROM mysql.${quoteIdent(table)} LIMIT 0`;
 /** Names are others' data: a line break in one must not start a fake line of output. */
 const flat = (v: unknown) => String(v).replace(/[\n\r\t]/g, (c) => JSON.stringify(c).slice(1, -1));
 
@@ -53,6 +56,16 @@ export async function adminProblems(db: Db, flavor: ServerFlavor, admin: string)
     await db.rows(ANONYMOUS_ACCOUNTS_SQL);
   } catch {
     problems.push(`${admin} cannot read mysql.user, so it cannot find its logins' accounts; GRANT SELECT ON mysql.user TO it`);
+  }
+  if (flavor.mariadb) {
+    const unreadable: string[] = [];
+    for (const t of GROUP_GRANT_TABLES) await db.rows(readableSql(t)).catch(() => unreadable.push(t));
+    if (unreadable.length > 0) {
+      problems.push(
+        `${admin} cannot read ${unreadable.map((t) => `mysql.${t}`).join(', ')}, so it cannot check the group roles that hold each policy role's grants; ` +
+          unreadable.map((t) => `GRANT SELECT ON mysql.${t} TO it`).join('; '),
+      );
+    }
   }
   return problems;
 }

@@ -10,12 +10,15 @@ import { nativePasswordHash } from './mysql-password.js';
 import { mysqlProfile } from './mysql-profile.js';
 import { accountNotJits, hasLedgerRow, ledgerMissing, notJits, revokeLogin, revokeLogins, withLoginLock } from './mysql-revoke.js';
 import { grantProblems } from './mysql-grants.js';
+import { ensureGroup, type GroupSpec } from './mysql-group.js';
 import { adminProblems, expiryNotes } from './mysql-privileges.js';
 import {
   ACCOUNT_HOSTS_SQL,
   ANONYMOUS_HOSTS_SQL,
   CREATE_LEDGER_SCHEMA_SQL,
+  CREATE_GROUPS_TABLE_SQL,
   CREATE_LEDGER_TABLE_SQL,
+  CURRENT_USER_SQL,
   LEDGER_DELETE_SQL,
   LEDGER_EXTEND_SQL,
   LEDGER_INSERT_SQL,
@@ -107,6 +110,7 @@ export class MysqlSession implements AdminSession {
     if (this.ledgerReady) return;
     await this.db.run(CREATE_LEDGER_SCHEMA_SQL);
     await this.db.run(CREATE_LEDGER_TABLE_SQL);
+    await this.db.run(CREATE_GROUPS_TABLE_SQL);
     this.ledgerReady = true;
   }
 
@@ -121,6 +125,41 @@ export class MysqlSession implements AdminSession {
       if (this.ledgerReady || !ledgerMissing(err)) throw err;
       await this.ensureLedger();
       return write();
+    }
+  }
+
+  /**
+   * The group role that holds the role's grants, or undefined for per-login grants: a `--only`
+   * narrowing, and MySQL 8, where granting a role needs ROLE_ADMIN (or ADMIN OPTION on it, which
+   * CREATE ROLE does not give its creator): ROLE_ADMIN lets its holder grant itself any role on
+   * the server, a right jit's admin should not need. And a login made at more hosts than '%'
+   * (anonymous accounts shadow it there): its default role can be set only by the login itself,
+   * on the one account its connection matches (see setDefaultRoles).
+   */
+  private groupSpec(req: MintRequest, hosts: string[]): GroupSpec | undefined {
+    if (req.narrowed || !this.flavor.mariadb || hosts.length > 1) return undefined;
+    return { policyDatabase: req.marker.database, database: this.target.database, role: req.marker.role, admin: this.target.adminUser, grants: req.grants, memberOf: req.memberOf };
+  }
+
+  private adminAccount?: string;
+
+  /** Build or check the group (ledger tables are created on first use, as for a mint's row). */
+  private async ensureGroup(spec: GroupSpec): Promise<string> {
+    this.adminAccount ??= String((await this.db.rows(CURRENT_USER_SQL))[0]?.me ?? '');
+    const at = `${this.target.host}:${this.target.port}`;
+    // Per admin account (user@host), the account that holds ADMIN OPTION on the groups it built.
+    const mine = { ...spec, admin: this.adminAccount };
+    try {
+      return await this.intoLedger(() => ensureGroup(this.db, mine, this.adminAccount!, at));
+    } catch (err) {
+      // 1142 on mysql.*: an admin set up before group roles (the grant tables it reads).
+      const table = /`mysql`\.`(\w+)`/.exec(err instanceof Error ? err.message : '')?.[1];
+      if (errorNumber(err) !== ER.TABLEACCESS_DENIED || !table) throw err;
+      throw new JitError(`${this.target.adminUser} cannot read mysql.${table} on ${at}, which it needs to check the group role that holds the role's grants; no login was minted`, {
+        hint: `GRANT SELECT ON mysql.${table} TO ${this.target.adminUser} (see 'jit admin bootstrap ${this.target.name ?? 'DB'}'), or run 'jit doctor ${this.target.name ?? 'DB'}'`,
+        exitCode: EXIT.runtime,
+        cause: err,
+      });
     }
   }
 
@@ -164,7 +203,11 @@ export class MysqlSession implements AdminSession {
       return loginHosts((await this.db.rows(ANONYMOUS_HOSTS_SQL)).map((r) => String(r.host)));
     });
     const m = req.marker;
+    // From here until its ledger row exists nothing of the login does: a cancel need not touch
+    // the ledger (which the group's check reads too, and which may be what holds the mint up).
     this.unrecorded.add(login);
+    const spec = this.groupSpec(req, hosts);
+    const group = spec ? await this.guard('mint', login, () => this.ensureGroup(spec)) : undefined;
     // The ledger row first: a crash after it leaves a row `reap` finds; an account never exists without one.
     await this.guard('mint', login, () => this.intoLedger(() =>
       this.db.run(LEDGER_INSERT_SQL, [
@@ -190,11 +233,18 @@ export class MysqlSession implements AdminSession {
         created = errorNumber(err) !== ER.CANNOT_USER;
         throw err;
       }
-      for (const sql of grantSqls(req.grants, login, hosts)) await this.db.run(sql);
-      if (req.memberOf.length > 0) {
-        await this.db.run(grantRolesSql(req.memberOf, login, hosts));
-        await this.setDefaultRoles(req, hosts);
-        await this.checkLoginGrants(req);
+      if (group) {
+        // The member_of role is the group's: MariaDB activates roles granted to the default role.
+        await this.db.run(grantRolesSql([group], login, hosts));
+        await this.setDefaultRoles(req, [group], hosts);
+        if (req.memberOf.length > 0) await this.checkLoginGrants(req);
+      } else {
+        for (const sql of grantSqls(req.grants, login, hosts)) await this.db.run(sql);
+        if (req.memberOf.length > 0) {
+          await this.db.run(grantRolesSql(req.memberOf, login, hosts));
+          await this.setDefaultRoles(req, req.memberOf, hosts);
+          await this.checkLoginGrants(req);
+        }
       }
     } catch (err) {
       // Account statements commit one by one: undo by hand, then say what failed.
@@ -210,22 +260,22 @@ export class MysqlSession implements AdminSession {
    * right jit's admin should not need. Without it, the login sets its own default role, which
    * reaches the one account its connection matches, so only a login with one account ('%').
    */
-  private async setDefaultRoles(req: MintRequest, hosts: string[]): Promise<void> {
+  private async setDefaultRoles(req: MintRequest, roles: string[], hosts: string[]): Promise<void> {
     try {
-      for (const sql of defaultRoleSqls(this.flavor.mariadb, req.memberOf, req.login, hosts)) await this.db.run(sql);
+      for (const sql of defaultRoleSqls(this.flavor.mariadb, roles, req.login, hosts)) await this.db.run(sql);
       return;
     } catch (err) {
       if (!this.flavor.mariadb || errorNumber(err) !== ER.DBACCESS_DENIED) throw err;
       if (hosts.length > 1) {
         throw new JitError(
-          `on MariaDB, ${this.target.adminUser} cannot make ${req.memberOf[0]} the default role of ${req.login}'s accounts at ${hosts.filter((h) => h !== '%').join(', ')} (made because of anonymous accounts there)`,
+          `on MariaDB, ${this.target.adminUser} cannot make ${roles[0]} the default role of ${req.login}'s accounts at ${hosts.filter((h) => h !== '%').join(', ')} (made because of anonymous accounts there)`,
           { hint: `drop the anonymous accounts (see 'jit doctor ${this.target.name ?? 'DB'}'), or GRANT UPDATE ON mysql.* TO ${this.target.adminUser}`, cause: err },
         );
       }
     }
     const own = await this.openLogin(req.login, req.password);
     try {
-      await own.query(ownDefaultRoleSql(req.memberOf[0]!));
+      await own.query(ownDefaultRoleSql(roles[0]!));
     } finally {
       await own.end().catch(() => own.destroy());
     }

@@ -10,6 +10,12 @@ import {
   dropUsersSql,
   escapeLiteral,
   grantRolesSql,
+  grantRolesToRoleSql,
+  createRoleSql,
+  revokeAllFromRoleSql,
+  revokeFromRoleSql,
+  revokeRoleFromRoleSql,
+  roleGrantSqls,
   grantSqls,
   isoFromDatetime,
   killSql,
@@ -72,6 +78,13 @@ describe('quoting', () => {
         createEventSql(name, ['%'], new Date('2030-01-01T00:00:00Z')),
         alterEventSql(name, new Date('2030-01-01T00:00:00Z')),
         dropEventSql(name),
+        createRoleSql(name),
+        ...roleGrantSqls([{ privileges: ['SELECT'], tables: [{ schema: name, name }] }, { privileges: ['SELECT'], schema: name }], name),
+        grantRolesToRoleSql([name, name], name),
+        revokeRoleFromRoleSql(name, name),
+        revokeAllFromRoleSql(name),
+        revokeFromRoleSql(['SELECT'], { schema: name, table: name }, name),
+        revokeFromRoleSql(['SELECT', 'INSERT'], { schema: name }, name),
       ];
       for (const sql of sqls) {
         // Remove every quoted token: what is left is SQL keywords and punctuation only.
@@ -116,6 +129,22 @@ describe('statements', () => {
       'GRANT SELECT ON `rep`.* TO `jit_a`@`%`, `jit_a`@`localhost`',
     ]);
     expect(() => grantSqls([{ privileges: ['SELECT; DROP'], schema: 'x' }], 'jit_a', ['%'])).toThrow(/privilege/);
+  });
+
+  it('group roles: created held by the admin, granted and revoked by name without a host', () => {
+    expect(createRoleSql('jitgroup_r_1')).toBe('CREATE ROLE `jitgroup_r_1` WITH ADMIN CURRENT_USER');
+    expect(roleGrantSqls([{ privileges: ['SELECT', 'UPDATE'], tables: [{ schema: 'app', name: 'a`b' }] }, { privileges: ['SELECT'], schema: 'app_1' }], 'g`1')).toEqual([
+      'GRANT SELECT, UPDATE ON `app`.`a``b` TO `g``1`',
+      'GRANT SELECT ON `app\\_1`.* TO `g``1`',
+    ]);
+    expect(grantRolesToRoleSql(['analytics_ro'], 'g')).toBe('GRANT `analytics_ro` TO `g`');
+    expect(revokeRoleFromRoleSql("o'neil\\", 'g')).toBe("REVOKE `o'neil\\` FROM `g`");
+    expect(revokeAllFromRoleSql('g')).toBe('REVOKE ALL PRIVILEGES, GRANT OPTION FROM `g`');
+    expect(revokeFromRoleSql(['SELECT'], { schema: 'app', table: 't' }, 'g')).toBe('REVOKE SELECT ON `app`.`t` FROM `g`');
+    expect(revokeFromRoleSql(['DELETE', 'TRIGGER'], { schema: 'app\\_1' }, 'g')).toBe('REVOKE DELETE, TRIGGER ON `app\\_1`.* FROM `g`');
+    expect(() => revokeFromRoleSql(['SELECT; DROP'], { schema: 'x' }, 'g')).toThrow(/privilege/);
+    expect(() => revokeFromRoleSql([], { schema: 'x' }, 'g')).toThrow();
+    expect(() => grantRolesToRoleSql([], 'g')).toThrow();
   });
 
   it('default roles: MariaDB one per account, MySQL all', () => {

@@ -96,6 +96,47 @@ export const CREATE_LEDGER_TABLE_SQL =
   'max_expires_at DATETIME(6) NOT NULL' +
   ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
+/** The shape of a MySQL login makeLoginName draws (mysql-revoke.ts isJitLoginName), as a REGEXP. */
+export const JIT_LOGIN_PATTERN = '^jit_([a-z0-9]+_)?[a-z0-9]{10,}$';
+
+/**
+ * One row per group role jit built (mysql-group.ts): MariaDB roles carry no comment, so what a
+ * group was built from lives here. Anyone who can write jit.* can write here too: the digest is
+ * only a hint that the group needs no rebuild, never a reason to trust a role.
+ */
+export const GROUPS_TABLE = 'groups';
+const GROUPS = `${quoteIdent(LEDGER_SCHEMA)}.${quoteIdent(GROUPS_TABLE)}`;
+export const CREATE_GROUPS_TABLE_SQL =
+  `CREATE TABLE IF NOT EXISTS ${GROUPS} (` +
+  'name VARCHAR(128) NOT NULL PRIMARY KEY, ' +
+  '`database` VARCHAR(255) NOT NULL, ' +
+  'role VARCHAR(255) NOT NULL, ' +
+  'digest VARCHAR(64) NOT NULL, ' +
+  'built_at DATETIME(6) NULL' +
+  ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+/** The grant tables (schema mysql) the admin reads to know who holds a group and what it holds (MariaDB). */
+export const GROUP_GRANT_TABLES = ['roles_mapping', 'db', 'tables_priv', 'columns_priv', 'procs_priv'] as const;
+export const GROUP_ROW_SQL = `SELECT digest FROM ${GROUPS} WHERE name = ?`;
+/** Written before CREATE ROLE (digest '': not built yet), so a crash in between leaves a role jit recognises as its own. */
+export const GROUP_CLAIM_SQL = `INSERT IGNORE INTO ${GROUPS} (name, \`database\`, role, digest, built_at) VALUES (?, ?, ?, '', NULL)`;
+export const GROUP_BUILT_SQL = `UPDATE ${GROUPS} SET digest = ?, built_at = UTC_TIMESTAMP(6) WHERE name = ?`;
+export const GROUP_TABLE_PRIVS_SQL = "SELECT Db AS db, Table_name AS tbl, Table_priv AS privs, Column_priv AS cols FROM mysql.tables_priv WHERE User = ? AND Host = ''";
+export const GROUP_SCHEMA_PRIVS_SQL = "SELECT * FROM mysql.db WHERE User = ? AND Host = ''";
+export const GROUP_OTHER_PRIVS_SQL =
+  "SELECT (SELECT COUNT(*) FROM mysql.columns_priv WHERE User = ? AND Host = '') + (SELECT COUNT(*) FROM mysql.procs_priv WHERE User = ? AND Host = '') AS n";
+/** The roles the group holds. */
+export const GROUP_HELD_ROLES_SQL = "SELECT Role AS role, Admin_option AS admin_option FROM mysql.roles_mapping WHERE User = ? AND Host = ''";
+/**
+ * Who holds the group, but for jit's own logins (a ledger row, no ADMIN OPTION): the admin's
+ * creator grant, and anyone else, which makes it a role jit did not shape.
+ */
+export const GROUP_MEMBERS_SQL =
+  'SELECT m.User AS user, m.Host AS host, m.Admin_option AS admin_option FROM mysql.roles_mapping m WHERE m.Role = ? ' +
+  `AND (m.Admin_option = 'Y' OR m.Host = '' OR CHAR_LENGTH(m.User) > 32 OR NOT (CONVERT(m.User USING utf8mb4) COLLATE utf8mb4_bin REGEXP ${escapeLiteral(JIT_LOGIN_PATTERN)}) ` +
+  `OR NOT EXISTS (SELECT 1 FROM ${LEDGER} l WHERE l.login = CONVERT(m.User USING utf8mb4) COLLATE utf8mb4_bin))`;
+/** The named lock a group's build takes: two first mints of one role do not build it twice. */
+export const groupLockName = (group: string) => `jit:${group}`;
+
 /** Longest text the ledger's VARCHAR(255) columns take (characters): longer values are cut to fit. */
 export const LEDGER_TEXT_MAX = 255;
 export const LEDGER_INSERT_SQL =
@@ -116,6 +157,8 @@ const GLOBAL_PRIVS =
   'Trigger_priv, Create_tablespace_priv) AS privs';
 /** The hosts of the accounts named `user` (all of them are one jit login), with their global privileges. A MariaDB role has host ''. */
 export const ACCOUNT_HOSTS_SQL = `SELECT Host AS host, ${GLOBAL_PRIVS} FROM mysql.user WHERE User = ? ORDER BY Host`;
+/** Every account or role named like a group, with its global privileges (a MariaDB role has host ''). */
+export const GROUP_ACCOUNTS_SQL = `SELECT Host AS host, is_role AS is_role, ${GLOBAL_PRIVS} FROM mysql.user WHERE User = ?`;
 export const ACCOUNT_HOSTS_MANY_SQL = (n: number) => `SELECT User AS login, Host AS host, ${GLOBAL_PRIVS} FROM mysql.user WHERE User IN (${placeholders(n)}) ORDER BY User, Host`;
 /**
  * Anonymous accounts at a host more specific than '%': the server matches them before
@@ -244,7 +287,15 @@ export function alterUserAttributeSql(login: string, hosts: readonly string[], c
 
 /** `GRANT privs ON `schema`.`table` / `schema`.* TO every account`, one statement per object. */
 export function grantSqls(grants: readonly Grant[], login: string, hosts: readonly string[]): string[] {
-  const to = accountList(login, hosts).join(', ');
+  return grantSqlsTo(grants, accountList(login, hosts).join(', '));
+}
+
+/** The same grants to a MariaDB role (a role is named without a host). */
+export function roleGrantSqls(grants: readonly Grant[], role: string): string[] {
+  return grantSqlsTo(grants, quoteIdent(role));
+}
+
+function grantSqlsTo(grants: readonly Grant[], to: string): string[] {
   const out: string[] = [];
   for (const g of grants) {
     const privs = g.privileges.map(privilegeKeyword).join(', ');
@@ -268,6 +319,37 @@ export function schemaGrantName(schema: string): string {
 function privilegeKeyword(p: string): string {
   if (!/^[A-Z][A-Z ]*$/.test(p)) throw new Error(`not a privilege keyword: ${JSON.stringify(p)}`);
   return p;
+}
+
+/** `GRANT r1, r2 TO role`: roles granted to a (MariaDB) role, active wherever that role is. */
+export function grantRolesToRoleSql(roles: readonly string[], role: string): string {
+  if (roles.length === 0) throw new Error('at least one role is needed');
+  return `GRANT ${roles.map(quoteIdent).join(', ')} TO ${quoteIdent(role)}`;
+}
+
+export function revokeRoleFromRoleSql(held: string, role: string): string {
+  return `REVOKE ${quoteIdent(held)} FROM ${quoteIdent(role)}`;
+}
+
+/**
+ * Every privilege of a role, at every level. It needs only CREATE USER (not a grant option on
+ * what is revoked), so it also clears what another account granted. MariaDB 10.11 fails it
+ * (1147) midway for a role that holds other roles: revoke those first.
+ */
+export function revokeAllFromRoleSql(role: string): string {
+  return `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${quoteIdent(role)}`;
+}
+
+/** Some privileges on one table or schema (`schema` already in its GRANT form, see schemaGrantName). */
+export function revokeFromRoleSql(privileges: readonly string[], on: { schema: string; table?: string }, role: string): string {
+  if (privileges.length === 0) throw new Error('at least one privilege is needed');
+  const target = on.table === undefined ? `${quoteIdent(on.schema)}.*` : `${quoteIdent(on.schema)}.${quoteIdent(on.table)}`;
+  return `REVOKE ${privileges.map(privilegeKeyword).join(', ')} ON ${target} FROM ${quoteIdent(role)}`;
+}
+
+/** MariaDB: CREATE ROLE, held by the current user WITH ADMIN OPTION (so it may grant the role). */
+export function createRoleSql(role: string): string {
+  return `CREATE ROLE ${quoteIdent(role)} WITH ADMIN CURRENT_USER`;
 }
 
 export function grantRolesSql(roles: readonly string[], login: string, hosts: readonly string[]): string {
