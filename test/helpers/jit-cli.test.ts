@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { freePort } from './free-port.js';
-import { makeWorld, stopReaper } from './jit-cli.js';
+import { makeWorld, serverWide, stopReaper } from './jit-cli.js';
+import { mysqlPolicy } from './mysql-cli.js';
+import { useMariadb, usePostgres } from './servers.js';
 import { processesOfHome } from './processes.js';
 
 describe('a test world', () => {
@@ -21,5 +23,35 @@ describe('a test world', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(existsSync(w.dir)).toBe(false);
     expect(processesOfHome(w.home)).toEqual([]);
+  });
+});
+
+describe('a world of a shared scope', () => {
+  it('knows the commands that act on the whole server', () => {
+    expect(serverWide(['revoke', '--all', '--yes'])).toBe(true);
+    expect(serverWide(['revoke', '--database', 'testdb', '--all'])).toBe(true);
+    expect(serverWide(['reap', '--database', 'testdb'])).toBe(true);
+    expect(serverWide(['revoke', 'abc123'])).toBe(false);
+    expect(serverWide(['list', '--all'])).toBe(false);
+    expect(serverWide(['exec', 'testdb', '--role', 'readonly', '--', 'revoke', '--all'])).toBe(false);
+  });
+
+  describe('on PostgreSQL', () => {
+    const pg = usePostgres(15);
+    it('refuses revoke --all and reap, which would revoke what files running beside it minted', async () => {
+      const w = await makeWorld(pg);
+      await expect(w.run(['revoke', '--all', '--yes'])).rejects.toThrow(/acts on the whole server/);
+      // A copy of the scope (a world with another admin password) is still the shared scope.
+      await expect((await makeWorld({ ...pg, adminPassword: 'other' })).run(['reap'])).rejects.toThrow(/acts on the whole server/);
+      expect((await w.run(['list'])).code).toBe(0);
+    });
+  });
+
+  describe('on MariaDB', () => {
+    const my = useMariadb();
+    it('refuses them there too', async () => {
+      const w = await makeWorld(my, { policy: mysqlPolicy(my) });
+      await expect(w.run(['revoke', '--all', '--database', 'testdb', '--yes'])).rejects.toThrow(/acts on the whole server/);
+    });
   });
 });

@@ -83,8 +83,17 @@ databases:
  * A state directory and policy for `pg`, requesting as the scope's requester; cleaned up by
  * cleanup() or, at the latest, when the server's scope ends.
  */
+/**
+ * `revoke --all` and `reap` act on every jit login of a server, other files' included: in a
+ * shared scope they would revoke what files running beside this one minted.
+ */
+export function serverWide(args: string[]): boolean {
+  const ops = args.slice(0, args.includes('--') ? args.indexOf('--') : args.length);
+  return ops[0] === 'reap' || (ops[0] === 'revoke' && ops.includes('--all'));
+}
+
 export async function makeWorld(
-  pg: Pick<PgServer, 'port' | 'database' | 'adminPassword'> & Partial<Pick<PgServer, 'requester' | 'track'>>,
+  pg: Pick<PgServer, 'port' | 'database' | 'adminPassword'> & Partial<Pick<PgServer, 'requester' | 'track' | 'exclusive'>>,
   opts: { policy?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<JitWorld> {
   const dir = await mkdtemp(join(tmpdir(), 'jit-world-'));
@@ -104,8 +113,12 @@ export async function makeWorld(
     JIT_REAPER_LINGER: '3s',
     ...opts.env,
   };
-  const start = (args: string[], o: RunOptions = {}) =>
-    spawn(process.execPath, [JIT_BIN, ...args], { env: { ...env, ...o.env }, cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  const start = (args: string[], o: RunOptions = {}) => {
+    if (pg.exclusive === false && serverWide(args)) {
+      throw new Error(`jit ${args.join(' ')} acts on the whole server: run it in an exclusive scope, or revoke this world's leases by id`);
+    }
+    return spawn(process.execPath, [JIT_BIN, ...args], { env: { ...env, ...o.env }, cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  };
   const run = (args: string[], o: RunOptions = {}) =>
     new Promise<RunResult>((resolve, reject) => {
       const child = start(args, o);
