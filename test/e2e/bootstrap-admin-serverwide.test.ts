@@ -20,6 +20,21 @@ const codeOf = (p: Promise<unknown>) =>
     (e: { code?: string; errno?: number }) => String(e.code ?? e.errno ?? e),
   );
 
+/** `jit sessions --json` shows `user` running `query` (within 10 s). */
+const showsQuery = (w: JitWorld, user: string, query: string) =>
+  waitFor(async () => {
+    const r = await w.run(['sessions', '--json']);
+    return r.code === 0 && (JSON.parse(r.stdout) as Array<{ user: string; query: string | null }>).some((s) => s.user === user && s.query === query);
+  }, 10_000);
+
+/** `jit reap` once the lease is past its expiry: it names the login it reaped. */
+async function reapAfterExpiry(w: JitWorld, lease: { user: string; expires_at: string }): Promise<void> {
+  await sleep(Date.parse(lease.expires_at) + 1_000 - Date.now());
+  const reaped = await w.run(['reap']);
+  expect(reaped.code, reaped.stderr).toBe(0);
+  expect(reaped.stderr).toContain(`reaped ${lease.user} on testdb`);
+}
+
 for (const version of [15, 18] as const) {
   describe(`PostgreSQL ${version} with a bootstrap-made admin`, () => {
     const server = usePostgres(version, { exclusive: true });
@@ -86,12 +101,7 @@ databases:
       busy.on('error', () => {});
       const sleeping = codeOf(busy.query('SELECT pg_sleep(60)'));
       // sessions: the running query, as the server reports it.
-      expect(
-        await waitFor(async () => {
-          const r = await w.run(['sessions', '--json']);
-          return r.code === 0 && (JSON.parse(r.stdout) as Array<{ user: string; query: string | null }>).some((s) => s.user === ro.user && s.query === 'SELECT pg_sleep(60)');
-        }, 10_000),
-      ).toBe(true);
+      expect(await showsQuery(w, ro.user, 'SELECT pg_sleep(60)')).toBe(true);
 
       const all = await w.run(['revoke', '--all', '--yes']);
       expect(all.code, all.stderr).toBe(0);
@@ -111,10 +121,7 @@ databases:
       const short = await mintUri(nr, ['--role', 'readonly', '--ttl', '5s']);
       const held = await openSession(short.uri);
       held.on('error', () => {});
-      await sleep(Date.parse(short.expires_at) + 1_000 - Date.now());
-      const reaped = await nr.run(['reap']);
-      expect(reaped.code, reaped.stderr).toBe(0);
-      expect(reaped.stderr).toContain(`reaped ${short.user} on testdb`);
+      await reapAfterExpiry(nr, short);
       expect(await codeOf(held.query('SELECT 1'))).not.toBe('no error');
       expect(await canLogin(short.uri)).toBe(false);
       await maker.end().catch(() => {});
@@ -154,12 +161,7 @@ databases:
     const b = await mintUri(w, ['--role', 'readonly']);
     const busy = await mysqlSession(a.uri);
     const sleeping = codeOf(busy.query('SELECT SLEEP(60)'));
-    expect(
-      await waitFor(async () => {
-        const r = await w.run(['sessions', '--json']);
-        return r.code === 0 && (JSON.parse(r.stdout) as Array<{ user: string; query: string | null }>).some((s) => s.user === a.user && s.query === 'SELECT SLEEP(60)');
-      }, 10_000),
-    ).toBe(true);
+    expect(await showsQuery(w, a.user, 'SELECT SLEEP(60)')).toBe(true);
 
     const all = await w.run(['revoke', '--all', '--yes']);
     expect(all.code, all.stderr).toBe(0);
@@ -173,10 +175,7 @@ databases:
     const nr = await makeWorld({ ...server, adminPassword: admin.password }, { policy: policy(admin.user), env: { JIT_NO_REAPER: '1' } });
     const short = await mintUri(nr, ['--role', 'readonly', '--ttl', '5s']);
     const held = await mysqlSession(short.uri);
-    await sleep(Date.parse(short.expires_at) + 1_000 - Date.now());
-    const reaped = await nr.run(['reap']);
-    expect(reaped.code, reaped.stderr).toBe(0);
-    expect(reaped.stderr).toContain(`reaped ${short.user} on testdb`);
+    await reapAfterExpiry(nr, short);
     expect(await codeOf(held.query('SELECT 1'))).not.toBe('no error');
     expect(await jitAccounts(server)).toEqual([]);
   });

@@ -11,6 +11,7 @@ import { generatePassword } from '../../src/core/random.js';
 import { makeWorld } from './jit-cli.js';
 import type { PgServer } from './pg-server.js';
 import type { MariadbScope } from './mariadb-scope.js';
+import { dropScopeLogins } from './pg-readme-admin.js';
 
 export interface BootstrapAdmin {
   user: string;
@@ -61,15 +62,7 @@ async function dropPgAdmin(server: PgServer, user: string): Promise<void> {
   const su = await server.admin();
   try {
     if ((await su.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [user])).rowCount === 0) return;
-    // `jit_tester1…` but not `jit_tester12…`: another scope's.
-    const left = (await su.query(`SELECT rolname FROM pg_catalog.pg_roles WHERE rolname ~ ('^jit_' || $1 || '([^0-9]|$)')`, [server.requester])).rows.map(
-      (r: { rolname: string }) => r.rolname,
-    );
-    for (const login of left) {
-      await su.query('SELECT pg_catalog.pg_terminate_backend(pid, 10000) FROM pg_catalog.pg_stat_activity WHERE usename = $1', [login]);
-      await su.query(`DROP OWNED BY ${pg.escapeIdentifier(login)}`);
-      await su.query(`DROP ROLE ${pg.escapeIdentifier(login)}`);
-    }
+    await dropScopeLogins(server, su);
     await su.query(`DROP OWNED BY ${pg.escapeIdentifier(user)}`);
     await su.query(`DROP ROLE ${pg.escapeIdentifier(user)}`);
   } finally {

@@ -60,19 +60,24 @@ export async function createReadmeAdmin(server: PgServer, extra: (admin: string)
   return { user, password };
 }
 
+/** The logins this scope left behind (a failed test), dropped as the superuser `su`. */
+export async function dropScopeLogins(server: PgServer, su: pg.Client): Promise<void> {
+  // `jit_tester1…` but not `jit_tester12…`: another scope's.
+  const left = (await su.query(`SELECT rolname FROM pg_catalog.pg_roles WHERE rolname ~ ('^jit_' || $1 || '([^0-9]|$)')`, [server.requester])).rows.map(
+    (r: { rolname: string }) => r.rolname,
+  );
+  for (const login of left) {
+    await su.query('SELECT pg_catalog.pg_terminate_backend(pid, 10000) FROM pg_catalog.pg_stat_activity WHERE usename = $1', [login]);
+    await su.query(`DROP OWNED BY ${pg.escapeIdentifier(login)}`);
+    await su.query(`DROP ROLE ${pg.escapeIdentifier(login)}`);
+  }
+}
+
 /** Logins this scope left behind (a failed test) go first: the admin is a member of each. */
 async function dropReadmeAdmin(server: PgServer, user: string, owner: string): Promise<void> {
   const su = await server.admin();
   try {
-    // `jit_tester1…` but not `jit_tester12…`: another scope's.
-    const left = (await su.query(`SELECT rolname FROM pg_catalog.pg_roles WHERE rolname ~ ('^jit_' || $1 || '([^0-9]|$)')`, [server.requester])).rows.map(
-      (r: { rolname: string }) => r.rolname,
-    );
-    for (const login of left) {
-      await su.query('SELECT pg_catalog.pg_terminate_backend(pid, 10000) FROM pg_catalog.pg_stat_activity WHERE usename = $1', [login]);
-      await su.query(`DROP OWNED BY ${pg.escapeIdentifier(login)}`);
-      await su.query(`DROP ROLE ${pg.escapeIdentifier(login)}`);
-    }
+    await dropScopeLogins(server, su);
     await su.query(`DROP OWNED BY ${pg.escapeIdentifier(user)}, ${pg.escapeIdentifier(owner)}`);
     await su.query(`DROP ROLE ${pg.escapeIdentifier(user)}, ${pg.escapeIdentifier(owner)}`);
   } finally {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Grant } from '../../policy/types.js';
+import type { GroupSpec } from '../group-spec.js';
 import { EXIT, JitError } from '../../core/errors.js';
 import type { Db, Row } from './mysql-db.js';
 import { ER, errorNumber } from './mysql-errors.js';
@@ -42,17 +42,7 @@ const BUILD_VERSION = 1;
 /** How long a mint waits for another mint building the same group (GET_LOCK, seconds). */
 const LOCK_WAIT_S = 30;
 
-export interface GroupSpec {
-  /** The policy's name for the database (the key under `databases:`). */
-  policyDatabase: string;
-  /** The policy's `database:` (default schema). */
-  database: string;
-  role: string;
-  /** The admin user that mints: each admin has groups of its own (it holds ADMIN OPTION on those it created). */
-  admin: string;
-  grants: Grant[];
-  memberOf: string[];
-}
+export type { GroupSpec };
 
 /** `jitgroup_<role>_<hash>`: readable in mysql.user, unique per policy database, schema, role and admin through the hash. */
 export function groupName(spec: Pick<GroupSpec, 'policyDatabase' | 'database' | 'role' | 'admin'>): string {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Grant } from '../../policy/types.js';
+import type { GroupSpec } from '../group-spec.js';
 import { escapeLiteral, ident, MAX_IDENTIFIER_BYTES, qualified } from './postgres-quote.js';
 import { dollarQuote, isMinted, MINT_LOCK_KEY, privilegeList, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from './postgres-sql-common.js';
 
@@ -36,22 +36,7 @@ export const GROUP_CONFLICT_SQLSTATE = 'JIT06';
 /** Bumped whenever what a group is built from, or how, changes: every group is rebuilt once. */
 const BUILD_VERSION = 1;
 
-export interface GroupSpec {
-  /** The policy's name for the database (the key under `databases:`). */
-  policyDatabase: string;
-  /** The database on the server: the group's grants live in that database's catalogs. */
-  database: string;
-  role: string;
-  /**
-   * The admin role that mints: each admin has groups of its own. PostgreSQL 16+ lets only a role
-   * with ADMIN OPTION on a group add members (its creator has it), and a REVOKE removes only the
-   * revoking role's own grants: a group shared by two admins could be neither joined nor rebuilt
-   * by the one that did not build it.
-   */
-  admin: string;
-  grants: Grant[];
-  memberOf: string[];
-}
+export type { GroupSpec };
 
 /** The longest prefix of `s` that fits `bytes` UTF-8 bytes without splitting a character. */
 function fitBytes(s: string, bytes: number): string {
