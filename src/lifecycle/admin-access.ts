@@ -26,6 +26,11 @@ export function adminSecret(ref: AdminRef, deps: Pick<AdminAccessDeps, 'env' | '
   return p;
 }
 
+/** Forget every secret loaded for a (database, source) not in `keep` (keys as `database\0source`). */
+export function retainAdminSecrets(keep: Set<string>): void {
+  for (const key of [...secretCache.keys()]) if (!keep.has(key)) secretCache.delete(key);
+}
+
 /** After the server refused it (admin-auth): read the source again next time. */
 export function forgetAdminSecret(database: string, adminSource: string): void {
   secretCache.delete(`${database}\u0000${adminSource}`);

@@ -1,6 +1,6 @@
 import type { Lease } from '../leases/lease.js';
 import { registerSecret } from '../core/redact.js';
-import { forgetAdminSecret } from '../lifecycle/admin-access.js';
+import { forgetAdminSecret, retainAdminSecrets } from '../lifecycle/admin-access.js';
 import { credentialKey } from './protocol.js';
 
 /**
@@ -9,13 +9,36 @@ import { credentialKey } from './protocol.js';
  */
 export class CredentialStore {
   private readonly secrets = new Map<string, string>();
+  /** When each was last handed over (Date.now()). */
+  private readonly offeredAt = new Map<string, number>();
 
   /** Keep secret under key; true when it is new or differs from the one held. */
-  offer(key: string, secret: string): boolean {
+  offer(key: string, secret: string, now = Date.now()): boolean {
     registerSecret(secret);
     const changed = this.secrets.get(key) !== secret;
     this.secrets.set(key, secret);
+    this.offeredAt.set(key, now);
     return changed;
+  }
+
+  /**
+   * Drop the credentials no lease needs any more (the last lease of that admin is gone): an idle
+   * reaper, lingering for the next mint, holds no admin secret, and the next hand-off brings one.
+   * `leases` were read at `readAt`: a credential handed over since then may belong to a lease
+   * that read did not see yet, and stays. Returns the keys dropped.
+   */
+  retainFor(leases: Lease[], readAt: number): string[] {
+    const needed = new Set(leases.map((l) => credentialKey(l.database, l.adminSource)));
+    // What this process read from a source itself (the keychain) goes the same way.
+    retainAdminSecrets(new Set([...needed, ...[...this.offeredAt].filter(([, at]) => at >= readAt).map(([k]) => k)]));
+    const dropped: string[] = [];
+    for (const key of [...this.secrets.keys()]) {
+      if (needed.has(key) || (this.offeredAt.get(key) ?? 0) >= readAt) continue;
+      this.secrets.delete(key);
+      this.offeredAt.delete(key);
+      dropped.push(key);
+    }
+    return dropped;
   }
 
   /** The credential for the lease's admin, if one was handed over. */
@@ -26,6 +49,7 @@ export class CredentialStore {
   /** The server refused it (rotated): drop it, and read the source again next time. */
   forget(lease: Lease): void {
     this.secrets.delete(credentialKey(lease.database, lease.adminSource));
+    this.offeredAt.delete(credentialKey(lease.database, lease.adminSource));
     forgetAdminSecret(lease.database, lease.adminSource);
   }
 

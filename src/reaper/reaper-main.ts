@@ -146,10 +146,13 @@ export class Reaper {
         break;
       }
       const now = Date.now();
-      const leases = await this.view.read(now).catch(() => []);
-      this.lastLeases = leases;
-      this.scheduler.schedule(this.due(leases, now));
-      if (await this.timeToLeave(leases.length)) break;
+      const leases = await this.view.read(now).catch(() => null);
+      this.lastLeases = leases ?? [];
+      // Only after a read that worked, and never while a revocation or a check with the server
+      // of a vanished lease file may still use a credential.
+      if (leases && this.scheduler.idle && !this.view.orphaned) this.credentials.retainFor(leases, now);
+      this.scheduler.schedule(this.due(leases ?? [], now));
+      if (await this.timeToLeave((leases ?? []).length)) break;
       await this.sleep();
     }
     this.socket.release();

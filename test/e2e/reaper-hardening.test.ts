@@ -148,6 +148,29 @@ describe("the reaper's environment", () => {
   });
 });
 
+describe('a reaper lingering after its last lease', () => {
+  it('holds no admin secret until the next mint hands one over', async () => {
+    const w = await makeWorld(server, { env: { JIT_REAPER_LINGER: '60s' } });
+    worlds.push(w);
+    const keysHeld = async () => {
+      const reply = await ask(w.home, { type: 'hello' }, 1000);
+      return reply.ok ? (reply.keys ?? []) : null;
+    };
+    const first = await mintUri(w, ['--role', 'readonly', '--ttl', '5m']);
+    const pid = (await reaperPid(w.home))!;
+    expect(await keysHeld()).toEqual(['testdb\u0000env:JIT_TEST_ADMIN_PW']);
+    expect((await w.run(['revoke', first.id])).code).toBe(0);
+    // The last lease is gone: the credential goes at the reaper's next look, the reaper stays.
+    expect(await waitFor(async () => (await keysHeld())?.length === 0, 10_000)).toBe(true);
+    expect(await reaperPid(w.home)).toBe(pid);
+    // The next mint hands it over again, and the reaper revokes with it at expiry.
+    const next = await mintUri(w, ['--role', 'short', '--ttl', '5s']);
+    expect(await keysHeld()).toEqual(['testdb\u0000env:JIT_TEST_ADMIN_PW']);
+    expect(await reaperPid(w.home)).toBe(pid);
+    expect(await waitFor(async () => !(await roleExists(server, next.user)), 15_000, 250)).toBe(true);
+  });
+});
+
 describe('whoever answers on the reaper socket', () => {
   it('is handed only the credential a signed lease names, whatever variable it asks for', async () => {
     const w = await world();
