@@ -75,7 +75,7 @@ describe('jit admin bootstrap on MariaDB', () => {
     expect(lines).toContain(`GRANT SELECT ON \`${server.database}\`.\`orders\` TO ${a} WITH GRANT OPTION;  -- role readonly`);
     expect(lines).toContain(`GRANT \`${group}\` TO ${a} WITH ADMIN OPTION;  -- role analyst: member_of`);
     // MariaDB's group roles: the grant tables that show who holds a group and what it holds.
-    for (const t of ['roles_mapping', 'db', 'tables_priv', 'columns_priv', 'procs_priv']) {
+    for (const t of ['roles_mapping', 'db', 'tables_priv', 'columns_priv', 'procs_priv', 'global_priv']) {
       expect(lines).toContain(`GRANT SELECT ON mysql.\`${t}\` TO ${a};  -- check the group roles it builds (MariaDB only)`);
     }
 

@@ -37,6 +37,7 @@ GRANT SELECT ON mysql.db TO jitadmin@'%';
 GRANT SELECT ON mysql.tables_priv TO jitadmin@'%';
 GRANT SELECT ON mysql.columns_priv TO jitadmin@'%';
 GRANT SELECT ON mysql.procs_priv TO jitadmin@'%';
+GRANT SELECT ON mysql.global_priv TO jitadmin@'%';
 GRANT ALL PRIVILEGES ON jit.* TO jitadmin@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER ON app.* TO jitadmin@'%' WITH GRANT OPTION;
 `;

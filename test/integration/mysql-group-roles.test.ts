@@ -249,6 +249,23 @@ describe('group roles on MariaDB (shared server)', () => {
     });
   });
 
+  it.each([['SET USER, CONNECTION ADMIN, BINLOG ADMIN'], ['DELETE HISTORY']])(
+    'a group jit built that was later granted %s ON *.* (privileges mysql.user has no column for) is refused, and no login gets them',
+    async (privs) => {
+      const role = `hidden${privs.length}`;
+      const g = group(role);
+      const a = request(role);
+      await session.mint(a);
+      await root.query(`GRANT ${privs} ON *.* TO \`${g}\``);
+      const b = request(role);
+      const err = await session.mint(b).then(() => null, (e: Error) => e);
+      expect(err?.message).toContain(`role ${g} exists and was not built by jit as a group role (it holds global privileges, which jit never grants)`);
+      expect(await rows('SELECT 1 FROM mysql.user WHERE User = ?', [b.login])).toEqual([]);
+      await root.query(`REVOKE ${privs} ON *.* FROM \`${g}\``);
+      await session.revoke({ login: a.login });
+    },
+  );
+
   it('an admin that cannot read the grant tables: doctor names the GRANTs, a mint fails in one line and creates nothing', async () => {
     const lim = `limadmin${randomLowerAlnum(8)}`;
     const pw = generatePassword();
@@ -262,8 +279,8 @@ describe('group roles on MariaDB (shared server)', () => {
     try {
       const problems = await s.checkPrivileges();
       expect(problems).toEqual([
-        `${lim} cannot read mysql.roles_mapping, mysql.db, mysql.tables_priv, mysql.columns_priv, mysql.procs_priv, so it cannot check the group roles that hold each policy role's grants; ` +
-          'GRANT SELECT ON mysql.roles_mapping TO it; GRANT SELECT ON mysql.db TO it; GRANT SELECT ON mysql.tables_priv TO it; GRANT SELECT ON mysql.columns_priv TO it; GRANT SELECT ON mysql.procs_priv TO it',
+        `${lim} cannot read mysql.roles_mapping, mysql.db, mysql.tables_priv, mysql.columns_priv, mysql.procs_priv, mysql.global_priv, so it cannot check the group roles that hold each policy role's grants; ` +
+          'GRANT SELECT ON mysql.roles_mapping TO it; GRANT SELECT ON mysql.db TO it; GRANT SELECT ON mysql.tables_priv TO it; GRANT SELECT ON mysql.columns_priv TO it; GRANT SELECT ON mysql.procs_priv TO it; GRANT SELECT ON mysql.global_priv TO it',
       ]);
       const req = request('unreadable');
       const err = await s.mint(req).then(() => null, (e: Error & { hint?: string }) => e);

@@ -7,6 +7,7 @@ import {
   GET_LOCK_SQL,
   GROUP_ACCOUNTS_SQL,
   GROUP_BUILT_SQL,
+  GROUP_GLOBAL_ACCESS_SQL,
   GROUP_CLAIM_SQL,
   GROUP_HELD_ROLES_SQL,
   GROUP_MEMBERS_SQL,
@@ -127,6 +128,9 @@ async function readHeld(db: Db, group: string, admin: { user: string; host: stri
     const m = members[0]!;
     return foreign(`it is granted to ${String(m.host) === '' ? `role ${String(m.user)}` : `${String(m.user)}@${String(m.host)}`}${m.admin_option === 'Y' ? ' WITH ADMIN OPTION' : ''}, which is neither the admin nor a login jit minted`);
   }
+  // mysql.user has no column for the privileges MariaDB added since 10.5: the bit mask has them all.
+  const access = await db.rows(GROUP_GLOBAL_ACCESS_SQL, [group]);
+  if (access.some((r) => Number(r.access ?? 0) !== 0)) return foreign('it holds global privileges, which jit never grants');
   if (digest === null) return foreign('it has no row in jit.groups, so jit did not build it');
   const tables = new Map<string, string[]>();
   let other = 0;

@@ -115,7 +115,13 @@ export const CREATE_GROUPS_TABLE_SQL =
   'built_at DATETIME(6) NULL' +
   ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 /** The grant tables (schema mysql) the admin reads to know who holds a group and what it holds (MariaDB). */
-export const GROUP_GRANT_TABLES = ['roles_mapping', 'db', 'tables_priv', 'columns_priv', 'procs_priv'] as const;
+export const GROUP_GRANT_TABLES = ['roles_mapping', 'db', 'tables_priv', 'columns_priv', 'procs_priv', 'global_priv'] as const;
+/**
+ * The group's global (`*.*`) privileges as MariaDB keeps them: a bit mask in mysql.global_priv,
+ * which also holds those mysql.user has no column for (SET USER, CONNECTION ADMIN, BINLOG
+ * ADMIN, …, and DELETE HISTORY). 0 (or no row) for a role that holds none.
+ */
+export const GROUP_GLOBAL_ACCESS_SQL = "SELECT CAST(JSON_VALUE(Priv, '$.access') AS UNSIGNED) AS access FROM mysql.global_priv WHERE User = ? AND Host = ''";
 export const GROUP_ROW_SQL = `SELECT digest FROM ${GROUPS} WHERE name = ?`;
 /** Written before CREATE ROLE (digest '': not built yet), so a crash in between leaves a role jit recognises as its own. */
 export const GROUP_CLAIM_SQL = `INSERT IGNORE INTO ${GROUPS} (name, \`database\`, role, digest, built_at) VALUES (?, ?, ?, '', NULL)`;
