@@ -131,14 +131,36 @@ describe('forged ledger rows', () => {
     const c = await server.connectAs(victim, 'victim-pw', null);
     clients.push(c);
     await forgeRow(`${victim}  `);
+    // Not listed: a name with spaces is not a jit login name, whatever the ledger says.
     const listed = (await session.listLogins()).map((l) => l.login);
-    expect(listed).toContain(`${victim}  `);
+    expect(listed).not.toContain(`${victim}  `);
+    expect(listed).not.toContain(victim);
     const [res] = await session.revokeMany([{ login: `${victim}  ` }]);
     expect(res!.gone).toBe(false);
     await expect(session.revoke({ login: `${victim}  ` })).rejects.toThrow(/not a jit login name/);
     expect(await accounts(victim)).toEqual(['%']);
     // Its session was not killed either.
     expect(await errno(c.query('SELECT 1'))).toBe('no error');
+  });
+});
+
+describe('forged ledger rows and what the server-wide listings show', () => {
+  it('a row for root shows none of root\'s statements in sessions; a row for a role (a group) is not listed as a login', async () => {
+    const role = `jitgroup_forged_${randomLowerAlnum(6)}`;
+    made.roles.push(role);
+    await root.query('CREATE ROLE ' + '`' + role + '`');
+    await forgeRow('root');
+    await forgeRow(role);
+    // root's own connection runs a statement while the listings are read.
+    const busy = root.query('SELECT SLEEP(2)');
+    await new Promise((r) => setTimeout(r, 300));
+    const sessions = await session.sessions();
+    await busy;
+    expect(sessions.map((x) => x.login)).not.toContain('root');
+    const listed = (await session.listLogins()).map((l) => l.login);
+    expect(listed).not.toContain('root');
+    expect(listed).not.toContain(role);
+    await root.query("DELETE FROM jit.leases WHERE login IN ('root', ?)", [role]);
   });
 });
 

@@ -8,7 +8,7 @@ import { atLeast, dbOf, type Db, type Row, type ServerFlavor } from './mysql-db.
 import { ER, errorNumber, translateMysqlError, type MysqlErrorContext } from './mysql-errors.js';
 import { nativePasswordHash } from './mysql-password.js';
 import { mysqlProfile } from './mysql-profile.js';
-import { accountNotJits, hasLedgerRow, ledgerMissing, notJits, revokeLogin, revokeLogins, withLoginLock } from './mysql-revoke.js';
+import { accountNotJits, hasLedgerRow, isJitLoginName, ledgerMissing, notJits, revokeLogin, revokeLogins, withLoginLock } from './mysql-revoke.js';
 import { grantProblems } from './mysql-grants.js';
 import { ensureGroup, type GroupSpec } from './mysql-group.js';
 import { adminProblems, expiryNotes } from './mysql-privileges.js';
@@ -363,7 +363,8 @@ export class MysqlSession implements AdminSession {
 
   async listLogins(): Promise<ServerLogin[]> {
     const rows = await this.guard('query', undefined, () => this.db.rows(LIST_LOGINS_SQL).catch((err) => (ledgerMissing(err) ? [] : Promise.reject(err))));
-    return rows.map((r) => ({
+    // A ledger row is a claim anyone with INSERT on it can forge: only a login's name shape is listed.
+    return rows.filter((r) => isJitLoginName(String(r.login))).map((r) => ({
       login: String(r.login),
       marker: markerOf(r),
       validUntil: dateOf(r.event_at),
@@ -373,7 +374,8 @@ export class MysqlSession implements AdminSession {
 
   async sessions(): Promise<LoginSession[]> {
     const rows = await this.guard('query', undefined, () => this.db.rows(SESSIONS_SQL).catch((err) => (ledgerMissing(err) ? [] : Promise.reject(err))));
-    return rows.map((r) => {
+    // A forged ledger row for `root` must not show root's statements.
+    return rows.filter((r) => isJitLoginName(String(r.login))).map((r) => {
       const now = dateOf(r.server_now);
       const seconds = Number(r.seconds);
       return {

@@ -186,7 +186,8 @@ export const LIST_LOGINS_SQL =
   `FROM ${LEDGER} l ` +
   `LEFT JOIN information_schema.EVENTS e ON e.EVENT_SCHEMA = ${escapeLiteral(LEDGER_SCHEMA)} ` +
   `AND CONVERT(e.EVENT_NAME USING utf8mb4) COLLATE utf8mb4_bin = CONCAT(${escapeLiteral(EVENT_PREFIX)}, l.login) ` +
-  `WHERE EXISTS (SELECT 1 FROM mysql.user u WHERE CONVERT(u.User USING utf8mb4) COLLATE utf8mb4_bin = l.login) ` +
+  // An account, not a role (a MariaDB role is a row with an empty host).
+  `WHERE EXISTS (SELECT 1 FROM mysql.user u WHERE CONVERT(u.User USING utf8mb4) COLLATE utf8mb4_bin = l.login AND u.Host <> '') ` +
   'ORDER BY l.created_at, l.login';
 
 export const SESSIONS_SQL =
