@@ -13,10 +13,11 @@ export interface AdminRef {
 }
 
 const secretCache = new Map<string, Promise<string>>();
+const cacheKey = (database: string, adminSource: string) => `${database}\u0000${adminSource}`;
 
 /** Load the admin secret once per process per (database, source). */
 export function adminSecret(ref: AdminRef, deps: Pick<AdminAccessDeps, 'env' | 'keychain'>): Promise<string> {
-  const key = `${ref.database}\u0000${ref.adminSource}`;
+  const key = cacheKey(ref.database, ref.adminSource);
   let p = secretCache.get(key);
   if (!p) {
     p = resolveAdminSecret(ref.adminSource, ref.database, { env: deps.env, keychain: deps.keychain });
@@ -26,14 +27,15 @@ export function adminSecret(ref: AdminRef, deps: Pick<AdminAccessDeps, 'env' | '
   return p;
 }
 
-/** Forget every secret loaded for a (database, source) not in `keep` (keys as `database\0source`). */
-export function retainAdminSecrets(keep: Set<string>): void {
-  for (const key of [...secretCache.keys()]) if (!keep.has(key)) secretCache.delete(key);
+/** Forget every secret loaded for a (database, source) that none of `keep` names. */
+export function retainAdminSecrets(keep: Iterable<{ database: string; adminSource: string }>): void {
+  const kept = new Set([...keep].map((k) => cacheKey(k.database, k.adminSource)));
+  for (const key of [...secretCache.keys()]) if (!kept.has(key)) secretCache.delete(key);
 }
 
 /** After the server refused it (admin-auth): read the source again next time. */
 export function forgetAdminSecret(database: string, adminSource: string): void {
-  secretCache.delete(`${database}\u0000${adminSource}`);
+  secretCache.delete(cacheKey(database, adminSource));
 }
 
 export interface OpenedAdmin {

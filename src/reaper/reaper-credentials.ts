@@ -29,8 +29,8 @@ export class CredentialStore {
    */
   retainFor(leases: Lease[], readAt: number): string[] {
     const needed = new Set(leases.map((l) => credentialKey(l.database, l.adminSource)));
-    // What this process read from a source itself (the keychain) goes the same way.
-    retainAdminSecrets(new Set([...needed, ...[...this.offeredAt].filter(([, at]) => at >= readAt).map(([k]) => k)]));
+    // What this process read from a source itself (the keychain), for leases it saw, goes the same way.
+    retainAdminSecrets(leases);
     const dropped: string[] = [];
     for (const key of [...this.secrets.keys()]) {
       if (needed.has(key) || (this.offeredAt.get(key) ?? 0) >= readAt) continue;

@@ -3,10 +3,12 @@ import { EXIT, JitError } from '../../core/errors.js';
 import { LOGIN_PREFIX } from '../../core/names.js';
 import type { Db, Row } from './mysql-db.js';
 import { ER, errorNumber, stepMessage } from './mysql-errors.js';
+import { mysqlProfile } from './mysql-profile.js';
 import {
   ACCOUNT_HOSTS_MANY_SQL,
   ACCOUNT_HOSTS_SQL,
   GET_LOCK_SQL,
+  JIT_LOGIN_PATTERN,
   LEDGER_DELETE_SQL,
   LEDGER_ROW_SQL,
   RELEASE_LOCK_SQL,
@@ -55,9 +57,9 @@ export async function accountHosts(db: Db, login: string): Promise<string[]> {
  * jit.leases can write one), and the server compares names with PAD SPACE collations, so a row
  * for 'jit_x ' (trailing space) reaches the account 'jit_x': only this exact shape is acted on.
  */
-const JIT_LOGIN_NAME = /^jit_(?:[a-z0-9]+_)?[a-z0-9]{10,}$/;
+const JIT_LOGIN_NAME = new RegExp(JIT_LOGIN_PATTERN);
 export function isJitLoginName(login: string): boolean {
-  return login.length <= 32 && JIT_LOGIN_NAME.test(login);
+  return login.length <= mysqlProfile.maxLoginLength && JIT_LOGIN_NAME.test(login);
 }
 
 /**
